@@ -1,0 +1,49 @@
+# bundlerec: PGXS build.
+EXTENSION  = bundlerec
+EXTVERSION = 0.1.0
+
+MODULE_big = bundlerec
+OBJS = \
+	src/bundlerec.o \
+	src/budget.o \
+	src/items.o \
+	src/baskets.o \
+	src/source.o \
+	src/pair_count.o \
+	src/pair_agg.o \
+	src/measures.o \
+	src/pair_rows.o
+
+DATA = $(EXTENSION)--$(EXTVERSION).sql
+
+TESTS = $(wildcard sql/*.sql)
+REGRESS = $(patsubst sql/%.sql,%,$(TESTS))
+REGRESS_OPTS = --inputdir=. --load-extension=$(EXTENSION)
+
+# OpenBLAS through pkg-config (Debian 12 selects the pthread flavour).
+BLAS_CFLAGS := $(shell pkg-config --cflags openblas 2>/dev/null)
+BLAS_LIBS   := $(shell pkg-config --libs openblas 2>/dev/null || echo -lopenblas)
+PG_CPPFLAGS = -I$(srcdir)/src $(BLAS_CFLAGS)
+SHLIB_LINK  = $(BLAS_LIBS) -lm
+
+EXTRA_CLEAN = results regression.diffs regression.out
+
+PG_CONFIG ?= pg_config
+PGXS := $(shell $(PG_CONFIG) --pgxs)
+include $(PGXS)
+
+.PHONY: tap bench demo test
+
+# pgTAP suites against the server named by PG* variables.
+tap:
+	pg_prove --verbose --ext .sql -r test/pgtap
+
+# Benchmarks (not part of the test suite).
+bench:
+	bash test/bench/pairs_bench.sh
+
+demo:
+	bash test/demo.sh
+
+test:
+	bash test/run.sh

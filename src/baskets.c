@@ -1,0 +1,269 @@
+/*
+ * baskets.c
+ *	  Encoding baskets (orders) as sorted, deduplicated item-id lists.
+ */
+#include "postgres.h"
+
+#include "catalog/pg_type.h"
+#include "miscadmin.h"
+#include "utils/builtins.h"
+#include "utils/lsyscache.h"
+
+#include "baskets.h"
+
+#define BASKET_SERIAL_MAGIC 0x42524231	/* "BRB1" */
+
+/* New empty store for items of item_type; "what" names it in errors. */
+BasketStore *
+BasketStoreCreate(Oid item_type, Oid collation, const char *what)
+{
+	BasketStore *store = palloc0(sizeof(BasketStore));
+
+	BudgetInit(&store->budget, what);
+	store->dict = ItemDictCreate(item_type, collation, &store->budget);
+	store->cap = 4096;
+	store->data = BudgetAlloc(&store->budget, sizeof(int32) * store->cap);
+	store->scratch_cap = 256;
+	store->scratch = palloc(sizeof(int32) * store->scratch_cap);
+	return store;
+}
+
+/* Error unless arr is a one-dimensional basket without NULL items. */
+void
+CheckBasketArray(ArrayType *arr)
+{
+	if (ARR_NDIM(arr) > 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_ARRAY_SUBSCRIPT_ERROR),
+				 errmsg("basket array must be one-dimensional"),
+				 errdetail("The array has %d dimensions.", ARR_NDIM(arr)),
+				 errhint("Pass one flat array of item keys per basket.")));
+	if (array_contains_nulls(arr))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("basket array must not contain NULL items"),
+				 errhint("Remove them first, for example with array_remove(items, NULL).")));
+}
+
+static int
+CompareInt32(const void *a, const void *b)
+{
+	int32		x = *(const int32 *) a;
+	int32		y = *(const int32 *) b;
+
+	return (x > y) - (x < y);
+}
+
+/* Append one basket given as ids; sorts and deduplicates ids in place. */
+void
+BasketStoreAddIds(BasketStore *store, int32 *ids, int32 n)
+{
+	int32		i,
+				m = 0;
+
+	if (n > 1)
+		qsort(ids, n, sizeof(int32), CompareInt32);
+	for (i = 0; i < n; i++)
+		if (m == 0 || ids[i] != ids[m - 1])
+			ids[m++] = ids[i];
+
+	if (store->len + m + 1 > store->cap)
+	{
+		int64		newcap = Max(store->cap * 2, store->len + m + 1);
+
+		store->data = BudgetRealloc(&store->budget, store->data,
+									sizeof(int32) * store->cap,
+									sizeof(int32) * newcap);
+		store->cap = newcap;
+	}
+	store->data[store->len++] = m;
+	memcpy(store->data + store->len, ids, sizeof(int32) * m);
+	store->len += m;
+	store->n_entries += m;
+	store->n_baskets++;
+}
+
+/* Make the scratch buffer hold n ids. */
+static void
+ReserveScratch(BasketStore *store, int32 n)
+{
+	if (n <= store->scratch_cap)
+		return;
+	store->scratch_cap = Max(n, store->scratch_cap * 2);
+	store->scratch = repalloc(store->scratch, sizeof(int32) * store->scratch_cap);
+}
+
+/* Append one basket given as an array of item keys. */
+void
+BasketStoreAddArray(BasketStore *store, ArrayType *arr)
+{
+	Oid			elemtype = ARR_ELEMTYPE(arr);
+	int16		typlen;
+	bool		typbyval;
+	char		typalign;
+	Datum	   *elems;
+	int			nelems;
+	int			i;
+
+	CheckBasketArray(arr);
+	if (elemtype != ItemDictType(store->dict))
+		ereport(ERROR,
+				(errcode(ERRCODE_DATATYPE_MISMATCH),
+				 errmsg("basket of type %s[] cannot be mixed with baskets of type %s[]",
+						format_type_be(elemtype),
+						format_type_be(ItemDictType(store->dict)))));
+	get_typlenbyvalalign(elemtype, &typlen, &typbyval, &typalign);
+	deconstruct_array(arr, elemtype, typlen, typbyval, typalign,
+					  &elems, NULL, &nelems);
+	ReserveScratch(store, nelems);
+	for (i = 0; i < nelems; i++)
+		store->scratch[i] = ItemDictAdd(store->dict, elems[i]);
+	BasketStoreAddIds(store, store->scratch, nelems);
+	pfree(elems);
+}
+
+/* Append all baskets of src to dst, translating item ids. */
+void
+BasketStoreMerge(BasketStore *dst, const BasketStore *src)
+{
+	int32		nsrc = ItemDictSize(src->dict);
+	int32	   *map = palloc(mul_size(sizeof(int32), Max(nsrc, 1)));
+	int64		pos = 0;
+	int32		i;
+
+	for (i = 0; i < nsrc; i++)
+		map[i] = ItemDictAddFrom(dst->dict, src->dict, i);
+	while (pos < src->len)
+	{
+		int32		n = src->data[pos++];
+
+		CHECK_FOR_INTERRUPTS();
+		ReserveScratch(dst, n);
+		for (i = 0; i < n; i++)
+			dst->scratch[i] = map[src->data[pos + i]];
+		pos += n;
+		BasketStoreAddIds(dst, dst->scratch, n);
+	}
+	pfree(map);
+}
+
+/* Number of baskets holding each item, by item id. */
+int64 *
+BasketStoreItemCounts(const BasketStore *store)
+{
+	int32		nitems = ItemDictSize(store->dict);
+	int64	   *counts = palloc0(mul_size(sizeof(int64), Max(nitems, 1)));
+	int64		pos = 0;
+
+	while (pos < store->len)
+	{
+		int32		n = store->data[pos++];
+		int32		i;
+
+		for (i = 0; i < n; i++)
+			counts[store->data[pos + i]]++;
+		pos += n;
+	}
+	return counts;
+}
+
+typedef struct BasketSerialHeader
+{
+	uint32		magic;
+	uint32		pad;
+	int64		n_baskets;
+	int64		n_entries;
+	int64		len;
+} BasketSerialHeader;
+
+/* Bytes that BasketStoreSerialize writes. */
+Size
+BasketStoreSerialSize(const BasketStore *store)
+{
+	return add_size(add_size(sizeof(BasketSerialHeader),
+							 ItemDictSerialSize(store->dict, NULL,
+												ItemDictSize(store->dict))),
+					mul_size(sizeof(int32), store->len));
+}
+
+/* Write the store (dictionary, then baskets) to dst. */
+char *
+BasketStoreSerialize(const BasketStore *store, char *dst)
+{
+	BasketSerialHeader hdr;
+
+	hdr.magic = BASKET_SERIAL_MAGIC;
+	hdr.pad = 0;
+	hdr.n_baskets = store->n_baskets;
+	hdr.n_entries = store->n_entries;
+	hdr.len = store->len;
+	memcpy(dst, &hdr, sizeof(hdr));
+	dst += sizeof(hdr);
+	dst = ItemDictSerialize(store->dict, NULL, ItemDictSize(store->dict), dst);
+	memcpy(dst, store->data, sizeof(int32) * store->len);
+	return dst + sizeof(int32) * store->len;
+}
+
+/* Report a damaged serialized store. */
+static void
+CorruptBaskets(void)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_DATA_CORRUPTED),
+			 errmsg("invalid bundlerec basket state"),
+			 errdetail("The serialized value is truncated or was not written by this version of bundlerec.")));
+}
+
+/* Read a store written by BasketStoreSerialize, checking every basket. */
+BasketStore *
+BasketStoreDeserialize(const char *src, Size len, const char *what)
+{
+	const char *end = src + len;
+	BasketSerialHeader hdr;
+	BasketStore *store = palloc0(sizeof(BasketStore));
+	int32		nitems;
+	int64		pos = 0,
+				baskets = 0,
+				entries = 0;
+
+	if (len < sizeof(hdr))
+		CorruptBaskets();
+	memcpy(&hdr, src, sizeof(hdr));
+	src += sizeof(hdr);
+	if (hdr.magic != BASKET_SERIAL_MAGIC || hdr.len < 0)
+		CorruptBaskets();
+	BudgetInit(&store->budget, what);
+	store->dict = ItemDictDeserialize(&src, end, &store->budget);
+	nitems = ItemDictSize(store->dict);
+	if ((Size) (end - src) != mul_size(sizeof(int32), hdr.len))
+		CorruptBaskets();
+	store->cap = Max(hdr.len, 1);
+	store->data = BudgetAlloc(&store->budget, sizeof(int32) * store->cap);
+	memcpy(store->data, src, sizeof(int32) * hdr.len);
+	store->len = hdr.len;
+	while (pos < store->len)
+	{
+		int32		n = store->data[pos++];
+		int32		i;
+
+		if (n < 0 || n > store->len - pos)
+			CorruptBaskets();
+		for (i = 0; i < n; i++)
+		{
+			int32		id = store->data[pos + i];
+
+			if (id < 0 || id >= nitems || (i > 0 && id <= store->data[pos + i - 1]))
+				CorruptBaskets();
+		}
+		pos += n;
+		entries += n;
+		baskets++;
+	}
+	if (baskets != hdr.n_baskets || entries != hdr.n_entries)
+		CorruptBaskets();
+	store->n_baskets = baskets;
+	store->n_entries = entries;
+	store->scratch_cap = 256;
+	store->scratch = palloc(sizeof(int32) * store->scratch_cap);
+	return store;
+}

@@ -1,0 +1,61 @@
+/*
+ * bundlerec.c
+ *	  Module entry point and settings.
+ */
+#include "postgres.h"
+
+#include <limits.h>
+
+#include <cblas.h>
+
+#include "fmgr.h"
+#include "utils/guc.h"
+
+#include "bundlerec.h"
+
+PG_MODULE_MAGIC;
+
+void		_PG_init(void);
+
+int			bundlerec_memory_limit_kb = 1024 * 1024;
+int			bundlerec_blas_threads = 1;
+
+/* Apply bundlerec.blas_threads to OpenBLAS. */
+static void
+AssignBlasThreads(int newval, void *extra)
+{
+	openblas_set_num_threads(newval);
+}
+
+/* Define the settings and pin the BLAS thread count. */
+void
+_PG_init(void)
+{
+	DefineCustomIntVariable("bundlerec.memory_limit",
+							"Largest amount of memory one bundlerec computation may hold.",
+							"Counts encoded baskets, item dictionaries and pair tables. "
+							"Valid range is 1MB to 2TB.",
+							&bundlerec_memory_limit_kb,
+							1024 * 1024,
+							1024,
+							INT_MAX,
+							PGC_USERSET,
+							GUC_UNIT_KB,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("bundlerec.blas_threads",
+							"Number of OpenBLAS threads a backend uses.",
+							"Keep at 1 when PostgreSQL parallel workers are used. "
+							"Valid range is 1 to 64.",
+							&bundlerec_blas_threads,
+							1,
+							1,
+							64,
+							PGC_USERSET,
+							0,
+							NULL, AssignBlasThreads, NULL);
+
+	MarkGUCPrefixReserved("bundlerec");
+
+	openblas_set_num_threads(bundlerec_blas_threads);
+}

@@ -1,0 +1,167 @@
+/*
+ * measures.c
+ *	  Association measures of an item pair from its counts.
+ *
+ * For n baskets, a = count(A), b = count(B), ab = count(A and B):
+ * support ab/n, confidence ab/a, lift ab*n/(a*b), Jaccard ab/(a+b-ab),
+ * cosine ab/sqrt(a*b), leverage ab/n - (a/n)(b/n), conviction
+ * (1 - b/n)/(1 - ab/a), and Fisher's one-sided exact test: the
+ * probability of ab or more co-occurrences if A and B were independent
+ * (hypergeometric upper tail), which stays large for rare pairs.
+ */
+#include "postgres.h"
+
+#include <math.h>
+
+#include "measures.h"
+
+/* log of the binomial coefficient C(n, k). */
+static double
+LogChoose(int64 n, int64 k)
+{
+	return lgamma((double) n + 1.0) - lgamma((double) k + 1.0) -
+		lgamma((double) (n - k) + 1.0);
+}
+
+/*
+ * Natural log of P(X >= ab) for X hypergeometric: a draws from n baskets of
+ * which b hold B.  Terms are summed from the smaller tail outward and stop
+ * once they no longer change the sum.
+ */
+double
+FisherLogP(int64 n, int64 a, int64 b, int64 ab)
+{
+	int64		lo = Max((int64) 0, a + b - n);
+	int64		hi = Min(a, b);
+	double		logbase;
+	double		sum,
+				term;
+	int64		k;
+	double		mean;
+
+	if (ab <= lo)
+		return 0.0;
+	if (ab > hi)
+		return -INFINITY;
+	logbase = LogChoose(b, ab) + LogChoose(n - b, a - ab) - LogChoose(n, a);
+	mean = (double) a * (double) b / (double) n;
+
+	if ((double) ab > mean)
+	{
+		/* upper tail: terms fall from pmf(ab) onward */
+		sum = 1.0;
+		term = 1.0;
+		for (k = ab; k < hi; k++)
+		{
+			term *= ((double) (a - k) * (double) (b - k)) /
+				((double) (k + 1) * (double) (n - a - b + k + 1));
+			sum += term;
+			if (term < sum * 1e-17)
+				break;
+		}
+		return logbase + log(sum);
+	}
+	else
+	{
+		/* 1 - lower tail, summing pmf(ab-1), pmf(ab-2), ... */
+		sum = 0.0;
+		term = 1.0;
+		for (k = ab; k > lo; k--)
+		{
+			term *= ((double) k * (double) (n - a - b + k)) /
+				((double) (b - k + 1) * (double) (a - k + 1));
+			sum += term;
+			if (term < sum * 1e-17)
+				break;
+		}
+		return log1p(-Min(1.0, exp(logbase) * sum));
+	}
+}
+
+/* Every measure of one pair. */
+void
+ComputePairMeasures(int64 n, int64 a, int64 b, int64 ab, PairMeasures *m)
+{
+	double		dn = (double) n,
+				da = (double) a,
+				db = (double) b,
+				dab = (double) ab;
+
+	m->support = dab / dn;
+	m->confidence_ab = dab / da;
+	m->confidence_ba = dab / db;
+	m->lift = (dab * dn) / (da * db);
+	m->jaccard = dab / (da + db - dab);
+	m->cosine = dab / sqrt(da * db);
+	m->leverage = dab / dn - (da / dn) * (db / dn);
+	m->conviction_ab = (ab == a) ? INFINITY : (1.0 - db / dn) / (1.0 - dab / da);
+	m->conviction_ba = (ab == b) ? INFINITY : (1.0 - da / dn) / (1.0 - dab / db);
+	m->fisher_p = exp(FisherLogP(n, a, b, ab));
+}
+
+/* RankBy for a measure name, or an error listing the names. */
+RankBy
+ParseRankBy(const char *name)
+{
+	static const struct
+	{
+		const char *name;
+		RankBy		rank;
+	}			names[] =
+	{
+		{"count", RANK_COUNT},
+		{"support", RANK_SUPPORT},
+		{"confidence", RANK_CONFIDENCE},
+		{"lift", RANK_LIFT},
+		{"jaccard", RANK_JACCARD},
+		{"cosine", RANK_COSINE},
+		{"leverage", RANK_LEVERAGE},
+		{"conviction", RANK_CONVICTION},
+		{"fisher", RANK_FISHER},
+	};
+	int			i;
+
+	for (i = 0; i < lengthof(names); i++)
+		if (strcmp(name, names[i].name) == 0)
+			return names[i].rank;
+	ereport(ERROR,
+			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+			 errmsg("unknown rank_by measure \"%s\"", name),
+			 errhint("Use one of count, support, confidence, lift, jaccard, cosine, leverage, conviction or fisher.")));
+	return RANK_COUNT;			/* keep compiler quiet */
+}
+
+/*
+ * Score of partner for item (higher is better): directional measures
+ * (confidence, conviction) read as item => partner; Fisher ranks by -log p.
+ */
+double
+RankScore(RankBy rank, int64 n, int64 item, int64 partner, int64 ab)
+{
+	double		dn = (double) n,
+				di = (double) item,
+				dp = (double) partner,
+				dab = (double) ab;
+
+	switch (rank)
+	{
+		case RANK_COUNT:
+		case RANK_SUPPORT:
+			return dab;
+		case RANK_CONFIDENCE:
+			return dab / di;
+		case RANK_LIFT:
+			return (dab * dn) / (di * dp);
+		case RANK_JACCARD:
+			return dab / (di + dp - dab);
+		case RANK_COSINE:
+			return dab / sqrt(di * dp);
+		case RANK_LEVERAGE:
+			return dab / dn - (di / dn) * (dp / dn);
+		case RANK_CONVICTION:
+			return (ab == item) ? INFINITY : (1.0 - dp / dn) / (1.0 - dab / di);
+		case RANK_FISHER:
+			return -FisherLogP(n, item, partner, ab);
+	}
+	return 0.0;
+}

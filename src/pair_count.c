@@ -1,0 +1,242 @@
+/*
+ * pair_count.c
+ *	  Exact pair co-occurrence counting, one item row at a time.
+ *
+ * Instead of hashing every pair of every basket, items below the count
+ * threshold are dropped first (a pair is never more frequent than either of
+ * its items), the remaining baskets are laid out as sorted id runs, and each
+ * item a gathers its partners b > a from the baskets that hold it into a
+ * dense counter.  Work is one increment per co-occurrence, memory is linear
+ * in the order lines plus the pairs kept, and the result is sorted by (a, b).
+ */
+#include "postgres.h"
+
+#include <math.h>
+
+#include "miscadmin.h"
+
+#include "pair_count.h"
+
+/* Smallest count c with c / n_baskets >= min_support, as doubles compare. */
+int64
+MinCountForSupport(double min_support, int64 n_baskets)
+{
+	double		n = (double) n_baskets;
+	int64		c;
+
+	if (min_support <= 0.0 || n_baskets <= 0)
+		return 0;
+	c = (int64) floor(min_support * n);
+	while (c > 0 && (double) (c - 1) / n >= min_support)
+		c--;
+	while ((double) c / n < min_support)
+		c++;
+	return c;
+}
+
+static int
+CompareInt32(const void *a, const void *b)
+{
+	int32		x = *(const int32 *) a;
+	int32		y = *(const int32 *) b;
+
+	return (x > y) - (x < y);
+}
+
+/* Grow one pair-table column from oldcap to newcap elements. */
+static void *
+GrowColumn(Budget *budget, void *col, Size width, int64 oldcap, int64 newcap)
+{
+	if (oldcap == 0)
+		return BudgetAlloc(budget, width * newcap);
+	return BudgetRealloc(budget, col, width * oldcap, width * newcap);
+}
+
+/* Append one counted pair. */
+static void
+PairTableAppend(PairTable *pt, int32 a, int32 b, int64 count)
+{
+	if (pt->n_pairs == pt->cap)
+	{
+		int64		newcap = Max(pt->cap * 2, 1024);
+
+		pt->pa = GrowColumn(pt->budget, pt->pa, sizeof(int32), pt->cap, newcap);
+		pt->pb = GrowColumn(pt->budget, pt->pb, sizeof(int32), pt->cap, newcap);
+		pt->cnt = GrowColumn(pt->budget, pt->cnt, sizeof(int64), pt->cap, newcap);
+		pt->cap = newcap;
+	}
+	pt->pa[pt->n_pairs] = a;
+	pt->pb[pt->n_pairs] = b;
+	pt->cnt[pt->n_pairs] = count;
+	pt->n_pairs++;
+}
+
+/*
+ * Count every pair of items held together by at least min_count baskets.
+ * Items held by fewer than min_count baskets are not kept.
+ */
+PairTable *
+CountPairs(const BasketStore *store, int64 min_count, Budget *budget)
+{
+	PairTable  *pt = palloc0(sizeof(PairTable));
+	int32		ndict = ItemDictSize(store->dict);
+	int64	   *counts;
+	int32	   *order;
+	int32	   *newid;
+	int32		nkept = 0;
+	int64	   *post_off;
+	int64	   *post;
+	int32	   *seq;
+	int64		seqlen = 0,
+				npost = 0,
+				nb = 0,
+				pos;
+	int64	   *acc;
+	int32	   *touched;
+	int32		i,
+				a;
+
+	if (min_count < 1)
+		min_count = 1;
+	pt->budget = budget;
+	pt->owned = true;
+	pt->n_baskets = store->n_baskets;
+
+	/* keep frequent items, numbered in key order */
+	counts = BasketStoreItemCounts(store);
+	order = ItemDictKeyOrder(store->dict);
+	newid = palloc(mul_size(sizeof(int32), Max(ndict, 1)));
+	for (i = 0; i < ndict; i++)
+		newid[order[i]] = (counts[order[i]] >= min_count) ? nkept++ : -1;
+	pt->n_items = nkept;
+	pt->item_src = BudgetAlloc(budget, sizeof(int32) * Max(nkept, 1));
+	pt->item_count = BudgetAlloc(budget, sizeof(int64) * Max(nkept, 1));
+	for (i = 0; i < ndict; i++)
+		if (newid[order[i]] >= 0)
+		{
+			pt->item_src[newid[order[i]]] = order[i];
+			pt->item_count[newid[order[i]]] = counts[order[i]];
+		}
+	pfree(order);
+	pfree(counts);
+
+	/* size the kept baskets (two or more kept items) and postings */
+	post_off = BudgetAlloc0(budget, sizeof(int64) * ((Size) nkept + 1));
+	pos = 0;
+	while (pos < store->len)
+	{
+		int32		n = store->data[pos++];
+		int32		m = 0;
+
+		for (i = 0; i < n; i++)
+			if (newid[store->data[pos + i]] >= 0)
+				m++;
+		if (m >= 2)
+		{
+			for (i = 0; i < n; i++)
+				if (newid[store->data[pos + i]] >= 0)
+					post_off[newid[store->data[pos + i]] + 1]++;
+			seqlen += m + 1;
+			npost += m;
+		}
+		pos += n;
+		if ((++nb & 0x3FFF) == 0)
+			CHECK_FOR_INTERRUPTS();
+	}
+	for (i = 0; i < nkept; i++)
+		post_off[i + 1] += post_off[i];
+
+	/* lay out kept baskets as sorted runs ended by -1, and post positions */
+	seq = BudgetAlloc(budget, sizeof(int32) * (Size) Max(seqlen, 1));
+	post = BudgetAlloc(budget, sizeof(int64) * (Size) Max(npost, 1));
+	{
+		int64	   *fill = BudgetAlloc(budget, sizeof(int64) * ((Size) nkept + 1));
+		int64		s = 0;
+
+		memcpy(fill, post_off, sizeof(int64) * ((Size) nkept + 1));
+		pos = 0;
+		while (pos < store->len)
+		{
+			int32		n = store->data[pos++];
+			int32		m = 0;
+
+			for (i = 0; i < n; i++)
+			{
+				int32		id = newid[store->data[pos + i]];
+
+				if (id >= 0)
+					seq[s + m++] = id;
+			}
+			pos += n;
+			if (m < 2)
+				continue;
+			qsort(seq + s, m, sizeof(int32), CompareInt32);
+			for (i = 0; i < m; i++)
+				post[fill[seq[s + i]]++] = s + i;
+			s += m;
+			seq[s++] = -1;
+			if ((++nb & 0x3FFF) == 0)
+				CHECK_FOR_INTERRUPTS();
+		}
+		Assert(s == seqlen);
+		BudgetFree(budget, fill, sizeof(int64) * ((Size) nkept + 1));
+	}
+	pfree(newid);
+
+	/* one row per item: partners b > a from the baskets holding a */
+	acc = BudgetAlloc0(budget, sizeof(int64) * Max(nkept, 1));
+	touched = BudgetAlloc(budget, sizeof(int32) * Max(nkept, 1));
+	for (a = 0; a < nkept; a++)
+	{
+		int32		nt = 0;
+		int64		k;
+
+		CHECK_FOR_INTERRUPTS();
+		for (k = post_off[a]; k < post_off[a + 1]; k++)
+		{
+			int64		q;
+
+			for (q = post[k] + 1; seq[q] >= 0; q++)
+			{
+				int32		b = seq[q];
+
+				if (acc[b]++ == 0)
+					touched[nt++] = b;
+			}
+		}
+		if (nt > 1)
+			qsort(touched, nt, sizeof(int32), CompareInt32);
+		for (i = 0; i < nt; i++)
+		{
+			int32		b = touched[i];
+
+			if (acc[b] >= min_count)
+				PairTableAppend(pt, a, b, acc[b]);
+			acc[b] = 0;
+		}
+	}
+
+	BudgetFree(budget, touched, sizeof(int32) * Max(nkept, 1));
+	BudgetFree(budget, acc, sizeof(int64) * Max(nkept, 1));
+	BudgetFree(budget, post, sizeof(int64) * (Size) Max(npost, 1));
+	BudgetFree(budget, seq, sizeof(int32) * (Size) Max(seqlen, 1));
+	BudgetFree(budget, post_off, sizeof(int64) * ((Size) nkept + 1));
+	return pt;
+}
+
+/* Release a pair table's arrays and credit its budget. */
+void
+PairTableFree(PairTable *pt)
+{
+	if (!pt->owned)
+		return;
+	if (pt->cap > 0)
+	{
+		BudgetFree(pt->budget, pt->pa, sizeof(int32) * pt->cap);
+		BudgetFree(pt->budget, pt->pb, sizeof(int32) * pt->cap);
+		BudgetFree(pt->budget, pt->cnt, sizeof(int64) * pt->cap);
+	}
+	BudgetFree(pt->budget, pt->item_src, sizeof(int32) * Max(pt->n_items, 1));
+	BudgetFree(pt->budget, pt->item_count, sizeof(int64) * Max(pt->n_items, 1));
+	pt->owned = false;
+}

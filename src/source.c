@@ -1,0 +1,247 @@
+/*
+ * source.c
+ *	  Reading order lines (basket, item) from a table or view into baskets.
+ *
+ * Lines are read once through SPI, with the caller's privileges, by a
+ * DestReceiver that encodes each line as it arrives, so no tuple is copied
+ * and lines need not be sorted by basket.  Lines are then grouped by basket
+ * with a counting sort.
+ */
+#include "postgres.h"
+
+#include "access/htup_details.h"
+#include "catalog/pg_class.h"
+#include "catalog/pg_type.h"
+#include "executor/spi.h"
+#include "executor/tuptable.h"
+#include "fmgr.h"
+#include "miscadmin.h"
+#include "utils/builtins.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
+#include "utils/syscache.h"
+
+#include "source.h"
+
+typedef struct LineReceiver
+{
+	DestReceiver pub;
+	MemoryContext cxt;			/* where the store grows */
+	MemoryContext rowcxt;		/* text conversion of basket keys */
+	BasketStore *store;
+	ItemDict   *baskets;		/* basket key -> basket index */
+	bool		basket_as_text;
+	FmgrInfo	basket_out;
+	uint64	   *lines;			/* basket index << 32 | item id */
+	int64		nlines;
+	int64		cap;
+	int64		skipped;
+} LineReceiver;
+
+/* A required text argument, or an error naming the parameter. */
+const char *
+CheckSourceName(FunctionCallInfo fcinfo, int argno, const char *param)
+{
+	if (PG_ARGISNULL(argno))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("%s must not be NULL", param)));
+	return text_to_cstring(PG_GETARG_TEXT_PP(argno));
+}
+
+/* Attribute number of column name in relid, or an error with a hint. */
+static AttrNumber
+CheckColumn(Oid relid, const char *name, const char *param)
+{
+	AttrNumber	attnum = get_attnum(relid, name);
+
+	if (attnum == InvalidAttrNumber || attnum < 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_COLUMN),
+				 errmsg("column \"%s\" does not exist in relation \"%s\"",
+						name, get_rel_name(relid)),
+				 errdetail("The %s argument names the column to read.", param),
+				 errhint("Column names are matched exactly as given, without case folding or quotes.")));
+	return attnum;
+}
+
+static void
+LineStartup(DestReceiver *self, int operation, TupleDesc typeinfo)
+{
+}
+
+static void
+LineShutdown(DestReceiver *self)
+{
+}
+
+static void
+LineDestroy(DestReceiver *self)
+{
+}
+
+/* Encode one order line. */
+static bool
+LineReceive(TupleTableSlot *slot, DestReceiver *self)
+{
+	LineReceiver *r = (LineReceiver *) self;
+	MemoryContext old;
+	Datum		bkey;
+	int32		bidx,
+				iid;
+
+	slot_getsomeattrs(slot, 2);
+	if (slot->tts_isnull[0] || slot->tts_isnull[1])
+	{
+		r->skipped++;
+		return true;
+	}
+	old = MemoryContextSwitchTo(r->cxt);
+	bkey = slot->tts_values[0];
+	if (r->basket_as_text)
+	{
+		MemoryContext keep = MemoryContextSwitchTo(r->rowcxt);
+
+		bkey = PointerGetDatum(cstring_to_text(OutputFunctionCall(&r->basket_out, bkey)));
+		MemoryContextSwitchTo(keep);
+	}
+	bidx = ItemDictAdd(r->baskets, bkey);
+	iid = ItemDictAdd(r->store->dict, slot->tts_values[1]);
+	if (r->nlines == r->cap)
+	{
+		int64		newcap = r->cap * 2;
+
+		r->lines = BudgetRealloc(&r->store->budget, r->lines,
+								 sizeof(uint64) * r->cap, sizeof(uint64) * newcap);
+		r->cap = newcap;
+	}
+	r->lines[r->nlines++] = ((uint64) (uint32) bidx << 32) | (uint32) iid;
+	MemoryContextSwitchTo(old);
+	if ((r->nlines & 0x3FFF) == 0)
+	{
+		if (r->basket_as_text)
+			MemoryContextReset(r->rowcxt);
+		CHECK_FOR_INTERRUPTS();
+	}
+	return true;
+}
+
+/* Group encoded lines by basket into the store. */
+static void
+GroupLines(LineReceiver *r)
+{
+	int32		nb = ItemDictSize(r->baskets);
+	int64	   *start = BudgetAlloc0(&r->store->budget, sizeof(int64) * ((Size) nb + 1));
+	int32	   *ids = BudgetAlloc(&r->store->budget, sizeof(int32) * Max(r->nlines, 1));
+	int64		i;
+	int32		b;
+
+	for (i = 0; i < r->nlines; i++)
+		start[(r->lines[i] >> 32) + 1]++;
+	for (b = 0; b < nb; b++)
+		start[b + 1] += start[b];
+	for (i = 0; i < r->nlines; i++)
+	{
+		uint32		bidx = (uint32) (r->lines[i] >> 32);
+
+		ids[start[bidx]++] = (int32) (uint32) r->lines[i];
+	}
+	BudgetFree(&r->store->budget, r->lines, sizeof(uint64) * r->cap);
+	r->lines = NULL;
+	/* start[b] now ends basket b */
+	for (b = 0; b < nb; b++)
+	{
+		int64		from = (b == 0) ? 0 : start[b - 1];
+
+		if ((b & 0x3FFF) == 0)
+			CHECK_FOR_INTERRUPTS();
+		BasketStoreAddIds(r->store, ids + from, (int32) (start[b] - from));
+	}
+	BudgetFree(&r->store->budget, ids, sizeof(int32) * Max(r->nlines, 1));
+	BudgetFree(&r->store->budget, start, sizeof(int64) * ((Size) nb + 1));
+}
+
+/*
+ * Read (basket, item) lines of relid into baskets.  Lines with a NULL basket
+ * or item are skipped and counted in *skipped.
+ */
+BasketStore *
+ReadSourceBaskets(Oid relid, const char *basket_col, const char *item_col,
+				  const char *what, int64 *skipped)
+{
+	char		relkind = get_rel_relkind(relid);
+	AttrNumber	battr,
+				iattr;
+	Oid			btype,
+				itype,
+				bcoll,
+				icoll;
+	int32		btypmod;
+	LineReceiver r;
+	SPIExecuteOptions opts;
+	char	   *query;
+	int			ret;
+
+	if (relkind != RELKIND_RELATION && relkind != RELKIND_VIEW &&
+		relkind != RELKIND_MATVIEW && relkind != RELKIND_FOREIGN_TABLE &&
+		relkind != RELKIND_PARTITIONED_TABLE)
+		ereport(ERROR,
+				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
+				 errmsg("\"%s\" is not a table or view", get_rel_name(relid)),
+				 errhint("Pass a table, view, materialized view or foreign table of order lines.")));
+	battr = CheckColumn(relid, basket_col, "basket");
+	iattr = CheckColumn(relid, item_col, "item");
+	get_atttypetypmodcoll(relid, battr, &btype, &btypmod, &bcoll);
+	get_atttypetypmodcoll(relid, iattr, &itype, &btypmod, &icoll);
+	if (!ItemTypeSupported(itype))
+		CheckItemType(itype, psprintf("item column \"%s\"", item_col));
+
+	memset(&r, 0, sizeof(r));
+	r.pub.receiveSlot = LineReceive;
+	r.pub.rStartup = LineStartup;
+	r.pub.rShutdown = LineShutdown;
+	r.pub.rDestroy = LineDestroy;
+	r.pub.mydest = DestNone;
+	r.cxt = CurrentMemoryContext;
+	r.store = BasketStoreCreate(itype, icoll, what);
+	r.basket_as_text = !ItemTypeSupported(btype);
+	r.baskets = ItemDictCreate(r.basket_as_text ? TEXTOID : btype, InvalidOid,
+							   &r.store->budget);
+	if (r.basket_as_text)
+	{
+		Oid			outfunc;
+		bool		isvarlena;
+
+		getTypeOutputInfo(btype, &outfunc, &isvarlena);
+		fmgr_info(outfunc, &r.basket_out);
+		r.rowcxt = AllocSetContextCreate(CurrentMemoryContext, "bundlerec basket keys",
+										 ALLOCSET_SMALL_SIZES);
+	}
+	r.cap = 1024;
+	r.lines = BudgetAlloc(&r.store->budget, sizeof(uint64) * r.cap);
+
+	query = psprintf("SELECT %s, %s FROM %s",
+					 quote_identifier(basket_col), quote_identifier(item_col),
+					 quote_qualified_identifier(get_namespace_name(get_rel_namespace(relid)),
+												get_rel_name(relid)));
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	memset(&opts, 0, sizeof(opts));
+	opts.read_only = true;
+	opts.dest = (DestReceiver *) &r;
+	ret = SPI_execute_extended(query, &opts);
+	/* SPI reports a SELECT into a DestNone receiver as a utility command */
+	if (ret != SPI_OK_SELECT && ret != SPI_OK_UTILITY)
+		elog(ERROR, "reading order lines failed: SPI_execute_extended returned %d", ret);
+	SPI_finish();
+
+	if (ItemDictSize(r.baskets) > 0)
+		GroupLines(&r);
+	else
+		BudgetFree(&r.store->budget, r.lines, sizeof(uint64) * r.cap);
+	if (r.rowcxt)
+		MemoryContextDelete(r.rowcxt);
+	*skipped = r.skipped;
+	return r.store;
+}
