@@ -93,7 +93,8 @@ bundlerec_pair_counts_trans(PG_FUNCTION_ARGS)
 		if (PG_ARGISNULL(2))
 			ereport(ERROR,
 					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-					 errmsg("min_count must not be NULL")));
+					 errmsg("min_count must not be NULL"),
+					 errhint("Use the one-argument form pair_counts(items) to keep every pair.")));
 		min_count = PG_GETARG_INT64(2);
 		CheckMinCount(min_count);
 		if (state != NULL && state->min_count != min_count)

@@ -268,7 +268,8 @@ bundlerec_item_pairs(PG_FUNCTION_ARGS)
 	if (PG_ARGISNULL(0))
 		ereport(ERROR,
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("source must not be NULL")));
+				 errmsg("source must not be NULL"),
+				 errhint("Pass a table or view of order lines, for example 'order_lines'::regclass.")));
 	relid = PG_GETARG_OID(0);
 	basket_col = CheckSourceName(fcinfo, 1, "basket");
 	item_col = CheckSourceName(fcinfo, 2, "item");

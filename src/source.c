@@ -45,7 +45,9 @@ CheckSourceName(FunctionCallInfo fcinfo, int argno, const char *param)
 	if (PG_ARGISNULL(argno))
 		ereport(ERROR,
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("%s must not be NULL", param)));
+				 errmsg("%s must not be NULL", param),
+				 errhint("Name a column of the source, for example '%s'.",
+						 strcmp(param, "basket") == 0 ? "order_id" : "product_id")));
 	return text_to_cstring(PG_GETARG_TEXT_PP(argno));
 }
 

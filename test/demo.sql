@@ -1,0 +1,88 @@
+-- bundlerec demo: frequently bought together on real shop data.
+-- Data: UCI Online Retail, 2010-12-01 .. 2010-12-12 (see test/data/README.md).
+\set ON_ERROR_STOP on
+SET client_min_messages = warning;
+CREATE EXTENSION IF NOT EXISTS bundlerec;
+DROP SCHEMA IF EXISTS bundlerec_demo CASCADE;
+CREATE SCHEMA bundlerec_demo;
+SET search_path = bundlerec_demo, public;
+
+CREATE TABLE order_lines (
+	invoice_no   text,
+	stock_code   text,
+	description  text,
+	quantity     integer,
+	invoice_date timestamp,
+	unit_price   numeric,
+	customer_id  integer,
+	country      text
+);
+\copy order_lines FROM 'test/data/online_retail_sample.csv' WITH (FORMAT csv, HEADER true)
+
+-- Sales only: no cancellations (invoice 'C...'), no returns, no postage or fees.
+CREATE VIEW sales AS
+	SELECT invoice_no, stock_code, quantity, unit_price, customer_id
+	FROM order_lines
+	WHERE invoice_no NOT LIKE 'C%' AND quantity > 0
+	  AND stock_code NOT IN ('POST', 'DOT', 'M', 'C2', 'BANK CHARGES', 'PADS', 'CRUK', 'D', 'S', 'AMAZONFEE');
+
+CREATE VIEW products AS
+	SELECT DISTINCT ON (stock_code) stock_code, description
+	FROM order_lines WHERE description <> ''
+	ORDER BY stock_code, invoice_date;
+
+\echo
+\echo '== The sample'
+SELECT count(*) AS order_lines, count(DISTINCT invoice_no) AS orders,
+       count(DISTINCT stock_code) AS products
+FROM sales;
+
+-- One call computes every pair with every measure.  top_k keeps a pair when
+-- it is among the 5 best partners (by confidence) of either of its products.
+CREATE TABLE fbt AS
+	SELECT * FROM bundlerec.item_pairs('sales', 'invoice_no', 'stock_code',
+	                                   min_count => 5, top_k => 5,
+	                                   rank_by => 'confidence');
+
+\echo
+\echo '== Pairs kept (min_count 5, top 5 partners per product)'
+SELECT count(*) AS pairs FROM fbt;
+
+\echo
+\echo '== Frequently bought together, for three best-selling products'
+WITH anchors AS (
+	SELECT stock_code FROM sales GROUP BY stock_code
+	ORDER BY count(DISTINCT invoice_no) DESC, stock_code LIMIT 3
+), directed AS (
+	SELECT item_a AS item, item_b AS partner, count_ab, confidence_ab AS confidence,
+	       lift, jaccard, fisher_p FROM fbt
+	UNION ALL
+	SELECT item_b, item_a, count_ab, confidence_ba, lift, jaccard, fisher_p FROM fbt
+), ranked AS (
+	SELECT *, row_number() OVER (PARTITION BY item ORDER BY confidence DESC, partner) AS rank
+	FROM directed
+)
+SELECT left(pa.description, 30) AS product,
+       left(pb.description, 30) AS bought_with,
+       d.count_ab AS orders,
+       round(d.confidence::numeric, 3) AS confidence,
+       round(d.lift::numeric, 2) AS lift,
+       round(d.jaccard::numeric, 3) AS jaccard,
+       to_char(d.fisher_p, '9.9EEEE') AS fisher_p
+FROM ranked d
+JOIN anchors a ON a.stock_code = d.item
+JOIN products pa ON pa.stock_code = d.item
+JOIN products pb ON pb.stock_code = d.partner
+WHERE d.rank <= 5
+ORDER BY pa.description, d.rank;
+
+\echo
+\echo '== Strongest pairs overall by lift, among pairs seen in at least 10 orders'
+SELECT left(pa.description, 30) AS product_a, left(pb.description, 30) AS product_b,
+       count_ab AS orders, round(lift::numeric, 1) AS lift,
+       round(confidence_ab::numeric, 3) AS "P(b|a)", round(confidence_ba::numeric, 3) AS "P(a|b)"
+FROM bundlerec.item_pairs('sales', 'invoice_no', 'stock_code', min_count => 10)
+JOIN products pa ON pa.stock_code = item_a
+JOIN products pb ON pb.stock_code = item_b
+ORDER BY lift DESC, item_a, item_b
+LIMIT 8;

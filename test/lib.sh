@@ -1,0 +1,48 @@
+# Shared by test/run.sh, test/demo.sh and test/bench/*.sh: install what is
+# missing, build and install bundlerec, and run a command against a server.
+
+# shellcheck shell=bash
+BR_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+BR_PACKAGES="make gcc pkg-config postgresql-15 postgresql-server-dev-15 postgresql-15-pgtap libtap-parser-sourcehandler-pgtap-perl libopenblas-dev"
+
+br_sudo() {
+	if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi
+}
+
+# Install the Debian packages bundlerec needs, keeping the server and its
+# headers at the same minor version.
+br_install_deps() {
+	local missing="" p
+	for p in $BR_PACKAGES; do
+		dpkg -s "$p" >/dev/null 2>&1 || missing="$missing $p"
+	done
+	local sv dv
+	sv=$(dpkg-query -W -f='${Version}' postgresql-15 2>/dev/null || true)
+	dv=$(dpkg-query -W -f='${Version}' postgresql-server-dev-15 2>/dev/null || true)
+	if [ -n "$missing" ] || [ "$sv" != "$dv" ]; then
+		echo "== installing:${missing:- postgresql-15 postgresql-server-dev-15 (same minor version)}"
+		br_sudo env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+		br_sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+			$BR_PACKAGES >/dev/null
+	fi
+}
+
+# Build and install the extension; extra make arguments are passed through.
+br_build_install() {
+	make -C "$BR_ROOT" -s clean
+	make -C "$BR_ROOT" -s "$@"
+	br_sudo make -C "$BR_ROOT" -s install
+}
+
+# Run "$@" against the server named by PG* variables when one is named,
+# otherwise against a throwaway cluster that is dropped afterwards.
+br_with_server() {
+	if [ -n "${PGHOST:-}${PGPORT:-}${PGDATABASE:-}${PGSERVICE:-}" ]; then
+		"$@"
+	else
+		pg_virtualenv -t -v 15 \
+			-o max_worker_processes=8 -o max_parallel_workers=8 \
+			-o max_parallel_workers_per_gather=4 \
+			"$@"
+	fi
+}
