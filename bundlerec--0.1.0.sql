@@ -100,14 +100,7 @@ COMMENT ON AGGREGATE bundlerec.pair_counts(anyarray, bigint) IS
 -- pair rows with every measure
 ------------------------------------------------------------------------------
 
--- STABLE: integer keys are written as text through type I/O.
-CREATE FUNCTION bundlerec.pairs(
-	counts bundlerec.paircounts,
-	min_count bigint DEFAULT 1,
-	min_support double precision DEFAULT 0,
-	top_k integer DEFAULT NULL,
-	rank_by text DEFAULT 'confidence')
-RETURNS TABLE (
+CREATE TYPE bundlerec.pair AS (
 	item_a text,
 	item_b text,
 	count_ab bigint,
@@ -123,7 +116,36 @@ RETURNS TABLE (
 	leverage double precision,
 	conviction double precision,
 	conviction_ba double precision,
-	fisher_p double precision)
+	fisher_p double precision
+);
+
+COMMENT ON TYPE bundlerec.pair IS
+	'an item pair (item_a < item_b in the source''s key order) with its counts and association measures';
+COMMENT ON COLUMN bundlerec.pair.item_a IS 'first item of the pair, as text';
+COMMENT ON COLUMN bundlerec.pair.item_b IS 'second item of the pair, as text';
+COMMENT ON COLUMN bundlerec.pair.count_ab IS 'baskets holding both items';
+COMMENT ON COLUMN bundlerec.pair.count_a IS 'baskets holding item_a';
+COMMENT ON COLUMN bundlerec.pair.count_b IS 'baskets holding item_b';
+COMMENT ON COLUMN bundlerec.pair.n_baskets IS 'baskets in the source';
+COMMENT ON COLUMN bundlerec.pair.support IS 'count_ab / n_baskets';
+COMMENT ON COLUMN bundlerec.pair.confidence_ab IS 'P(item_b | item_a) = count_ab / count_a';
+COMMENT ON COLUMN bundlerec.pair.confidence_ba IS 'P(item_a | item_b) = count_ab / count_b';
+COMMENT ON COLUMN bundlerec.pair.lift IS 'count_ab * n_baskets / (count_a * count_b)';
+COMMENT ON COLUMN bundlerec.pair.jaccard IS 'count_ab / (count_a + count_b - count_ab)';
+COMMENT ON COLUMN bundlerec.pair.cosine IS 'count_ab / sqrt(count_a * count_b)';
+COMMENT ON COLUMN bundlerec.pair.leverage IS 'support - (count_a / n_baskets) * (count_b / n_baskets)';
+COMMENT ON COLUMN bundlerec.pair.conviction IS 'item_a => item_b: (1 - count_b / n_baskets) / (1 - confidence_ab); Infinity when confidence_ab = 1';
+COMMENT ON COLUMN bundlerec.pair.conviction_ba IS 'item_b => item_a: (1 - count_a / n_baskets) / (1 - confidence_ba); Infinity when confidence_ba = 1';
+COMMENT ON COLUMN bundlerec.pair.fisher_p IS 'one-sided Fisher exact test: P(X >= count_ab) under independence (hypergeometric)';
+
+-- STABLE: integer keys are written as text through type I/O.
+CREATE FUNCTION bundlerec.pairs(
+	counts bundlerec.paircounts,
+	min_count bigint DEFAULT 1,
+	min_support double precision DEFAULT 0,
+	top_k integer DEFAULT NULL,
+	rank_by text DEFAULT 'confidence')
+RETURNS SETOF bundlerec.pair
 	AS 'MODULE_PATHNAME', 'bundlerec_pairs'
 	LANGUAGE C STABLE PARALLEL SAFE;
 
@@ -140,23 +162,7 @@ CREATE FUNCTION bundlerec.item_pairs(
 	min_support double precision DEFAULT 0,
 	top_k integer DEFAULT NULL,
 	rank_by text DEFAULT 'confidence')
-RETURNS TABLE (
-	item_a text,
-	item_b text,
-	count_ab bigint,
-	count_a bigint,
-	count_b bigint,
-	n_baskets bigint,
-	support double precision,
-	confidence_ab double precision,
-	confidence_ba double precision,
-	lift double precision,
-	jaccard double precision,
-	cosine double precision,
-	leverage double precision,
-	conviction double precision,
-	conviction_ba double precision,
-	fisher_p double precision)
+RETURNS SETOF bundlerec.pair
 	AS 'MODULE_PATHNAME', 'bundlerec_item_pairs'
 	LANGUAGE C STABLE PARALLEL RESTRICTED;
 

@@ -148,7 +148,8 @@ StartRows(FunctionCallInfo fcinfo, TupleDesc *tupdesc)
 static bool *
 ChooseTopPairs(const PairTable *pt, int64 minc, const PairRowOptions *opt)
 {
-	int32		k = opt->top_k;
+	/* an item has at most n_items - 1 partners */
+	int32		k = Min(opt->top_k, Max(pt->n_items, 1));
 	Size		heapbytes = mul_size(mul_size(sizeof(TopEntry), Max(pt->n_items, 1)), k);
 	TopEntry   *heaps = BudgetAlloc(pt->budget, heapbytes);
 	int32	   *sizes = palloc0(mul_size(sizeof(int32), Max(pt->n_items, 1)));

@@ -23,33 +23,34 @@ cd "$BR_ROOT"
 passed=0
 failed=0
 
+# Add a runner's passes and failures to the totals: $1 its exit status,
+# $2 its log, $3 and $4 patterns of a passed and of a failed test.
+tally() {
+	local ok bad
+	ok=$(grep -cE "$3" "$2" || true)
+	bad=$(grep -cE "$4" "$2" || true)
+	if [ "$1" -ne 0 ] && [ "$bad" -eq 0 ]; then
+		bad=1
+	fi
+	passed=$((passed + ok))
+	failed=$((failed + bad))
+}
+
 echo "== pg_regress (sql/ against expected/)"
 make -s installcheck >test/regress.log 2>&1
-regress_rc=$?
+rc=$?
 cat test/regress.log
-ok=$(grep -cE '\.\.\. ok' test/regress.log || true)
-bad=$(grep -cE '\.\.\. FAILED|\.\.\. failed' test/regress.log || true)
-if [ "$regress_rc" -ne 0 ] && [ "$bad" -eq 0 ]; then
-	bad=1
-fi
-if [ -f regression.diffs ] && [ -s regression.diffs ]; then
+if [ -s regression.diffs ]; then
 	echo "== regression.diffs"
 	cat regression.diffs
 fi
-passed=$((passed + ok))
-failed=$((failed + bad))
+tally "$rc" test/regress.log '\.\.\. ok' '\.\.\. (FAILED|failed)'
 
 echo "== pgTAP (test/pgtap)"
 pg_prove --verbose --ext .sql -r test/pgtap >test/tap.log 2>&1
-tap_rc=$?
+rc=$?
 cat test/tap.log
-ok=$(grep -cE '^[[:space:]]*ok [0-9]+' test/tap.log || true)
-bad=$(grep -cE '^[[:space:]]*not ok [0-9]+' test/tap.log || true)
-if [ "$tap_rc" -ne 0 ] && [ "$bad" -eq 0 ]; then
-	bad=1
-fi
-passed=$((passed + ok))
-failed=$((failed + bad))
+tally "$rc" test/tap.log '^[[:space:]]*ok [0-9]+' '^[[:space:]]*not ok [0-9]+'
 
 echo
 echo "$passed passed, $failed failed"
