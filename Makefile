@@ -9,10 +9,14 @@ OBJS = \
 	src/items.o \
 	src/baskets.o \
 	src/source.o \
+	src/output.o \
+	src/basket_agg.o \
 	src/pair_count.o \
 	src/pair_agg.o \
 	src/measures.o \
-	src/pair_rows.o
+	src/pair_rows.o \
+	src/itemsets.o \
+	src/itemset_rows.o
 
 DATA = $(EXTENSION)--$(EXTVERSION).sql
 

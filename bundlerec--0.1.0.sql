@@ -37,43 +37,60 @@ CREATE TYPE bundlerec.paircounts (
 	STORAGE = extended
 );
 
+COMMENT ON FUNCTION bundlerec.paircounts_in(cstring) IS 'text input of paircounts (bytea hex form, checked)';
+COMMENT ON FUNCTION bundlerec.paircounts_out(bundlerec.paircounts) IS 'text output of paircounts (bytea hex form)';
+COMMENT ON FUNCTION bundlerec.paircounts_recv(internal) IS 'binary input of paircounts (checked)';
+COMMENT ON FUNCTION bundlerec.paircounts_send(bundlerec.paircounts) IS 'binary output of paircounts';
+
 COMMENT ON TYPE bundlerec.paircounts IS
 	'exact co-occurrence counts of item pairs over a set of baskets, built by bundlerec.pair_counts(); expand with bundlerec.pairs()';
 
 ------------------------------------------------------------------------------
--- pair_counts(items anyarray [, min_count bigint]): aggregate over baskets
+-- aggregates over basket arrays: shared transition machinery
 ------------------------------------------------------------------------------
 
-CREATE FUNCTION bundlerec.pair_counts_trans(internal, anyarray) RETURNS internal
-	AS 'MODULE_PATHNAME', 'bundlerec_pair_counts_trans'
+CREATE FUNCTION bundlerec.basket_agg_trans(internal, anyarray) RETURNS internal
+	AS 'MODULE_PATHNAME', 'bundlerec_basket_agg_trans'
 	LANGUAGE C PARALLEL SAFE;
 
-CREATE FUNCTION bundlerec.pair_counts_trans(internal, anyarray, bigint) RETURNS internal
-	AS 'MODULE_PATHNAME', 'bundlerec_pair_counts_trans'
+CREATE FUNCTION bundlerec.basket_agg_trans(internal, anyarray, bigint) RETURNS internal
+	AS 'MODULE_PATHNAME', 'bundlerec_basket_agg_trans'
 	LANGUAGE C PARALLEL SAFE;
 
-CREATE FUNCTION bundlerec.pair_counts_combine(internal, internal) RETURNS internal
-	AS 'MODULE_PATHNAME', 'bundlerec_pair_counts_combine'
+CREATE FUNCTION bundlerec.basket_agg_combine(internal, internal) RETURNS internal
+	AS 'MODULE_PATHNAME', 'bundlerec_basket_agg_combine'
 	LANGUAGE C PARALLEL SAFE;
 
-CREATE FUNCTION bundlerec.pair_counts_serialize(internal) RETURNS bytea
-	AS 'MODULE_PATHNAME', 'bundlerec_pair_counts_serialize'
+CREATE FUNCTION bundlerec.basket_agg_serialize(internal) RETURNS bytea
+	AS 'MODULE_PATHNAME', 'bundlerec_basket_agg_serialize'
 	LANGUAGE C STRICT PARALLEL SAFE;
 
-CREATE FUNCTION bundlerec.pair_counts_deserialize(bytea, internal) RETURNS internal
-	AS 'MODULE_PATHNAME', 'bundlerec_pair_counts_deserialize'
+CREATE FUNCTION bundlerec.basket_agg_deserialize(bytea, internal) RETURNS internal
+	AS 'MODULE_PATHNAME', 'bundlerec_basket_agg_deserialize'
 	LANGUAGE C STRICT PARALLEL SAFE;
+
+COMMENT ON FUNCTION bundlerec.basket_agg_trans(internal, anyarray) IS 'transition function of the basket aggregates';
+COMMENT ON FUNCTION bundlerec.basket_agg_trans(internal, anyarray, bigint) IS 'transition function of pair_counts(items, min_count)';
+COMMENT ON FUNCTION bundlerec.basket_agg_combine(internal, internal) IS 'combine function of the basket aggregates';
+COMMENT ON FUNCTION bundlerec.basket_agg_serialize(internal) IS 'serialize function of the basket aggregates';
+COMMENT ON FUNCTION bundlerec.basket_agg_deserialize(bytea, internal) IS 'deserialize function of the basket aggregates';
+
+------------------------------------------------------------------------------
+-- pair_counts(items anyarray [, min_count bigint]): pair counts over baskets
+------------------------------------------------------------------------------
 
 CREATE FUNCTION bundlerec.pair_counts_final(internal) RETURNS bundlerec.paircounts
 	AS 'MODULE_PATHNAME', 'bundlerec_pair_counts_final'
 	LANGUAGE C PARALLEL SAFE;
 
+COMMENT ON FUNCTION bundlerec.pair_counts_final(internal) IS 'final function of pair_counts: counts pairs';
+
 CREATE AGGREGATE bundlerec.pair_counts(anyarray) (
-	SFUNC = bundlerec.pair_counts_trans,
+	SFUNC = bundlerec.basket_agg_trans,
 	STYPE = internal,
-	COMBINEFUNC = bundlerec.pair_counts_combine,
-	SERIALFUNC = bundlerec.pair_counts_serialize,
-	DESERIALFUNC = bundlerec.pair_counts_deserialize,
+	COMBINEFUNC = bundlerec.basket_agg_combine,
+	SERIALFUNC = bundlerec.basket_agg_serialize,
+	DESERIALFUNC = bundlerec.basket_agg_deserialize,
 	FINALFUNC = bundlerec.pair_counts_final,
 	FINALFUNC_MODIFY = READ_ONLY,
 	PARALLEL = SAFE
@@ -83,11 +100,11 @@ COMMENT ON AGGREGATE bundlerec.pair_counts(anyarray) IS
 	'exact co-occurrence counts of every item pair over baskets given as arrays of item keys';
 
 CREATE AGGREGATE bundlerec.pair_counts(anyarray, bigint) (
-	SFUNC = bundlerec.pair_counts_trans,
+	SFUNC = bundlerec.basket_agg_trans,
 	STYPE = internal,
-	COMBINEFUNC = bundlerec.pair_counts_combine,
-	SERIALFUNC = bundlerec.pair_counts_serialize,
-	DESERIALFUNC = bundlerec.pair_counts_deserialize,
+	COMBINEFUNC = bundlerec.basket_agg_combine,
+	SERIALFUNC = bundlerec.basket_agg_serialize,
+	DESERIALFUNC = bundlerec.basket_agg_deserialize,
 	FINALFUNC = bundlerec.pair_counts_final,
 	FINALFUNC_MODIFY = READ_ONLY,
 	PARALLEL = SAFE
@@ -168,3 +185,232 @@ RETURNS SETOF bundlerec.pair
 
 COMMENT ON FUNCTION bundlerec.item_pairs(regclass, text, text, bigint, double precision, integer, text) IS
 	'frequently-bought-together pairs from a table or view of order lines (basket, item), with every association measure';
+
+------------------------------------------------------------------------------
+-- basketset: encoded baskets for the itemset miner
+------------------------------------------------------------------------------
+
+CREATE TYPE bundlerec.basketset;
+
+CREATE FUNCTION bundlerec.basketset_in(cstring) RETURNS bundlerec.basketset
+	AS 'MODULE_PATHNAME', 'bundlerec_basketset_in'
+	LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
+CREATE FUNCTION bundlerec.basketset_out(bundlerec.basketset) RETURNS cstring
+	AS 'MODULE_PATHNAME', 'bundlerec_basketset_out'
+	LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
+CREATE FUNCTION bundlerec.basketset_recv(internal) RETURNS bundlerec.basketset
+	AS 'MODULE_PATHNAME', 'bundlerec_basketset_recv'
+	LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
+CREATE FUNCTION bundlerec.basketset_send(bundlerec.basketset) RETURNS bytea
+	AS 'MODULE_PATHNAME', 'bundlerec_basketset_send'
+	LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
+CREATE TYPE bundlerec.basketset (
+	INPUT = bundlerec.basketset_in,
+	OUTPUT = bundlerec.basketset_out,
+	RECEIVE = bundlerec.basketset_recv,
+	SEND = bundlerec.basketset_send,
+	INTERNALLENGTH = VARIABLE,
+	ALIGNMENT = int4,
+	STORAGE = extended
+);
+
+COMMENT ON FUNCTION bundlerec.basketset_in(cstring) IS 'text input of basketset (bytea hex form, checked)';
+COMMENT ON FUNCTION bundlerec.basketset_out(bundlerec.basketset) IS 'text output of basketset (bytea hex form)';
+COMMENT ON FUNCTION bundlerec.basketset_recv(internal) IS 'binary input of basketset (checked)';
+COMMENT ON FUNCTION bundlerec.basketset_send(bundlerec.basketset) IS 'binary output of basketset';
+COMMENT ON TYPE bundlerec.basketset IS
+	'baskets encoded as sorted, distinct item lists with their item dictionary, built by bundlerec.basket_set(); mine with bundlerec.itemsets() and bundlerec.rules()';
+
+CREATE FUNCTION bundlerec.basket_set_final(internal) RETURNS bundlerec.basketset
+	AS 'MODULE_PATHNAME', 'bundlerec_basket_set_final'
+	LANGUAGE C PARALLEL SAFE;
+
+COMMENT ON FUNCTION bundlerec.basket_set_final(internal) IS 'final function of basket_set';
+
+CREATE AGGREGATE bundlerec.basket_set(anyarray) (
+	SFUNC = bundlerec.basket_agg_trans,
+	STYPE = internal,
+	COMBINEFUNC = bundlerec.basket_agg_combine,
+	SERIALFUNC = bundlerec.basket_agg_serialize,
+	DESERIALFUNC = bundlerec.basket_agg_deserialize,
+	FINALFUNC = bundlerec.basket_set_final,
+	FINALFUNC_MODIFY = READ_ONLY,
+	PARALLEL = SAFE
+);
+
+COMMENT ON AGGREGATE bundlerec.basket_set(anyarray) IS
+	'baskets given as arrays of item keys, encoded for bundlerec.itemsets() and bundlerec.rules()';
+
+------------------------------------------------------------------------------
+-- frequent itemsets and association rules
+------------------------------------------------------------------------------
+
+CREATE TYPE bundlerec.itemset AS (
+	items text[],
+	size integer,
+	count bigint,
+	support double precision
+);
+
+COMMENT ON TYPE bundlerec.itemset IS 'a frequent itemset with the number and fraction of baskets holding it';
+COMMENT ON COLUMN bundlerec.itemset.items IS 'the items, sorted in the source''s key order';
+COMMENT ON COLUMN bundlerec.itemset.size IS 'number of items';
+COMMENT ON COLUMN bundlerec.itemset.count IS 'baskets holding every item';
+COMMENT ON COLUMN bundlerec.itemset.support IS 'count / number of baskets';
+
+CREATE TYPE bundlerec.rule AS (
+	antecedent text[],
+	consequent text,
+	size integer,
+	count bigint,
+	support double precision,
+	confidence double precision,
+	coverage double precision,
+	lift double precision,
+	leverage double precision,
+	conviction double precision,
+	fisher_p double precision
+);
+
+COMMENT ON TYPE bundlerec.rule IS 'an association rule antecedent => consequent with arules'' measures';
+COMMENT ON COLUMN bundlerec.rule.antecedent IS 'left-hand side X, sorted in the source''s key order; may be empty';
+COMMENT ON COLUMN bundlerec.rule.consequent IS 'right-hand side y (one item)';
+COMMENT ON COLUMN bundlerec.rule.size IS 'items in the rule, consequent included';
+COMMENT ON COLUMN bundlerec.rule.count IS 'baskets holding X and y';
+COMMENT ON COLUMN bundlerec.rule.support IS 'count / number of baskets';
+COMMENT ON COLUMN bundlerec.rule.confidence IS 'count(X and y) / count(X)';
+COMMENT ON COLUMN bundlerec.rule.coverage IS 'support of X';
+COMMENT ON COLUMN bundlerec.rule.lift IS 'confidence / support of y';
+COMMENT ON COLUMN bundlerec.rule.leverage IS 'support - coverage * support of y';
+COMMENT ON COLUMN bundlerec.rule.conviction IS '(1 - support of y) / (1 - confidence); Infinity when confidence = 1';
+COMMENT ON COLUMN bundlerec.rule.fisher_p IS 'one-sided Fisher exact test of X and y: P(count or more) under independence';
+
+-- STABLE: reads the source table with the caller's privileges.
+-- PARALLEL RESTRICTED: it runs its own query through SPI.
+CREATE FUNCTION bundlerec.frequent_itemsets(
+	source regclass,
+	basket text,
+	item text,
+	min_support double precision,
+	max_size integer DEFAULT 5,
+	min_count bigint DEFAULT NULL)
+RETURNS SETOF bundlerec.itemset
+	AS 'MODULE_PATHNAME', 'bundlerec_frequent_itemsets'
+	LANGUAGE C STABLE PARALLEL RESTRICTED;
+
+COMMENT ON FUNCTION bundlerec.frequent_itemsets(regclass, text, text, double precision, integer, bigint) IS
+	'itemsets of 1 to max_size items held by at least min_support of the baskets (or min_count baskets) of a table of order lines';
+
+CREATE FUNCTION bundlerec.itemsets(
+	baskets bundlerec.basketset,
+	min_support double precision,
+	max_size integer DEFAULT 5,
+	min_count bigint DEFAULT NULL)
+RETURNS SETOF bundlerec.itemset
+	AS 'MODULE_PATHNAME', 'bundlerec_basketset_itemsets'
+	LANGUAGE C IMMUTABLE PARALLEL SAFE;
+
+COMMENT ON FUNCTION bundlerec.itemsets(bundlerec.basketset, double precision, integer, bigint) IS
+	'itemsets of 1 to max_size items held by at least min_support of the baskets (or min_count baskets) of a basketset';
+
+-- STABLE: reads the source table with the caller's privileges.
+-- PARALLEL RESTRICTED: it runs its own query through SPI.
+CREATE FUNCTION bundlerec.association_rules(
+	source regclass,
+	basket text,
+	item text,
+	min_support double precision,
+	min_confidence double precision,
+	max_size integer DEFAULT 5,
+	min_size integer DEFAULT 1,
+	min_count bigint DEFAULT NULL)
+RETURNS SETOF bundlerec.rule
+	AS 'MODULE_PATHNAME', 'bundlerec_association_rules'
+	LANGUAGE C STABLE PARALLEL RESTRICTED;
+
+COMMENT ON FUNCTION bundlerec.association_rules(regclass, text, text, double precision, double precision, integer, integer, bigint) IS
+	'association rules X => y (arules semantics) from the frequent itemsets of a table of order lines';
+
+CREATE FUNCTION bundlerec.rules(
+	baskets bundlerec.basketset,
+	min_support double precision,
+	min_confidence double precision,
+	max_size integer DEFAULT 5,
+	min_size integer DEFAULT 1,
+	min_count bigint DEFAULT NULL)
+RETURNS SETOF bundlerec.rule
+	AS 'MODULE_PATHNAME', 'bundlerec_basketset_rules'
+	LANGUAGE C IMMUTABLE PARALLEL SAFE;
+
+COMMENT ON FUNCTION bundlerec.rules(bundlerec.basketset, double precision, double precision, integer, integer, bigint) IS
+	'association rules X => y (arules semantics) from the frequent itemsets of a basketset';
+
+------------------------------------------------------------------------------
+-- completing a cart with rules
+------------------------------------------------------------------------------
+
+-- STABLE: reads the rules table.  One row per item the rules suggest: the
+-- best rule (by confidence, then lift) whose antecedent is in the cart and
+-- whose consequent is not.
+CREATE FUNCTION bundlerec.complete_cart_rules(
+	cart text[],
+	rules regclass,
+	k integer DEFAULT 10)
+RETURNS TABLE (
+	item text,
+	confidence double precision,
+	lift double precision,
+	support double precision,
+	count bigint,
+	antecedent text[],
+	explanation text)
+LANGUAGE plpgsql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $body$
+BEGIN
+	IF cart IS NULL OR rules IS NULL THEN
+		RAISE EXCEPTION 'cart and rules must not be NULL'
+			USING ERRCODE = 'null_value_not_allowed',
+			      HINT = 'Pass the items in the cart as a text array and a table of bundlerec.association_rules() rows.';
+	END IF;
+	IF k IS NULL OR k < 1 THEN
+		RAISE EXCEPTION 'k must be at least 1, not %', coalesce(k::text, 'NULL')
+			USING ERRCODE = 'invalid_parameter_value',
+			      HINT = 'k is the number of suggestions to return.';
+	END IF;
+	IF array_position(cart, NULL) IS NOT NULL THEN
+		RAISE EXCEPTION 'cart must not contain NULL items'
+			USING ERRCODE = 'null_value_not_allowed',
+			      HINT = 'Remove them first, for example with array_remove(cart, NULL).';
+	END IF;
+	RETURN QUERY EXECUTE format(
+		$q$
+		SELECT b.consequent, b.confidence, b.lift, b.support, b.count, b.antecedent,
+		       CASE WHEN cardinality(b.antecedent) = 0
+		            THEN pg_catalog.format('bought in %%s%%%% of all orders', round((100 * b.confidence)::numeric, 1))
+		            ELSE pg_catalog.format('bought with %%s in %%s orders: confidence %%s, lift %%s',
+		                                   pg_catalog.array_to_string(b.antecedent, ' + '), b.count,
+		                                   round(b.confidence::numeric, 3), round(b.lift::numeric, 2))
+		       END
+		FROM (
+			SELECT DISTINCT ON (r.consequent)
+			       r.consequent, r.confidence, r.lift, r.support, r.count, r.antecedent
+			FROM %s AS r
+			WHERE r.antecedent OPERATOR(pg_catalog.<@) $1
+			  AND NOT (r.consequent OPERATOR(pg_catalog.=) ANY ($1))
+			ORDER BY r.consequent, r.confidence DESC, r.lift DESC,
+			         pg_catalog.cardinality(r.antecedent) DESC, r.antecedent
+		) b
+		ORDER BY b.confidence DESC, b.lift DESC, b.consequent
+		LIMIT $2
+		$q$, rules)
+	USING cart, k;
+END
+$body$;
+
+COMMENT ON FUNCTION bundlerec.complete_cart_rules(text[], regclass, integer) IS
+	'items to add to a cart, from a table of association rules: for each suggested item the best rule whose antecedent the cart holds, ranked by confidence then lift, with an explanation';

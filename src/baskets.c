@@ -4,6 +4,8 @@
  */
 #include "postgres.h"
 
+#include <math.h>
+
 #include "catalog/pg_type.h"
 #include "miscadmin.h"
 #include "utils/builtins.h"
@@ -165,6 +167,71 @@ BasketStoreItemCounts(const BasketStore *store)
 		pos += n;
 	}
 	return counts;
+}
+
+/* Smallest count c with c / n_baskets >= min_support, as doubles compare. */
+int64
+MinCountForSupport(double min_support, int64 n_baskets)
+{
+	double		n = (double) n_baskets;
+	int64		c;
+
+	if (min_support <= 0.0 || n_baskets <= 0)
+		return 0;
+	c = (int64) floor(min_support * n);
+	while (c > 0 && (double) (c - 1) / n >= min_support)
+		c--;
+	while ((double) c / n < min_support)
+		c++;
+	return c;
+}
+
+/*
+ * Number the items held by at least min_count baskets in key order; a
+ * pattern is never more frequent than any of its items, so later stages
+ * work on these only.
+ */
+void
+KeepFrequentItems(const BasketStore *store, int64 min_count, Budget *budget,
+				  FrequentItems *kept)
+{
+	int32		ndict = ItemDictSize(store->dict);
+	int64	   *counts = BasketStoreItemCounts(store);
+	int32	   *order = ItemDictKeyOrder(store->dict);
+	int32		i,
+				n = 0;
+
+	kept->newid = palloc(mul_size(sizeof(int32), Max(ndict, 1)));
+	for (i = 0; i < ndict; i++)
+		kept->newid[order[i]] = (counts[order[i]] >= min_count) ? n++ : -1;
+	kept->n = n;
+	kept->item_src = BudgetAlloc(budget, sizeof(int32) * Max(n, 1));
+	kept->item_count = BudgetAlloc(budget, sizeof(int64) * Max(n, 1));
+	for (i = 0; i < ndict; i++)
+	{
+		int32		id = kept->newid[order[i]];
+
+		if (id >= 0)
+		{
+			kept->item_src[id] = order[i];
+			kept->item_count[id] = counts[order[i]];
+		}
+	}
+	pfree(order);
+	pfree(counts);
+}
+
+/* Release the arrays of KeepFrequentItems. */
+void
+FrequentItemsFree(FrequentItems *kept, Budget *budget)
+{
+	BudgetFree(budget, kept->item_src, sizeof(int32) * Max(kept->n, 1));
+	BudgetFree(budget, kept->item_count, sizeof(int64) * Max(kept->n, 1));
+	if (kept->newid)
+		pfree(kept->newid);
+	kept->item_src = NULL;
+	kept->item_count = NULL;
+	kept->newid = NULL;
 }
 
 typedef struct BasketSerialHeader

@@ -30,6 +30,18 @@ typedef struct BasketStore
 	int32		scratch_cap;
 } BasketStore;
 
+/*
+ * The items held by at least a minimum number of baskets, numbered
+ * 0..n-1 in key order ("kept ids").
+ */
+typedef struct FrequentItems
+{
+	int32		n;
+	int32	   *newid;			/* dictionary id -> kept id, or -1 */
+	int32	   *item_src;		/* kept id -> dictionary id */
+	int64	   *item_count;		/* kept id -> baskets holding it */
+} FrequentItems;
+
 extern BasketStore *BasketStoreCreate(Oid item_type, Oid collation,
 									  const char *what);
 extern void CheckBasketArray(ArrayType *arr);
@@ -37,6 +49,10 @@ extern void BasketStoreAddArray(BasketStore *store, ArrayType *arr);
 extern void BasketStoreAddIds(BasketStore *store, int32 *ids, int32 n);
 extern void BasketStoreMerge(BasketStore *dst, const BasketStore *src);
 extern int64 *BasketStoreItemCounts(const BasketStore *store);
+extern int64 MinCountForSupport(double min_support, int64 n_baskets);
+extern void KeepFrequentItems(const BasketStore *store, int64 min_count,
+							  Budget *budget, FrequentItems *kept);
+extern void FrequentItemsFree(FrequentItems *kept, Budget *budget);
 extern Size BasketStoreSerialSize(const BasketStore *store);
 extern char *BasketStoreSerialize(const BasketStore *store, char *dst);
 extern BasketStore *BasketStoreDeserialize(const char *src, Size len,

@@ -12,6 +12,7 @@
 #include "utils/guc.h"
 
 #include "bundlerec.h"
+#include "itemsets.h"
 
 PG_MODULE_MAGIC;
 
@@ -54,6 +55,17 @@ _PG_init(void)
 							PGC_USERSET,
 							0,
 							NULL, AssignBlasThreads, NULL);
+
+	DefineCustomIntVariable("bundlerec.max_itemsets",
+							"Largest number of frequent itemsets one mining run may produce.",
+							"Mining stops with an error beyond it. Valid range is 1 to 2147483647.",
+							&bundlerec_max_itemsets,
+							5000000,
+							1,
+							INT_MAX,
+							PGC_USERSET,
+							0,
+							NULL, NULL, NULL);
 
 	MarkGUCPrefixReserved("bundlerec");
 

@@ -11,28 +11,9 @@
  */
 #include "postgres.h"
 
-#include <math.h>
-
 #include "miscadmin.h"
 
 #include "pair_count.h"
-
-/* Smallest count c with c / n_baskets >= min_support, as doubles compare. */
-int64
-MinCountForSupport(double min_support, int64 n_baskets)
-{
-	double		n = (double) n_baskets;
-	int64		c;
-
-	if (min_support <= 0.0 || n_baskets <= 0)
-		return 0;
-	c = (int64) floor(min_support * n);
-	while (c > 0 && (double) (c - 1) / n >= min_support)
-		c--;
-	while ((double) c / n < min_support)
-		c++;
-	return c;
-}
 
 static int
 CompareInt32(const void *a, const void *b)
@@ -79,11 +60,9 @@ PairTable *
 CountPairs(const BasketStore *store, int64 min_count, Budget *budget)
 {
 	PairTable  *pt = palloc0(sizeof(PairTable));
-	int32		ndict = ItemDictSize(store->dict);
-	int64	   *counts;
-	int32	   *order;
+	FrequentItems kept;
 	int32	   *newid;
-	int32		nkept = 0;
+	int32		nkept;
 	int64	   *post_off;
 	int64	   *post;
 	int32	   *seq;
@@ -103,22 +82,12 @@ CountPairs(const BasketStore *store, int64 min_count, Budget *budget)
 	pt->n_baskets = store->n_baskets;
 
 	/* keep frequent items, numbered in key order */
-	counts = BasketStoreItemCounts(store);
-	order = ItemDictKeyOrder(store->dict);
-	newid = palloc(mul_size(sizeof(int32), Max(ndict, 1)));
-	for (i = 0; i < ndict; i++)
-		newid[order[i]] = (counts[order[i]] >= min_count) ? nkept++ : -1;
+	KeepFrequentItems(store, min_count, budget, &kept);
+	nkept = kept.n;
+	newid = kept.newid;
 	pt->n_items = nkept;
-	pt->item_src = BudgetAlloc(budget, sizeof(int32) * Max(nkept, 1));
-	pt->item_count = BudgetAlloc(budget, sizeof(int64) * Max(nkept, 1));
-	for (i = 0; i < ndict; i++)
-		if (newid[order[i]] >= 0)
-		{
-			pt->item_src[newid[order[i]]] = order[i];
-			pt->item_count[newid[order[i]]] = counts[order[i]];
-		}
-	pfree(order);
-	pfree(counts);
+	pt->item_src = kept.item_src;
+	pt->item_count = kept.item_count;
 
 	/* size the kept baskets (two or more kept items) and postings */
 	post_off = BudgetAlloc0(budget, sizeof(int64) * ((Size) nkept + 1));

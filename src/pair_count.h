@@ -29,7 +29,6 @@ typedef struct PairTable
 	bool		owned;			/* arrays allocated here (not a view) */
 } PairTable;
 
-extern int64 MinCountForSupport(double min_support, int64 n_baskets);
 extern PairTable *CountPairs(const BasketStore *store, int64 min_count,
 							 Budget *budget);
 extern void PairTableFree(PairTable *pt);

@@ -18,6 +18,7 @@
 
 #include "bundlerec.h"
 #include "measures.h"
+#include "output.h"
 #include "pair_agg.h"
 #include "pair_count.h"
 #include "source.h"
@@ -119,31 +120,6 @@ GetPairRowOptions(FunctionCallInfo fcinfo, int first, PairRowOptions *opt)
 				 errhint("Pass NULL to keep every pair.")));
 }
 
-/* Set up materialize-mode SRF output; returns the tuplestore. */
-static Tuplestorestate *
-StartRows(FunctionCallInfo fcinfo, TupleDesc *tupdesc)
-{
-	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
-	MemoryContext old;
-	Tuplestorestate *ts;
-
-	if (rsinfo == NULL || !IsA(rsinfo, ReturnSetInfo) ||
-		(rsinfo->allowedModes & SFRM_Materialize) == 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-				 errmsg("set-valued function called in context that cannot accept a set")));
-	if (get_call_result_type(fcinfo, NULL, tupdesc) != TYPEFUNC_COMPOSITE)
-		elog(ERROR, "return type must be a row type");
-	old = MemoryContextSwitchTo(rsinfo->econtext->ecxt_per_query_memory);
-	*tupdesc = CreateTupleDescCopy(*tupdesc);
-	ts = tuplestore_begin_heap(true, false, work_mem);
-	rsinfo->returnMode = SFRM_Materialize;
-	rsinfo->setResult = ts;
-	rsinfo->setDesc = *tupdesc;
-	MemoryContextSwitchTo(old);
-	return ts;
-}
-
 /* Mark the pairs that rank within the top k partners of either item. */
 static bool *
 ChooseTopPairs(const PairTable *pt, int64 minc, const PairRowOptions *opt)
@@ -196,22 +172,18 @@ EmitPairRows(FunctionCallInfo fcinfo, const PairTable *pt, const ItemDict *dict,
 			 const PairRowOptions *opt)
 {
 	TupleDesc	tupdesc;
-	Tuplestorestate *ts = StartRows(fcinfo, &tupdesc);
-	Oid			outtype = TupleDescAttr(tupdesc, 0)->atttypid;
+	Tuplestorestate *ts = StartRowsOutput(fcinfo, &tupdesc);
 	int64		minc = Max(opt->min_count, MinCountForSupport(opt->min_support, pt->n_baskets));
 	bool	   *keep = NULL;
 	Datum	   *keys;
 	int64		i;
-	int32		item;
 
 	if (pt->n_pairs == 0)
 		return;
 	if (opt->top_k > 0)
 		keep = ChooseTopPairs(pt, minc, opt);
 
-	keys = palloc(mul_size(sizeof(Datum), Max(pt->n_items, 1)));
-	for (item = 0; item < pt->n_items; item++)
-		keys[item] = ItemDictKey(dict, pt->item_src[item], outtype);
+	keys = ItemKeyTexts(dict, pt->item_src, pt->n_items);
 
 	for (i = 0; i < pt->n_pairs; i++)
 	{
@@ -323,7 +295,7 @@ bundlerec_pairs(PG_FUNCTION_ARGS)
 	{
 		TupleDesc	tupdesc;
 
-		StartRows(fcinfo, &tupdesc);
+		StartRowsOutput(fcinfo, &tupdesc);
 		return (Datum) 0;
 	}
 	work = AllocSetContextCreate(CurrentMemoryContext, "bundlerec pairs",
