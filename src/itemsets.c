@@ -2,13 +2,17 @@
  * itemsets.c
  *	  Frequent itemset mining by Eclat over basket-id lists.
  *
- * Eclat (Zaki 2000) was chosen over FP-growth because shop baskets are
- * sparse and short: an item's list of baskets is small, an itemset's list is
- * the intersection of its parent's list and one item's list, and depth-first
- * search keeps only one list per open level in memory, released level by
- * level.  Items are extended from the rarest to the most frequent, so lists
- * shrink fast.  Counts are exact; the result is sorted by size and then by
- * the items' key order, so it does not depend on input order.
+ * Eclat (Zaki 2000) over basket-id lists was chosen over FP-growth because
+ * shop baskets are sparse and short: depth-first search keeps one list per
+ * open level in memory, released level by level, and needs no tree.  The
+ * lists of an itemset's extensions are built by occurrence delivery (as in
+ * LCM, Uno et al. 2004) instead of pairwise intersection: one pass over the
+ * baskets that hold the itemset counts every candidate item at once, and a
+ * second pass fills the lists of the frequent ones, so the work is
+ * proportional to the data actually covered, not to the square of the
+ * number of items.  Items are extended from the rarest to the most frequent.
+ * Counts are exact; the result is sorted by size and then by the items' key
+ * order, so it does not depend on input order.
  */
 #include "postgres.h"
 
@@ -20,7 +24,10 @@
 
 int			bundlerec_max_itemsets = 5000000;
 
-/* One extension of the current prefix: an item and the baskets holding both. */
+/*
+ * One extension of the current prefix: an item (its rank in ascending
+ * frequency order) and the baskets holding the prefix and the item.
+ */
 typedef struct Extension
 {
 	int32		item;
@@ -33,8 +40,14 @@ typedef struct MineState
 	ItemsetTable *table;
 	int64		min_count;
 	int32		max_size;
+	int32	   *rank2item;		/* frequency rank -> kept id */
+	int64	   *hoff;			/* basket -> start in hitems */
+	int32	   *hitems;			/* baskets as ascending frequency ranks */
+	int32	   *acc;			/* per rank: count at the current node */
+	int32	   *slot;			/* per rank: child index, or -1 */
+	int32	   *touched;
 	int32	   *prefix;
-	int32	   *sorted;			/* prefix sorted by key order, for output */
+	int32	   *sorted;			/* prefix as kept ids, sorted for output */
 	MemoryContext *levelcxt;	/* one per depth, reset after each subtree */
 	Size	   *levelbytes;		/* bytes charged to the budget per depth */
 } MineState;
@@ -66,6 +79,7 @@ EmitItemset(MineState *ms, int32 size, int64 count)
 {
 	ItemsetTable *t = ms->table;
 	int64		used = t->start[t->n_sets];
+	int32		i;
 
 	if (t->n_sets >= bundlerec_max_itemsets)
 		TooManyItemsets(ms);
@@ -87,7 +101,8 @@ EmitItemset(MineState *ms, int32 size, int64 count)
 								 sizeof(int32) * newcap);
 		t->cap_items = newcap;
 	}
-	memcpy(ms->sorted, ms->prefix, sizeof(int32) * size);
+	for (i = 0; i < size; i++)
+		ms->sorted[i] = ms->rank2item[ms->prefix[i]];
 	qsort(ms->sorted, size, sizeof(int32), CompareInt32);
 	memcpy(t->items + used, ms->sorted, sizeof(int32) * size);
 	t->count[t->n_sets] = count;
@@ -95,28 +110,86 @@ EmitItemset(MineState *ms, int32 size, int64 count)
 	t->start[t->n_sets] = used + size;
 }
 
-/* Baskets in both sorted lists a and b, written to out; returns how many. */
-static int32
-IntersectTids(const int32 *a, int32 na, const int32 *b, int32 nb, int32 *out)
+static int
+CompareExtensions(const void *a, const void *b)
 {
-	int32		i = 0,
-				j = 0,
-				n = 0;
+	const Extension *x = a;
+	const Extension *y = b;
 
-	while (i < na && j < nb)
+	return (x->item > y->item) - (x->item < y->item);
+}
+
+/*
+ * Frequent extensions of the itemset held by the baskets parent->tids, by
+ * items ranked after parent->item; allocated in the current context.
+ */
+static Extension *
+DeliverExtensions(MineState *ms, const Extension *parent, int32 depth,
+				  int32 *nchild)
+{
+	int32		nt = 0,
+				nc = 0,
+				i,
+				k;
+	Extension  *child;
+	Size		bytes = 0;
+
+	/* count every candidate item over the baskets holding the itemset */
+	for (k = 0; k < parent->n; k++)
 	{
-		if (a[i] < b[j])
-			i++;
-		else if (a[i] > b[j])
-			j++;
-		else
-		{
-			out[n++] = a[i];
-			i++;
-			j++;
-		}
+		int32		t = parent->tids[k];
+		int64		q;
+
+		for (q = ms->hoff[t + 1] - 1; q >= ms->hoff[t] && ms->hitems[q] > parent->item; q--)
+			if (ms->acc[ms->hitems[q]]++ == 0)
+				ms->touched[nt++] = ms->hitems[q];
 	}
-	return n;
+	for (i = 0; i < nt; i++)
+		if (ms->acc[ms->touched[i]] >= ms->min_count)
+		{
+			nc++;
+			bytes += sizeof(int32) * ms->acc[ms->touched[i]];
+		}
+	child = palloc(sizeof(Extension) * Max(nc, 1));
+	BudgetCharge(ms->table->budget, bytes);
+	ms->levelbytes[depth] += bytes;
+	nc = 0;
+	for (i = 0; i < nt; i++)
+	{
+		int32		r = ms->touched[i];
+
+		if (ms->acc[r] >= ms->min_count)
+		{
+			ms->slot[r] = nc;
+			child[nc].item = r;
+			child[nc].n = 0;
+			child[nc].tids = MemoryContextAllocHuge(CurrentMemoryContext,
+													sizeof(int32) * ms->acc[r]);
+			nc++;
+		}
+		ms->acc[r] = 0;
+	}
+
+	/* deliver the baskets to the frequent extensions */
+	if (nc > 0)
+		for (k = 0; k < parent->n; k++)
+		{
+			int32		t = parent->tids[k];
+			int64		q;
+
+			for (q = ms->hoff[t + 1] - 1; q >= ms->hoff[t] && ms->hitems[q] > parent->item; q--)
+			{
+				int32		s = ms->slot[ms->hitems[q]];
+
+				if (s >= 0)
+					child[s].tids[child[s].n++] = t;
+			}
+		}
+	for (i = 0; i < nc; i++)
+		ms->slot[child[i].item] = -1;
+	qsort(child, nc, sizeof(Extension), CompareExtensions);
+	*nchild = nc;
+	return child;
 }
 
 /*
@@ -136,32 +209,9 @@ MineLevel(MineState *ms, int32 depth, Extension *ext, int32 next)
 		if (depth + 1 < ms->max_size && i + 1 < next)
 		{
 			MemoryContext old = MemoryContextSwitchTo(ms->levelcxt[depth]);
-			Extension  *child = palloc(sizeof(Extension) * (next - i - 1));
-			int32		nchild = 0;
-			int32		j;
+			int32		nchild;
+			Extension  *child = DeliverExtensions(ms, &ext[i], depth, &nchild);
 
-			for (j = i + 1; j < next; j++)
-			{
-				Size		bytes = sizeof(int32) * Min(ext[i].n, ext[j].n);
-				int32	   *tids;
-				int32		n;
-
-				BudgetCharge(ms->table->budget, bytes);
-				ms->levelbytes[depth] += bytes;
-				tids = MemoryContextAllocHuge(CurrentMemoryContext, bytes);
-				n = IntersectTids(ext[i].tids, ext[i].n,
-											  ext[j].tids, ext[j].n, tids);
-
-				if (n >= ms->min_count)
-				{
-					child[nchild].item = ext[j].item;
-					child[nchild].n = n;
-					child[nchild].tids = tids;
-					nchild++;
-				}
-				else
-					pfree(tids);
-			}
 			MemoryContextSwitchTo(old);
 			if (nchild > 0)
 				MineLevel(ms, depth + 1, child, nchild);
@@ -173,14 +223,15 @@ MineLevel(MineState *ms, int32 depth, Extension *ext, int32 next)
 }
 
 static int
-CompareExtensions(const void *a, const void *b)
+CompareByCount(const void *a, const void *b, void *arg)
 {
-	const Extension *x = a;
-	const Extension *y = b;
+	const int64 *count = arg;
+	int32		x = *(const int32 *) a;
+	int32		y = *(const int32 *) b;
 
-	if (x->n != y->n)
-		return (x->n > y->n) - (x->n < y->n);
-	return (x->item > y->item) - (x->item < y->item);
+	if (count[x] != count[y])
+		return (count[x] > count[y]) - (count[x] < count[y]);
+	return (x > y) - (x < y);
 }
 
 static int
@@ -254,66 +305,95 @@ MineItemsets(const BasketStore *store, int64 min_count, int32 max_size,
 	ItemsetTable *t = palloc0(sizeof(ItemsetTable));
 	MineState	ms;
 	Extension  *top;
-	int32	   *fill;
+	int32	   *item2rank;
 	int32	   *tidbuf;
 	int64		pos = 0,
+				total = 0,
+				h = 0;
+	int32		nkept,
 				basket = 0,
-				total = 0;
-	int32		i;
+				i;
 
 	if (min_count < 1)
 		min_count = 1;
+	if (store->n_baskets >= PG_INT32_MAX)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("too many baskets for itemset mining: " INT64_FORMAT, store->n_baskets),
+				 errhint("Mine a sample or a period of at most 2147483646 baskets.")));
 	t->budget = budget;
 	t->n_baskets = store->n_baskets;
 	KeepFrequentItems(store, min_count, budget, &t->kept);
+	nkept = t->kept.n;
 	t->cap_sets = 1024;
 	t->start = BudgetAlloc0(budget, sizeof(int64) * t->cap_sets);
 	t->count = BudgetAlloc(budget, sizeof(int64) * t->cap_sets);
 	t->cap_items = 4096;
 	t->items = BudgetAlloc(budget, sizeof(int32) * t->cap_items);
 
-	/* basket lists of the frequent items */
-	for (i = 0; i < t->kept.n; i++)
-		total += t->kept.item_count[i];
+	/* rank kept items from the rarest to the most frequent */
+	memset(&ms, 0, sizeof(ms));
+	ms.rank2item = palloc(sizeof(int32) * Max(nkept, 1));
+	item2rank = palloc(sizeof(int32) * Max(nkept, 1));
+	for (i = 0; i < nkept; i++)
+		ms.rank2item[i] = i;
+	qsort_arg(ms.rank2item, nkept, sizeof(int32), CompareByCount, t->kept.item_count);
+	for (i = 0; i < nkept; i++)
+	{
+		item2rank[ms.rank2item[i]] = i;
+		total += t->kept.item_count[ms.rank2item[i]];
+	}
+
+	/* baskets as sorted ranks, and each item's list of baskets */
+	ms.hoff = BudgetAlloc(budget, sizeof(int64) * (store->n_baskets + 1));
+	ms.hitems = BudgetAlloc(budget, sizeof(int32) * Max(total, 1));
 	tidbuf = BudgetAlloc(budget, sizeof(int32) * Max(total, 1));
-	top = palloc(sizeof(Extension) * Max(t->kept.n, 1));
-	fill = palloc0(sizeof(int32) * Max(t->kept.n, 1));
-	total = 0;
-	for (i = 0; i < t->kept.n; i++)
+	top = palloc(sizeof(Extension) * Max(nkept, 1));
+	pos = 0;
+	for (i = 0; i < nkept; i++)
 	{
 		top[i].item = i;
-		top[i].n = (int32) t->kept.item_count[i];
-		top[i].tids = tidbuf + total;
-		total += t->kept.item_count[i];
+		top[i].n = 0;
+		top[i].tids = tidbuf + pos;
+		pos += t->kept.item_count[ms.rank2item[i]];
 	}
-	if (store->n_baskets > PG_INT32_MAX)
-		ereport(ERROR,
-				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
-				 errmsg("too many baskets for itemset mining: " INT64_FORMAT, store->n_baskets)));
+	pos = 0;
 	while (pos < store->len)
 	{
 		int32		n = store->data[pos++];
+		int64		from = h;
 		int32		k;
 
+		ms.hoff[basket] = h;
 		for (k = 0; k < n; k++)
 		{
 			int32		id = t->kept.newid[store->data[pos + k]];
 
 			if (id >= 0)
-				top[id].tids[fill[id]++] = (int32) basket;
+			{
+				int32		r = item2rank[id];
+
+				ms.hitems[h++] = r;
+				top[r].tids[top[r].n++] = basket;
+			}
 		}
+		qsort(ms.hitems + from, h - from, sizeof(int32), CompareInt32);
 		pos += n;
 		basket++;
 		if ((basket & 0x3FFF) == 0)
 			CHECK_FOR_INTERRUPTS();
 	}
-	pfree(fill);
+	ms.hoff[basket] = h;
+	pfree(item2rank);
 
-	/* extend from the rarest item to the most frequent */
-	qsort(top, t->kept.n, sizeof(Extension), CompareExtensions);
 	ms.table = t;
 	ms.min_count = min_count;
 	ms.max_size = max_size;
+	ms.acc = BudgetAlloc0(budget, sizeof(int32) * Max(nkept, 1));
+	ms.slot = BudgetAlloc(budget, sizeof(int32) * Max(nkept, 1));
+	ms.touched = BudgetAlloc(budget, sizeof(int32) * Max(nkept, 1));
+	for (i = 0; i < nkept; i++)
+		ms.slot[i] = -1;
 	ms.prefix = palloc(sizeof(int32) * max_size);
 	ms.sorted = palloc(sizeof(int32) * max_size);
 	ms.levelcxt = palloc(sizeof(MemoryContext) * max_size);
@@ -322,12 +402,18 @@ MineItemsets(const BasketStore *store, int64 min_count, int32 max_size,
 		ms.levelcxt[i] = AllocSetContextCreate(CurrentMemoryContext,
 											   "bundlerec itemset level",
 											   ALLOCSET_DEFAULT_SIZES);
-	if (max_size > 0 && t->kept.n > 0)
-		MineLevel(&ms, 0, top, t->kept.n);
+	if (max_size > 0 && nkept > 0)
+		MineLevel(&ms, 0, top, nkept);
 	for (i = 0; i < max_size; i++)
 		MemoryContextDelete(ms.levelcxt[i]);
+	BudgetFree(budget, ms.acc, sizeof(int32) * Max(nkept, 1));
+	BudgetFree(budget, ms.slot, sizeof(int32) * Max(nkept, 1));
+	BudgetFree(budget, ms.touched, sizeof(int32) * Max(nkept, 1));
 	BudgetFree(budget, tidbuf, sizeof(int32) * Max(total, 1));
+	BudgetFree(budget, ms.hitems, sizeof(int32) * Max(total, 1));
+	BudgetFree(budget, ms.hoff, sizeof(int64) * (store->n_baskets + 1));
 	pfree(top);
+	pfree(ms.rank2item);
 
 	SortItemsets(t);
 	return t;
