@@ -86,3 +86,16 @@ SELECT item_a, item_b, count_ab FROM bundlerec.item_pairs('fixture_lines', 'bask
 CREATE TABLE empty_lines (basket int, item text);
 SELECT count(*) FROM bundlerec.item_pairs('empty_lines', 'basket', 'item');
 SELECT count(*) FROM bundlerec.pairs((SELECT bundlerec.pair_counts(ARRAY[item]) FROM empty_lines));
+
+-- baskets whose kept items are fewer than two, last in the input: the
+-- pair layout must not write past them (this crashed an early build)
+CREATE TABLE tail_lines AS
+	SELECT b AS basket, i AS item FROM generate_series(1, 2000) b, generate_series(1, 2) i
+	UNION ALL SELECT 2001, 1
+	UNION ALL SELECT 2002, 3;
+SELECT item_a, item_b, count_ab, count_a, count_b, n_baskets
+FROM bundlerec.item_pairs('tail_lines', 'basket', 'item');
+SELECT item_a, item_b, count_ab, n_baskets
+FROM bundlerec.pairs((SELECT bundlerec.pair_counts(items)
+                      FROM (SELECT ARRAY[1, 2] AS items FROM generate_series(1, 2000)
+                            UNION ALL SELECT ARRAY[1]) s));

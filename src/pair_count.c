@@ -129,6 +129,16 @@ CountPairs(const BasketStore *store, int64 min_count, Budget *budget)
 			int32		n = store->data[pos++];
 			int32		m = 0;
 
+			/* seq has room only for baskets of two or more kept items */
+			for (i = 0; i < n; i++)
+				if (newid[store->data[pos + i]] >= 0)
+					m++;
+			if (m < 2)
+			{
+				pos += n;
+				continue;
+			}
+			m = 0;
 			for (i = 0; i < n; i++)
 			{
 				int32		id = newid[store->data[pos + i]];
@@ -137,8 +147,6 @@ CountPairs(const BasketStore *store, int64 min_count, Budget *budget)
 					seq[s + m++] = id;
 			}
 			pos += n;
-			if (m < 2)
-				continue;
 			qsort(seq + s, m, sizeof(int32), CompareInt32);
 			for (i = 0; i < m; i++)
 				post[fill[seq[s + i]]++] = s + i;
