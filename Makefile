@@ -45,6 +45,7 @@ tap:
 # Benchmarks (not part of the test suite).
 bench:
 	bash test/bench/pairs_bench.sh
+	bash test/bench/rules_bench.sh
 
 demo:
 	bash test/demo.sh
