@@ -86,3 +86,29 @@ JOIN products pa ON pa.stock_code = item_a
 JOIN products pb ON pb.stock_code = item_b
 ORDER BY lift DESC, item_a, item_b
 LIMIT 8;
+
+\echo
+\echo '== Association rules (support >= 1.5% of orders, confidence >= 0.3): strongest 3-item rules by lift'
+CREATE TABLE rules AS
+	SELECT * FROM bundlerec.association_rules('sales', 'invoice_no', 'stock_code',
+	                                          min_support => 0.015, min_confidence => 0.3);
+CREATE INDEX ON rules USING gin (antecedent);
+SELECT count(*) AS rules FROM rules;
+SELECT (SELECT string_agg(left(p.description, 24), ' + ' ORDER BY a)
+        FROM unnest(r.antecedent) a JOIN products p ON p.stock_code = a) AS "if the order holds",
+       left(c.description, 24) AS "it also holds",
+       r.count AS orders, round(r.confidence::numeric, 2) AS confidence, round(r.lift::numeric, 1) AS lift
+FROM rules r JOIN products c ON c.stock_code = r.consequent
+WHERE r.size = 3
+ORDER BY r.lift DESC, r.antecedent, r.consequent LIMIT 5;
+
+\echo
+\echo '== Complete a cart holding the two best sellers'
+SELECT left(p.description, 34) AS suggestion, c.explanation
+FROM bundlerec.complete_cart_rules(
+	(SELECT array_agg(stock_code) FROM (
+		SELECT stock_code FROM sales GROUP BY stock_code
+		ORDER BY count(DISTINCT invoice_no) DESC, stock_code LIMIT 2) t),
+	'rules', k => 5) c
+JOIN products p ON p.stock_code = c.item
+ORDER BY c.confidence DESC, c.lift DESC, c.item;
