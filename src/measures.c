@@ -122,7 +122,7 @@ ParseRankBy(const char *name)
 	int			i;
 
 	for (i = 0; i < lengthof(names); i++)
-		if (strcmp(name, names[i].name) == 0)
+		if (pg_strcasecmp(name, names[i].name) == 0)
 			return names[i].rank;
 	ereport(ERROR,
 			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
@@ -134,32 +134,39 @@ ParseRankBy(const char *name)
 /*
  * Score of partner for item (higher is better): directional measures
  * (confidence, conviction) read as item => partner; Fisher ranks by -log p.
+ * Each score is an order-preserving form of the measure computed as one
+ * division of integer products that long double holds exactly, so partners
+ * with equal measures get equal scores and ties are broken by key as
+ * documented, which float formulas with several roundings would not do.
  */
 double
 RankScore(RankBy rank, int64 n, int64 item, int64 partner, int64 ab)
 {
-	double		dn = (double) n,
-				di = (double) item,
-				dp = (double) partner,
-				dab = (double) ab;
-
 	switch (rank)
 	{
 		case RANK_COUNT:
 		case RANK_SUPPORT:
-			return dab;
+			return (double) ab;
 		case RANK_CONFIDENCE:
-			return dab / di;
+			return (double) ((long double) ab / (long double) item);
 		case RANK_LIFT:
-			return (dab * dn) / (di * dp);
+			return (double) (((long double) ab * (long double) n) /
+							 ((long double) item * (long double) partner));
 		case RANK_JACCARD:
-			return dab / (di + dp - dab);
+			return (double) ((long double) ab / (long double) (item + partner - ab));
 		case RANK_COSINE:
-			return dab / sqrt(di * dp);
+			/* cosine squared */
+			return (double) (((long double) ab * (long double) ab) /
+							 ((long double) item * (long double) partner));
 		case RANK_LEVERAGE:
-			return dab / dn - (di / dn) * (dp / dn);
+			/* leverage times n squared */
+			return (double) (ab * n - item * partner);
 		case RANK_CONVICTION:
-			return (ab == item) ? INFINITY : (1.0 - dp / dn) / (1.0 - dab / di);
+			/* item (n - partner) / (n (item - ab)) */
+			if (ab == item)
+				return INFINITY;
+			return (double) (((long double) item * (long double) (n - partner)) /
+							 ((long double) n * (long double) (item - ab)));
 		case RANK_FISHER:
 			return -FisherLogP(n, item, partner, ab);
 	}

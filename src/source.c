@@ -5,7 +5,9 @@
  * Lines are read once through SPI, with the caller's privileges, by a
  * DestReceiver that encodes each line as it arrives, so no tuple is copied
  * and lines need not be sorted by basket.  Lines are then grouped by basket
- * with a counting sort.
+ * with a counting sort.  Integer and text baskets go through an item
+ * dictionary; baskets of any other type through its default hash opclass,
+ * so they group exactly as SQL's GROUP BY would (1.0 = 1.00, -0 = 0).
  */
 #include "postgres.h"
 
@@ -19,19 +21,68 @@
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
+#include "utils/datum.h"
 #include "utils/syscache.h"
+#include "utils/typcache.h"
 
 #include "source.h"
+
+/* Hash and equality of basket keys of any hashable type. */
+typedef struct KeyOps
+{
+	FmgrInfo	hash;
+	FmgrInfo	eq;
+	Oid			collation;
+	bool		byval;
+	int16		len;
+} KeyOps;
+
+typedef struct KeyEntry
+{
+	Datum		key;
+	uint32		hash;
+	int32		id;
+	char		status;
+} KeyEntry;
+
+static uint32 KeyHash(KeyOps *ops, Datum key);
+static bool KeyEqual(KeyOps *ops, Datum a, Datum b);
+
+#define SH_PREFIX keymap
+#define SH_ELEMENT_TYPE KeyEntry
+#define SH_KEY_TYPE Datum
+#define SH_KEY key
+#define SH_HASH_KEY(tb, k) KeyHash((KeyOps *) (tb)->private_data, k)
+#define SH_EQUAL(tb, a, b) KeyEqual((KeyOps *) (tb)->private_data, a, b)
+#define SH_STORE_HASH
+#define SH_GET_HASH(tb, a) ((a)->hash)
+#define SH_SCOPE static inline
+#define SH_DECLARE
+#define SH_DEFINE
+#include "lib/simplehash.h"
+
+static uint32
+KeyHash(KeyOps *ops, Datum key)
+{
+	return DatumGetUInt32(FunctionCall1Coll(&ops->hash, ops->collation, key));
+}
+
+static bool
+KeyEqual(KeyOps *ops, Datum a, Datum b)
+{
+	return DatumGetBool(FunctionCall2Coll(&ops->eq, ops->collation, a, b));
+}
 
 typedef struct LineReceiver
 {
 	DestReceiver pub;
 	MemoryContext cxt;			/* where the store grows */
-	MemoryContext rowcxt;		/* text conversion of basket keys */
 	BasketStore *store;
-	ItemDict   *baskets;		/* basket key -> basket index */
-	bool		basket_as_text;
-	FmgrInfo	basket_out;
+	ItemDict   *baskets;		/* integer or text basket key -> index */
+	keymap_hash *keys;			/* other basket keys -> index */
+	KeyOps		ops;
+	int32		nkeys;
+	Size		mapbytes;		/* charged for the key map */
 	uint64	   *lines;			/* basket index << 32 | item id */
 	int64		nlines;
 	int64		cap;
@@ -82,6 +133,39 @@ LineDestroy(DestReceiver *self)
 {
 }
 
+/* Index of a basket key of a hashed type, adding it if new. */
+static int32
+BasketKeyIndex(LineReceiver *r, Datum key)
+{
+	bool		found;
+	KeyEntry   *e;
+	Size		mapbytes;
+
+	/* compare and keep plain values, not TOAST pointers */
+	if (r->ops.len == -1)
+		key = PointerGetDatum(PG_DETOAST_DATUM_PACKED(key));
+	e = keymap_insert(r->keys, key, &found);
+	if (!found)
+	{
+		if (r->nkeys == PG_INT32_MAX)
+			ereport(ERROR,
+					(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+					 errmsg("too many baskets")));
+		/* the slot's value is gone after this line: keep a copy */
+		if (!r->ops.byval)
+			BudgetCharge(&r->store->budget, datumGetSize(key, false, r->ops.len));
+		e->key = datumCopy(key, r->ops.byval, r->ops.len);
+		e->id = r->nkeys++;
+	}
+	mapbytes = sizeof(KeyEntry) * r->keys->size;
+	if (mapbytes > r->mapbytes)
+	{
+		BudgetCharge(&r->store->budget, mapbytes - r->mapbytes);
+		r->mapbytes = mapbytes;
+	}
+	return e->id;
+}
+
 /* Encode one order line. */
 static bool
 LineReceive(TupleTableSlot *slot, DestReceiver *self)
@@ -100,14 +184,10 @@ LineReceive(TupleTableSlot *slot, DestReceiver *self)
 	}
 	old = MemoryContextSwitchTo(r->cxt);
 	bkey = slot->tts_values[0];
-	if (r->basket_as_text)
-	{
-		MemoryContext keep = MemoryContextSwitchTo(r->rowcxt);
-
-		bkey = PointerGetDatum(cstring_to_text(OutputFunctionCall(&r->basket_out, bkey)));
-		MemoryContextSwitchTo(keep);
-	}
-	bidx = ItemDictAdd(r->baskets, bkey);
+	if (r->keys)
+		bidx = BasketKeyIndex(r, bkey);
+	else
+		bidx = ItemDictAdd(r->baskets, bkey);
 	iid = ItemDictAdd(r->store->dict, slot->tts_values[1]);
 	if (r->nlines == r->cap)
 	{
@@ -120,11 +200,7 @@ LineReceive(TupleTableSlot *slot, DestReceiver *self)
 	r->lines[r->nlines++] = ((uint64) (uint32) bidx << 32) | (uint32) iid;
 	MemoryContextSwitchTo(old);
 	if ((r->nlines & 0x3FFF) == 0)
-	{
-		if (r->basket_as_text)
-			MemoryContextReset(r->rowcxt);
 		CHECK_FOR_INTERRUPTS();
-	}
 	return true;
 }
 
@@ -132,7 +208,7 @@ LineReceive(TupleTableSlot *slot, DestReceiver *self)
 static void
 GroupLines(LineReceiver *r)
 {
-	int32		nb = ItemDictSize(r->baskets);
+	int32		nb = r->keys ? r->nkeys : ItemDictSize(r->baskets);
 	int64	   *start = BudgetAlloc0(&r->store->budget, sizeof(int64) * ((Size) nb + 1));
 	int32	   *ids = BudgetAlloc(&r->store->budget, sizeof(int32) * Max(r->nlines, 1));
 	int64		i;
@@ -206,18 +282,25 @@ ReadSourceBaskets(Oid relid, const char *basket_col, const char *item_col,
 	r.pub.mydest = DestNone;
 	r.cxt = CurrentMemoryContext;
 	r.store = BasketStoreCreate(itype, icoll, what);
-	r.basket_as_text = !ItemTypeSupported(btype);
-	r.baskets = ItemDictCreate(r.basket_as_text ? TEXTOID : btype, InvalidOid,
-							   &r.store->budget);
-	if (r.basket_as_text)
+	if (ItemTypeSupported(btype))
+		r.baskets = ItemDictCreate(btype, InvalidOid, &r.store->budget);
+	else
 	{
-		Oid			outfunc;
-		bool		isvarlena;
+		TypeCacheEntry *tc = lookup_type_cache(btype, TYPECACHE_HASH_PROC_FINFO |
+											   TYPECACHE_EQ_OPR_FINFO);
 
-		getTypeOutputInfo(btype, &outfunc, &isvarlena);
-		fmgr_info(outfunc, &r.basket_out);
-		r.rowcxt = AllocSetContextCreate(CurrentMemoryContext, "bundlerec basket keys",
-										 ALLOCSET_SMALL_SIZES);
+		if (!OidIsValid(tc->hash_proc) || !OidIsValid(tc->eq_opr))
+			ereport(ERROR,
+					(errcode(ERRCODE_UNDEFINED_FUNCTION),
+					 errmsg("basket column \"%s\" has type %s, which cannot be hashed",
+							basket_col, format_type_be(btype)),
+					 errhint("Cast the basket to text or bigint, for example in a view.")));
+		fmgr_info(tc->hash_proc_finfo.fn_oid, &r.ops.hash);
+		fmgr_info(tc->eq_opr_finfo.fn_oid, &r.ops.eq);
+		r.ops.collation = bcoll;
+		r.ops.byval = tc->typbyval;
+		r.ops.len = tc->typlen;
+		r.keys = keymap_create(CurrentMemoryContext, 1024, &r.ops);
 	}
 	r.cap = 1024;
 	r.lines = BudgetAlloc(&r.store->budget, sizeof(uint64) * r.cap);
@@ -238,12 +321,10 @@ ReadSourceBaskets(Oid relid, const char *basket_col, const char *item_col,
 		elog(ERROR, "reading order lines failed: SPI_execute_extended returned %d", ret);
 	SPI_finish();
 
-	if (ItemDictSize(r.baskets) > 0)
+	if (r.nlines > 0)
 		GroupLines(&r);
 	else
 		BudgetFree(&r.store->budget, r.lines, sizeof(uint64) * r.cap);
-	if (r.rowcxt)
-		MemoryContextDelete(r.rowcxt);
 	*skipped = r.skipped;
 	return r.store;
 }
