@@ -70,13 +70,19 @@ CountPairs(const BasketStore *store, int64 min_count, Budget *budget)
 				npost = 0,
 				nb = 0,
 				pos;
-	int64	   *acc;
+	int32	   *acc;			/* a row's counts fit: n_baskets < 2^31 */
 	int32	   *touched;
+	int32	   *passing;
 	int32		i,
 				a;
 
 	if (min_count < 1)
 		min_count = 1;
+	if (store->n_baskets > PG_INT32_MAX)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("too many baskets for pair counting: " INT64_FORMAT, store->n_baskets),
+				 errhint("Count pairs over a period or a sample of at most 2147483647 baskets.")));
 	pt->budget = budget;
 	pt->owned = true;
 	pt->n_baskets = store->n_baskets;
@@ -161,11 +167,14 @@ CountPairs(const BasketStore *store, int64 min_count, Budget *budget)
 	pfree(newid);
 
 	/* one row per item: partners b > a from the baskets holding a */
-	acc = BudgetAlloc0(budget, sizeof(int64) * Max(nkept, 1));
+	acc = BudgetAlloc0(budget, sizeof(int32) * Max(nkept, 1));
 	touched = BudgetAlloc(budget, sizeof(int32) * Max(nkept, 1));
+	passing = BudgetAlloc(budget, sizeof(int32) * Max(nkept, 1));
 	for (a = 0; a < nkept; a++)
 	{
-		int32		nt = 0;
+		int32		nt = 0,
+					nk,
+					b;
 		int64		k;
 
 		CHECK_FOR_INTERRUPTS();
@@ -175,26 +184,38 @@ CountPairs(const BasketStore *store, int64 min_count, Budget *budget)
 
 			for (q = post[k] + 1; seq[q] >= 0; q++)
 			{
-				int32		b = seq[q];
+				int32		c = seq[q];
 
-				if (acc[b]++ == 0)
-					touched[nt++] = b;
+				if (acc[c]++ == 0)
+					touched[nt++] = c;
 			}
 		}
-		if (nt > 1)
-			qsort(touched, nt, sizeof(int32), CompareInt32);
-		for (i = 0; i < nt; i++)
+		/* partners passing the threshold, in key order */
+		nk = 0;
+		if (nt > (nkept - a) / 8)
 		{
-			int32		b = touched[i];
-
-			if (acc[b] >= min_count)
-				PairTableAppend(pt, a, b, acc[b]);
-			acc[b] = 0;
+			/* a dense row: scanning the counter beats sorting */
+			for (b = a + 1; b < nkept; b++)
+				if (acc[b] >= min_count)
+					passing[nk++] = b;
 		}
+		else
+		{
+			for (i = 0; i < nt; i++)
+				if (acc[touched[i]] >= min_count)
+					passing[nk++] = touched[i];
+			if (nk > 1)
+				qsort(passing, nk, sizeof(int32), CompareInt32);
+		}
+		for (i = 0; i < nk; i++)
+			PairTableAppend(pt, a, passing[i], acc[passing[i]]);
+		for (i = 0; i < nt; i++)
+			acc[touched[i]] = 0;
 	}
 
+	BudgetFree(budget, passing, sizeof(int32) * Max(nkept, 1));
 	BudgetFree(budget, touched, sizeof(int32) * Max(nkept, 1));
-	BudgetFree(budget, acc, sizeof(int64) * Max(nkept, 1));
+	BudgetFree(budget, acc, sizeof(int32) * Max(nkept, 1));
 	BudgetFree(budget, post, sizeof(int64) * (Size) Max(npost, 1));
 	BudgetFree(budget, seq, sizeof(int32) * (Size) Max(seqlen, 1));
 	BudgetFree(budget, post_off, sizeof(int64) * ((Size) nkept + 1));

@@ -87,6 +87,10 @@ typedef struct LineReceiver
 	int64		nlines;
 	int64		cap;
 	int64		skipped;
+	bool		basket_byval;	/* integer baskets: Datums compare as keys */
+	bool		have_last;		/* lines often come grouped by basket */
+	Datum		last_key;
+	int32		last_idx;
 } LineReceiver;
 
 /* A required text argument, or an error naming the parameter. */
@@ -186,8 +190,15 @@ LineReceive(TupleTableSlot *slot, DestReceiver *self)
 	bkey = slot->tts_values[0];
 	if (r->keys)
 		bidx = BasketKeyIndex(r, bkey);
+	else if (r->basket_byval && r->have_last && bkey == r->last_key)
+		bidx = r->last_idx;
 	else
+	{
 		bidx = ItemDictAdd(r->baskets, bkey);
+		r->have_last = r->basket_byval;
+		r->last_key = bkey;
+		r->last_idx = bidx;
+	}
 	iid = ItemDictAdd(r->store->dict, slot->tts_values[1]);
 	if (r->nlines == r->cap)
 	{
@@ -202,6 +213,24 @@ LineReceive(TupleTableSlot *slot, DestReceiver *self)
 	if ((r->nlines & 0x3FFF) == 0)
 		CHECK_FOR_INTERRUPTS();
 	return true;
+}
+
+/* The planner's estimate of a relation's rows, or 0 when it has none. */
+static double
+EstimateLines(Oid relid)
+{
+	HeapTuple	tup = SearchSysCache1(RELOID, ObjectIdGetDatum(relid));
+	double		est = 0;
+
+	if (HeapTupleIsValid(tup))
+	{
+		Form_pg_class form = (Form_pg_class) GETSTRUCT(tup);
+
+		if (form->relkind != RELKIND_VIEW && form->reltuples > 0)
+			est = form->reltuples;
+		ReleaseSysCache(tup);
+	}
+	return est;
 }
 
 /* Group encoded lines by basket into the store. */
@@ -283,7 +312,10 @@ ReadSourceBaskets(Oid relid, const char *basket_col, const char *item_col,
 	r.cxt = CurrentMemoryContext;
 	r.store = BasketStoreCreate(itype, icoll, what);
 	if (ItemTypeSupported(btype))
+	{
 		r.baskets = ItemDictCreate(btype, InvalidOid, &r.store->budget);
+		r.basket_byval = get_typbyval(btype);
+	}
 	else
 	{
 		TypeCacheEntry *tc = lookup_type_cache(btype, TYPECACHE_HASH_PROC_FINFO |
@@ -302,7 +334,15 @@ ReadSourceBaskets(Oid relid, const char *basket_col, const char *item_col,
 		r.ops.len = tc->typlen;
 		r.keys = keymap_create(CurrentMemoryContext, 1024, &r.ops);
 	}
+	/* size the line buffer from the planner's estimate, within the budget */
 	r.cap = 1024;
+	{
+		double		est = EstimateLines(relid);
+		double		most = (double) bundlerec_memory_limit_kb * 1024.0 / 4.0 / sizeof(uint64);
+
+		if (est > r.cap)
+			r.cap = (int64) Min(est * 1.05, most);
+	}
 	r.lines = BudgetAlloc(&r.store->budget, sizeof(uint64) * r.cap);
 
 	query = psprintf("SELECT %s, %s FROM %s",
