@@ -56,6 +56,21 @@ CompareInt32(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
+/* Make room for slots more int32 (a basket takes its size plus one). */
+void
+BasketStoreReserve(BasketStore *store, int64 slots)
+{
+	if (store->len + slots > store->cap)
+	{
+		int64		newcap = Max(store->cap * 2, store->len + slots);
+
+		store->data = BudgetRealloc(&store->budget, store->data,
+									sizeof(int32) * store->cap,
+									sizeof(int32) * newcap);
+		store->cap = newcap;
+	}
+}
+
 /* Append one basket given as ids; sorts and deduplicates ids in place. */
 void
 BasketStoreAddIds(BasketStore *store, int32 *ids, int32 n)
@@ -69,15 +84,7 @@ BasketStoreAddIds(BasketStore *store, int32 *ids, int32 n)
 		if (m == 0 || ids[i] != ids[m - 1])
 			ids[m++] = ids[i];
 
-	if (store->len + m + 1 > store->cap)
-	{
-		int64		newcap = Max(store->cap * 2, store->len + m + 1);
-
-		store->data = BudgetRealloc(&store->budget, store->data,
-									sizeof(int32) * store->cap,
-									sizeof(int32) * newcap);
-		store->cap = newcap;
-	}
+	BasketStoreReserve(store, m + 1);
 	store->data[store->len++] = m;
 	memcpy(store->data + store->len, ids, sizeof(int32) * m);
 	store->len += m;

@@ -22,6 +22,7 @@
 #include "items.h"
 
 #define ITEM_SERIAL_MAGIC 0x42524931	/* "BRI1" */
+#define DIRECT_MAX (INT64CONST(1) << 22)	/* integer keys below this skip hashing */
 #define TEXT_ARENA_BLOCK (64 * 1024)
 
 /* Finalizer of MurmurHash3: spreads int64 keys over the hash table. */
@@ -92,6 +93,8 @@ struct ItemDict
 	int64	   *ikeys;			/* integer keys by id */
 	TextKey    *tkeys;			/* text keys by id */
 	intmap_hash *imap;
+	int32	   *direct;			/* id + 1 of small integer keys, 0 if none */
+	int64		direct_n;
 	textmap_hash *tmap;
 	Size		mapbytes;		/* charged size of the hash table */
 	char	   *arena;			/* current block for text bytes */
@@ -228,19 +231,52 @@ ItemDictStore(ItemDict *dict, const char *s, uint32 len)
 	return p;
 }
 
+/* Cover integer keys up to key in the direct table, if it is worth it. */
+static void
+ItemDictGrowDirect(ItemDict *dict, int64 key)
+{
+	int64		n;
+
+	/* only dense key ranges: at most 16 slots per key seen, plus slack */
+	if (key >= DIRECT_MAX || key >= 16 * ((int64) dict->n + 65536))
+		return;
+	n = Max(key + 1, Min(dict->direct_n * 2, DIRECT_MAX));
+	if (dict->direct_n == 0)
+		dict->direct = BudgetAlloc0(dict->budget, sizeof(int32) * n);
+	else
+	{
+		dict->direct = BudgetRealloc(dict->budget, dict->direct,
+									 sizeof(int32) * dict->direct_n,
+									 sizeof(int32) * n);
+		memset(dict->direct + dict->direct_n, 0,
+			   sizeof(int32) * (n - dict->direct_n));
+	}
+	dict->direct_n = n;
+}
+
 /* Id of an integer key, adding it if new. */
 static int32
 ItemDictAddInt(ItemDict *dict, int64 key)
 {
 	bool		found;
-	IntEntry   *e = intmap_insert(dict->imap, key, &found);
+	IntEntry   *e;
 
+	if (key >= 0 && key < dict->direct_n && dict->direct[key] > 0)
+		return dict->direct[key] - 1;
+	e = intmap_insert(dict->imap, key, &found);
 	if (!found)
 	{
 		ItemDictReserve(dict);
 		e->id = dict->n;
 		dict->ikeys[dict->n++] = key;
 		ItemDictChargeMap(dict);
+	}
+	if (key >= 0)
+	{
+		if (key >= dict->direct_n)
+			ItemDictGrowDirect(dict, key);
+		if (key < dict->direct_n)
+			dict->direct[key] = e->id + 1;
 	}
 	return e->id;
 }

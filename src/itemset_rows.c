@@ -270,35 +270,16 @@ MineAndEmit(FunctionCallInfo fcinfo, BasketStore *store, const MineOptions *opt)
 static Datum
 SourceForm(FunctionCallInfo fcinfo, bool rules, const char *what)
 {
-	Oid			relid;
-	const char *basket_col;
-	const char *item_col;
 	MineOptions opt;
 	MemoryContext work,
 				old;
-	BasketStore *store;
-	int64		skipped = 0;
 
-	if (PG_ARGISNULL(0))
-		ereport(ERROR,
-				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("source must not be NULL"),
-				 errhint("Pass a table or view of order lines, for example 'order_lines'::regclass.")));
-	relid = PG_GETARG_OID(0);
-	basket_col = CheckSourceName(fcinfo, 1, "basket");
-	item_col = CheckSourceName(fcinfo, 2, "item");
 	GetMineOptions(fcinfo, 3, rules, &opt);
-
 	work = AllocSetContextCreate(CurrentMemoryContext, "bundlerec mining",
 								 ALLOCSET_DEFAULT_SIZES);
 	old = MemoryContextSwitchTo(work);
 	BudgetResetPeak();
-	store = ReadSourceBaskets(relid, basket_col, item_col, what, &skipped);
-	if (skipped > 0)
-		ereport(NOTICE,
-				(errmsg("skipped " INT64_FORMAT " order lines with a NULL basket or item",
-						skipped)));
-	MineAndEmit(fcinfo, store, &opt);
+	MineAndEmit(fcinfo, ReadSourceArgs(fcinfo, what), &opt);
 	MemoryContextSwitchTo(old);
 	MemoryContextDelete(work);
 	return (Datum) 0;

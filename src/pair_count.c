@@ -64,7 +64,7 @@ CountPairs(const BasketStore *store, int64 min_count, Budget *budget)
 	int32	   *newid;
 	int32		nkept;
 	int64	   *post_off;
-	int64	   *post;
+	int32	   *post;			/* positions in seq */
 	int32	   *seq;
 	int64		seqlen = 0,
 				npost = 0,
@@ -123,7 +123,12 @@ CountPairs(const BasketStore *store, int64 min_count, Budget *budget)
 
 	/* lay out kept baskets as sorted runs ended by -1, and post positions */
 	seq = BudgetAlloc(budget, sizeof(int32) * (Size) Max(seqlen, 1));
-	post = BudgetAlloc(budget, sizeof(int64) * (Size) Max(npost, 1));
+	if (seqlen > PG_INT32_MAX)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("too many order lines for pair counting: " INT64_FORMAT, seqlen),
+				 errhint("Raise min_count or min_support, or count pairs over a period or a sample.")));
+	post = BudgetAlloc(budget, sizeof(int32) * (Size) Max(npost, 1));
 	{
 		int64	   *fill = BudgetAlloc(budget, sizeof(int64) * ((Size) nkept + 1));
 		int64		s = 0;
@@ -155,7 +160,7 @@ CountPairs(const BasketStore *store, int64 min_count, Budget *budget)
 			pos += n;
 			qsort(seq + s, m, sizeof(int32), CompareInt32);
 			for (i = 0; i < m; i++)
-				post[fill[seq[s + i]]++] = s + i;
+				post[fill[seq[s + i]]++] = (int32) (s + i);
 			s += m;
 			seq[s++] = -1;
 			if ((++nb & 0x3FFF) == 0)
@@ -216,7 +221,7 @@ CountPairs(const BasketStore *store, int64 min_count, Budget *budget)
 	BudgetFree(budget, passing, sizeof(int32) * Max(nkept, 1));
 	BudgetFree(budget, touched, sizeof(int32) * Max(nkept, 1));
 	BudgetFree(budget, acc, sizeof(int32) * Max(nkept, 1));
-	BudgetFree(budget, post, sizeof(int64) * (Size) Max(npost, 1));
+	BudgetFree(budget, post, sizeof(int32) * (Size) Max(npost, 1));
 	BudgetFree(budget, seq, sizeof(int32) * (Size) Max(seqlen, 1));
 	BudgetFree(budget, post_off, sizeof(int64) * ((Size) nkept + 1));
 	return pt;

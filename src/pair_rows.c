@@ -227,25 +227,13 @@ EmitPairRows(FunctionCallInfo fcinfo, const PairTable *pt, const ItemDict *dict,
 Datum
 bundlerec_item_pairs(PG_FUNCTION_ARGS)
 {
-	Oid			relid;
-	const char *basket_col;
-	const char *item_col;
 	PairRowOptions opt;
 	MemoryContext work,
 				old;
 	BasketStore *store;
 	PairTable  *pt;
-	int64		skipped = 0;
 	int64		minc;
 
-	if (PG_ARGISNULL(0))
-		ereport(ERROR,
-				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("source must not be NULL"),
-				 errhint("Pass a table or view of order lines, for example 'order_lines'::regclass.")));
-	relid = PG_GETARG_OID(0);
-	basket_col = CheckSourceName(fcinfo, 1, "basket");
-	item_col = CheckSourceName(fcinfo, 2, "item");
 	GetPairRowOptions(fcinfo, 3, &opt);
 
 	work = AllocSetContextCreate(CurrentMemoryContext, "bundlerec item_pairs",
@@ -253,12 +241,7 @@ bundlerec_item_pairs(PG_FUNCTION_ARGS)
 	old = MemoryContextSwitchTo(work);
 	BudgetResetPeak();
 
-	store = ReadSourceBaskets(relid, basket_col, item_col,
-							  "bundlerec.item_pairs", &skipped);
-	if (skipped > 0)
-		ereport(NOTICE,
-				(errmsg("skipped " INT64_FORMAT " order lines with a NULL basket or item",
-						skipped)));
+	store = ReadSourceArgs(fcinfo, "bundlerec.item_pairs");
 	minc = Max(opt.min_count, MinCountForSupport(opt.min_support, store->n_baskets));
 	pt = CountPairs(store, minc, &store->budget);
 	BudgetFree(&store->budget, store->data, sizeof(int32) * store->cap);

@@ -255,6 +255,7 @@ GroupLines(LineReceiver *r)
 	}
 	BudgetFree(&r->store->budget, r->lines, sizeof(uint64) * r->cap);
 	r->lines = NULL;
+	BasketStoreReserve(r->store, r->nlines + nb);
 	/* start[b] now ends basket b */
 	for (b = 0; b < nb; b++)
 	{
@@ -367,4 +368,33 @@ ReadSourceBaskets(Oid relid, const char *basket_col, const char *item_col,
 		BudgetFree(&r.store->budget, r.lines, sizeof(uint64) * r.cap);
 	*skipped = r.skipped;
 	return r.store;
+}
+
+/*
+ * Baskets of the (source regclass, basket text, item text) arguments 0..2
+ * of a SQL function, with a NOTICE counting the lines skipped for NULLs.
+ */
+BasketStore *
+ReadSourceArgs(FunctionCallInfo fcinfo, const char *what)
+{
+	Oid			relid;
+	const char *basket_col;
+	const char *item_col;
+	BasketStore *store;
+	int64		skipped = 0;
+
+	if (PG_ARGISNULL(0))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("source must not be NULL"),
+				 errhint("Pass a table or view of order lines, for example 'order_lines'::regclass.")));
+	relid = PG_GETARG_OID(0);
+	basket_col = CheckSourceName(fcinfo, 1, "basket");
+	item_col = CheckSourceName(fcinfo, 2, "item");
+	store = ReadSourceBaskets(relid, basket_col, item_col, what, &skipped);
+	if (skipped > 0)
+		ereport(NOTICE,
+				(errmsg("skipped " INT64_FORMAT " order lines with a NULL basket or item",
+						skipped)));
+	return store;
 }

@@ -7,29 +7,9 @@ DROP SCHEMA IF EXISTS bundlerec_demo CASCADE;
 CREATE SCHEMA bundlerec_demo;
 SET search_path = bundlerec_demo, public;
 
-CREATE TABLE order_lines (
-	invoice_no   text,
-	stock_code   text,
-	description  text,
-	quantity     integer,
-	invoice_date timestamp,
-	unit_price   numeric,
-	customer_id  integer,
-	country      text
-);
-\copy order_lines FROM 'test/data/online_retail_sample.csv' WITH (FORMAT csv, HEADER true)
-
--- Sales only: no cancellations (invoice 'C...'), no returns, no postage or fees.
-CREATE VIEW sales AS
-	SELECT invoice_no, stock_code, quantity, unit_price, customer_id
-	FROM order_lines
-	WHERE invoice_no NOT LIKE 'C%' AND quantity > 0
-	  AND stock_code NOT IN ('POST', 'DOT', 'M', 'C2', 'BANK CHARGES', 'PADS', 'CRUK', 'D', 'S', 'AMAZONFEE');
-
-CREATE VIEW products AS
-	SELECT DISTINCT ON (stock_code) stock_code, description
-	FROM order_lines WHERE description <> ''
-	ORDER BY stock_code, invoice_date;
+-- order_lines, the sales view (no cancellations, returns, postage or fees)
+-- and products
+\ir data/online_retail.sql
 
 \echo
 \echo '== The sample'

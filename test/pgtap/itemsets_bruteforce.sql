@@ -16,22 +16,7 @@ SET LOCAL search_path = tap_itemsets, public;
 SET LOCAL jit = off;
 SET LOCAL work_mem = '128MB';
 
-CREATE TABLE order_lines (
-	invoice_no   text,
-	stock_code   text,
-	description  text,
-	quantity     integer,
-	invoice_date timestamp,
-	unit_price   numeric,
-	customer_id  integer,
-	country      text
-);
-\copy order_lines FROM 'test/data/online_retail_sample.csv' WITH (FORMAT csv, HEADER true)
-
-CREATE VIEW sales AS
-	SELECT invoice_no, stock_code FROM order_lines
-	WHERE invoice_no NOT LIKE 'C%' AND quantity > 0
-	  AND stock_code NOT IN ('POST', 'DOT', 'M', 'C2', 'BANK CHARGES', 'PADS', 'CRUK', 'D', 'S', 'AMAZONFEE');
+\ir ../data/online_retail.sql
 
 -- Every itemset of up to max_size items held by at least min_count baskets,
 -- level by level as in Apriori: candidates of size k join two frequent

@@ -21,23 +21,7 @@ SET LOCAL enable_mergejoin = off;
 ------------------------------------------------------------------------------
 -- The sample and its cleaned sales view (as in test/demo.sql)
 ------------------------------------------------------------------------------
-CREATE TABLE order_lines (
-	invoice_no   text,
-	stock_code   text,
-	description  text,
-	quantity     integer,
-	invoice_date timestamp,
-	unit_price   numeric,
-	customer_id  integer,
-	country      text
-);
-\copy order_lines FROM 'test/data/online_retail_sample.csv' WITH (FORMAT csv, HEADER true)
-
-CREATE VIEW sales AS
-	SELECT invoice_no, stock_code, quantity, unit_price, customer_id
-	FROM order_lines
-	WHERE invoice_no NOT LIKE 'C%' AND quantity > 0
-	  AND stock_code NOT IN ('POST', 'DOT', 'M', 'C2', 'BANK CHARGES', 'PADS', 'CRUK', 'D', 'S', 'AMAZONFEE');
+\ir ../data/online_retail.sql
 
 -- A float is "close" when it equals the expected value (this covers
 -- Infinity) or is finite and within rel of it relative to scale.  NULL on

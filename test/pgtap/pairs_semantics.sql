@@ -45,23 +45,7 @@ $$;
 -- The sample; most checks use its invoices of at most 20 products (700 of
 -- the 1009, about 25000 pairs) to stay quick
 ------------------------------------------------------------------------------
-CREATE TABLE order_lines (
-	invoice_no   text,
-	stock_code   text,
-	description  text,
-	quantity     integer,
-	invoice_date timestamp,
-	unit_price   numeric,
-	customer_id  integer,
-	country      text
-);
-\copy order_lines FROM 'test/data/online_retail_sample.csv' WITH (FORMAT csv, HEADER true)
-
-CREATE VIEW sales AS
-	SELECT invoice_no, stock_code, quantity, unit_price, customer_id
-	FROM order_lines
-	WHERE invoice_no NOT LIKE 'C%' AND quantity > 0
-	  AND stock_code NOT IN ('POST', 'DOT', 'M', 'C2', 'BANK CHARGES', 'PADS', 'CRUK', 'D', 'S', 'AMAZONFEE');
+\ir ../data/online_retail.sql
 
 CREATE TABLE part AS
 	SELECT * FROM sales WHERE invoice_no IN (
