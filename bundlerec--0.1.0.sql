@@ -155,7 +155,6 @@ COMMENT ON COLUMN bundlerec.pair.conviction IS 'item_a => item_b: (1 - count_b /
 COMMENT ON COLUMN bundlerec.pair.conviction_ba IS 'item_b => item_a: (1 - count_a / n_baskets) / (1 - confidence_ba); Infinity when confidence_ba = 1';
 COMMENT ON COLUMN bundlerec.pair.fisher_p IS 'one-sided Fisher exact test: P(X >= count_ab) under independence (hypergeometric)';
 
--- STABLE: integer keys are written as text through type I/O.
 CREATE FUNCTION bundlerec.pairs(
 	counts bundlerec.paircounts,
 	min_count bigint DEFAULT 1,
@@ -164,7 +163,7 @@ CREATE FUNCTION bundlerec.pairs(
 	rank_by text DEFAULT 'confidence')
 RETURNS SETOF bundlerec.pair
 	AS 'MODULE_PATHNAME', 'bundlerec_pairs'
-	LANGUAGE C STABLE PARALLEL SAFE;
+	LANGUAGE C IMMUTABLE PARALLEL SAFE;
 
 COMMENT ON FUNCTION bundlerec.pairs(bundlerec.paircounts, bigint, double precision, integer, text) IS
 	'one row per item pair (item_a < item_b) of a paircounts value, with count, support, confidence, lift, Jaccard, cosine, leverage, conviction and Fisher p-value';
