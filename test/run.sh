@@ -15,8 +15,15 @@ if [ "${1:-}" != "--inside" ]; then
 	env -u PGHOST -u PGPORT -u PGDATABASE -u PGSERVICE -u PGUSER -u PGPASSWORD \
 		pg_virtualenv -t -v 15 \
 		-o max_worker_processes=8 -o max_parallel_workers=8 \
-		bash "$0" --inside
-	exit $?
+		bash "$0" --inside 2>&1 | tee test/run.log
+	rc=${PIPESTATUS[0]}
+	# repeat the tally last, after the cluster's own goodbye
+	summary=$(grep -E '^[0-9]+ passed, [0-9]+ failed$' test/run.log | tail -1)
+	echo "${summary:-0 passed, 1 failed}"
+	if [ -z "$summary" ] && [ "$rc" -eq 0 ]; then
+		rc=1
+	fi
+	exit "$rc"
 fi
 
 cd "$BR_ROOT"
