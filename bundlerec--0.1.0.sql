@@ -381,6 +381,14 @@ BEGIN
 			USING ERRCODE = 'invalid_parameter_value',
 			      HINT = 'k is the number of suggestions to return.';
 	END IF;
+	IF (SELECT count(*) FROM pg_catalog.pg_attribute a
+	    WHERE a.attrelid = rules AND a.attnum > 0 AND NOT a.attisdropped
+	      AND a.attname IN ('antecedent', 'consequent', 'confidence', 'lift', 'support', 'count')) < 6 THEN
+		RAISE EXCEPTION 'relation % is not a table of association rules', rules
+			USING ERRCODE = 'undefined_column',
+			      DETAIL = 'It needs the columns antecedent, consequent, confidence, lift, support and count.',
+			      HINT = 'Create it from bundlerec.association_rules(), for example CREATE TABLE shop_rules AS SELECT * FROM bundlerec.association_rules(...).';
+	END IF;
 	IF array_position(cart, NULL) IS NOT NULL THEN
 		RAISE EXCEPTION 'cart must not contain NULL items'
 			USING ERRCODE = 'null_value_not_allowed',

@@ -132,6 +132,7 @@ SELECT * FROM bundlerec.association_rules('set_lines', 'basket', 'item', 0.1, -0
 SELECT * FROM bundlerec.association_rules('set_lines', 'basket', 'item', 0.1, 0.5, max_size => 3, min_size => 4);
 SELECT * FROM bundlerec.complete_cart_rules(ARRAY['milk', NULL], 'set_rules');
 SELECT * FROM bundlerec.complete_cart_rules(ARRAY['milk'], 'set_rules', k => 0);
+SELECT * FROM bundlerec.complete_cart_rules(ARRAY['milk'], 'set_lines');
 -- the explosion guard
 SET bundlerec.max_itemsets = 10;
 SELECT count(*) FROM bundlerec.frequent_itemsets('set_lines', 'basket', 'item', NULL, min_count => 1);
