@@ -16,7 +16,12 @@ OBJS = \
 	src/measures.o \
 	src/pair_rows.o \
 	src/itemsets.o \
-	src/itemset_rows.o
+	src/itemset_rows.o \
+	src/topk.o \
+	src/linalg.o \
+	src/interactions.o \
+	src/als.o \
+	src/als_serve.o
 
 DATA = $(EXTENSION)--$(EXTVERSION).sql
 

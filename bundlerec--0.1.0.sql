@@ -421,3 +421,158 @@ $body$;
 
 COMMENT ON FUNCTION bundlerec.complete_cart_rules(text[], regclass, integer) IS
 	'items to add to a cart, from a table of association rules: for each suggested item the best rule whose antecedent the cart holds, ranked by confidence then lift, with an explanation';
+
+------------------------------------------------------------------------------
+-- Interactions: (customer, item, weight) from order lines
+------------------------------------------------------------------------------
+
+CREATE TYPE bundlerec.interaction AS (
+	customer text,
+	item text,
+	weight double precision);
+
+COMMENT ON TYPE bundlerec.interaction IS
+	'how much a customer bought of an item (orders, quantity or lines, possibly time-decayed)';
+
+-- The weight is the number of distinct orders (basket given), the summed
+-- quantity (quantity given) or the number of lines, each order or line
+-- decayed by 0.5 ^ (age / half_life) when half_life is given.
+CREATE FUNCTION bundlerec.interactions(
+	source regclass,
+	customer text,
+	item text,
+	basket text DEFAULT NULL,
+	quantity text DEFAULT NULL,
+	ordered_at text DEFAULT NULL,
+	half_life interval DEFAULT NULL,
+	as_of timestamptz DEFAULT NULL)
+RETURNS SETOF bundlerec.interaction
+LANGUAGE plpgsql STABLE PARALLEL RESTRICTED
+SET search_path = pg_catalog, pg_temp
+AS $body$
+DECLARE
+	col text;
+	c text;
+	i text;
+	u text;
+	decay text := '1';
+	lines_where text;
+	inner_q text;
+	skipped bigint;
+	hl double precision;
+BEGIN
+	IF source IS NULL OR interactions.customer IS NULL OR interactions.item IS NULL THEN
+		RAISE EXCEPTION 'source, customer and item must not be NULL'
+			USING ERRCODE = 'null_value_not_allowed',
+			      HINT = 'Name a table or view of order lines and its customer and item columns.';
+	END IF;
+	FOREACH col IN ARRAY ARRAY[interactions.customer, interactions.item, basket, quantity, ordered_at] LOOP
+		IF col IS NOT NULL AND NOT EXISTS (
+			SELECT 1 FROM pg_attribute a
+			WHERE a.attrelid = source AND a.attname = col AND a.attnum > 0 AND NOT a.attisdropped) THEN
+			RAISE EXCEPTION 'column "%" does not exist in relation %', col, source
+				USING ERRCODE = 'undefined_column',
+				      HINT = 'Column names are matched exactly as given, without case folding or quotes.';
+		END IF;
+	END LOOP;
+	IF half_life IS NOT NULL THEN
+		IF ordered_at IS NULL THEN
+			RAISE EXCEPTION 'half_life needs ordered_at'
+				USING ERRCODE = 'invalid_parameter_value',
+				      HINT = 'Name the column holding each line''s order time.';
+		END IF;
+		hl := extract(epoch FROM half_life);
+		IF hl <= 0 THEN
+			RAISE EXCEPTION 'half_life must be positive, not %', half_life
+				USING ERRCODE = 'invalid_parameter_value',
+				      HINT = 'For example interval ''90 days''.';
+		END IF;
+		IF as_of IS NULL THEN
+			EXECUTE format('SELECT max(%I)::timestamptz FROM %s', ordered_at, source) INTO as_of;
+		END IF;
+		decay := format('power(0.5, extract(epoch FROM (%L::timestamptz - %I::timestamptz))::float8 / %s)',
+		                as_of, ordered_at, hl);
+	END IF;
+
+	c := quote_ident(interactions.customer);
+	i := quote_ident(interactions.item);
+	lines_where := format('%s IS NOT NULL AND %s IS NOT NULL', c, i);
+	IF quantity IS NOT NULL THEN
+		lines_where := lines_where || format(' AND %I IS NOT NULL', quantity);
+	END IF;
+	IF half_life IS NOT NULL THEN
+		lines_where := lines_where || format(' AND %I IS NOT NULL', ordered_at);
+	END IF;
+	EXECUTE format('SELECT count(*) FROM %s WHERE NOT (%s)', source, lines_where) INTO skipped;
+	IF skipped > 0 THEN
+		RAISE NOTICE 'skipped % order lines without a customer, item%', skipped,
+			CASE WHEN quantity IS NOT NULL OR half_life IS NOT NULL THEN ', quantity or date' ELSE '' END;
+	END IF;
+
+	IF basket IS NOT NULL AND quantity IS NULL THEN
+		-- one unit per distinct order, dated by its latest line
+		inner_q := format('SELECT %1$s AS c, %2$s AS i, max(%3$s) AS u FROM %4$s WHERE %5$s GROUP BY %1$s, %2$s, %6$I',
+		                  c, i, decay, source, lines_where, basket);
+	ELSE
+		u := CASE WHEN quantity IS NULL THEN '1' ELSE format('%I::float8', quantity) END;
+		inner_q := format('SELECT %1$s AS c, %2$s AS i, %3$s * %4$s AS u FROM %5$s WHERE %6$s',
+		                  c, i, u, decay, source, lines_where);
+	END IF;
+	RETURN QUERY EXECUTE format(
+		'SELECT s.c::text, s.i::text, sum(s.u)::float8 FROM (%s) s GROUP BY s.c, s.i HAVING sum(s.u) > 0',
+		inner_q);
+END
+$body$;
+
+COMMENT ON FUNCTION bundlerec.interactions(regclass, text, text, text, text, text, interval, timestamptz) IS
+	'customer x item interaction weights from order lines: distinct orders, quantity or lines, optionally decayed with a half-life';
+
+------------------------------------------------------------------------------
+-- Implicit ALS embeddings
+------------------------------------------------------------------------------
+
+-- VOLATILE: creates and fills the two factor tables.
+CREATE FUNCTION bundlerec.als_train(
+	source regclass,
+	customer text,
+	item text,
+	customer_table text,
+	item_table text,
+	weight text DEFAULT NULL,
+	factors integer DEFAULT 64,
+	regularization double precision DEFAULT 0.1,
+	alpha double precision DEFAULT 10,
+	iterations integer DEFAULT 15,
+	seed bigint DEFAULT 42)
+RETURNS TABLE(iteration integer, loss double precision, seconds double precision,
+              gflop double precision)
+	AS 'MODULE_PATHNAME', 'als_train'
+	LANGUAGE C VOLATILE PARALLEL UNSAFE;
+
+COMMENT ON FUNCTION bundlerec.als_train(regclass, text, text, text, text, text, integer, double precision, double precision, integer, bigint) IS
+	'implicit-feedback ALS (confidence 1 + alpha * weight): creates customer_table (customer, factors real[]) and item_table (item, factors real[]) and returns the loss per iteration';
+
+CREATE FUNCTION bundlerec.als_recommend(
+	customer_vector real[],
+	item_factors regclass,
+	k integer DEFAULT 10,
+	exclude text[] DEFAULT NULL)
+RETURNS TABLE(item text, score real, affinity real)
+	AS 'MODULE_PATHNAME', 'als_recommend'
+	LANGUAGE C STABLE PARALLEL RESTRICTED;
+
+COMMENT ON FUNCTION bundlerec.als_recommend(real[], regclass, integer, text[]) IS
+	'the k items whose factors have the largest dot product with a customer vector (affinity = sigmoid of it), leaving out the items in exclude';
+
+CREATE FUNCTION bundlerec.als_fold_in(
+	items text[],
+	item_factors regclass,
+	regularization double precision DEFAULT 0.1,
+	alpha double precision DEFAULT 10,
+	weights double precision[] DEFAULT NULL)
+RETURNS real[]
+	AS 'MODULE_PATHNAME', 'als_fold_in'
+	LANGUAGE C STABLE PARALLEL RESTRICTED;
+
+COMMENT ON FUNCTION bundlerec.als_fold_in(text[], regclass, double precision, double precision, double precision[]) IS
+	'the customer vector the ALS customer step gives for a cart or a new customer''s history, against a trained item factor table';

@@ -1,0 +1,479 @@
+/*
+ * als.c
+ *	  Implicit-feedback alternating least squares (Hu, Koren, Volinsky 2008).
+ *
+ * Minimises  sum_{u,i} c_ui (p_ui - x_u.y_i)^2 + lambda (|X|^2 + |Y|^2)
+ * with p_ui = 1 where customer u bought item i and c_ui = 1 + alpha r_ui
+ * (the `implicit` library uses c_ui = alpha r_ui).  Each half step solves
+ * every row exactly: with A0 = Y'Y + lambda I shared by all rows,
+ *
+ *	 (A0 + V'V) x = b,	V = rows sqrt(alpha r_ui) y_i,	b = sum c_ui y_i.
+ *
+ * A row with many items adds V'V with one syrk and solves by Cholesky
+ * (k^3/3).  A row with few items, the common case for customers, uses the
+ * Woodbury identity with W = A0^-1 computed once per half step:
+ *
+ *	 x = W b - (V W)' (I + V W V')^-1 V W b,
+ *
+ * which costs about n k^2 instead of k^3/3, so exact solves cost about what
+ * three conjugate-gradient steps do.  Exact solves make the loss fall
+ * monotonically and let a test check every row's normal equations.
+ *
+ * Factors are stored as float4; sums and solves run in double.  Rows are
+ * solved in a fixed order with one BLAS thread by default, so a seed gives
+ * the same factors every run.
+ */
+#include "postgres.h"
+
+#include <math.h>
+
+#include "catalog/pg_type.h"
+#include "common/pg_prng.h"
+#include "executor/spi.h"
+#include "funcapi.h"
+#include "miscadmin.h"
+#include "portability/instr_time.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/lsyscache.h"
+
+#include "interactions.h"
+#include "linalg.h"
+#include "output.h"
+
+PG_FUNCTION_INFO_V1(als_train);
+
+#define GRAM_BLOCK 4096			/* rows converted to double per syrk */
+#define DIRECT_CHUNK 1024		/* rows of V per syrk in a direct solve */
+
+typedef struct AlsParams
+{
+	int			k;
+	double		lambda;
+	double		alpha;
+	int			iterations;
+	int64		seed;
+} AlsParams;
+
+typedef struct AlsScratch
+{
+	double	   *gram;			/* k x k */
+	double	   *a0;				/* Y'Y + lambda I */
+	double	   *w;				/* a0^-1 */
+	double	   *a;				/* one row's system */
+	double	   *b;
+	double	   *x0;
+	double	   *v;				/* DIRECT_CHUNK x k */
+	double	   *m;				/* (k/2) x k */
+	double	   *s;				/* (k/2) x (k/2) */
+	double	   *t;
+	double	   *block;			/* GRAM_BLOCK x k */
+	double		flops;
+} AlsScratch;
+
+/* G = F'F in double, F an n x k float matrix. */
+static void
+GramDouble(const float *f, int64 n, int k, double *g, double *block,
+		   double *flops)
+{
+	int64		from;
+
+	memset(g, 0, sizeof(double) * k * k);
+	for (from = 0; from < n; from += GRAM_BLOCK)
+	{
+		int			rows = (int) Min(GRAM_BLOCK, n - from);
+		int64		j;
+
+		for (j = 0; j < (int64) rows * k; j++)
+			block[j] = f[from * k + j];
+		cblas_dsyrk(CblasRowMajor, CblasUpper, CblasTrans, k, rows,
+					1.0, block, k, 1.0, g, k);
+		*flops += (double) rows * k * (k + 1);
+		CHECK_FOR_INTERRUPTS();
+	}
+	CopyUpperToLower(g, k);
+}
+
+/* Error for a system that is not positive definite. */
+static void
+NotPositiveDefinite(const AlsParams *p)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+			 errmsg("the least-squares system is singular at regularization %g",
+					p->lambda),
+			 errhint("Use a positive regularization, for example 0.01.")));
+}
+
+/*
+ * Solve every row of t (nt x k) against the fixed side f (nf x k): row r
+ * has entries start[r]..start[r+1] of idx (rows of f) and weight.
+ */
+static void
+SolveSide(float *t, int64 nt, const float *f, int64 nf,
+		  const int64 *start, const int32 *idx, const float *weight,
+		  const AlsParams *p, AlsScratch *s)
+{
+	int			k = p->k;
+	int			kk = k * k;
+	int			info = 0;
+	int			one = 1;
+	int64		r;
+	int			j;
+
+	GramDouble(f, nf, k, s->gram, s->block, &s->flops);
+	memcpy(s->a0, s->gram, sizeof(double) * kk);
+	for (j = 0; j < k; j++)
+		s->a0[j * k + j] += p->lambda;
+	memcpy(s->w, s->a0, sizeof(double) * kk);
+	dpotrf_("L", &k, s->w, &k, &info);
+	if (info != 0)
+		NotPositiveDefinite(p);
+	dpotri_("L", &k, s->w, &k, &info);
+	if (info != 0)
+		NotPositiveDefinite(p);
+	CopyUpperToLower(s->w, k);
+	s->flops += (double) k * k * k;
+
+	for (r = 0; r < nt; r++)
+	{
+		int64		lo = start[r],
+					hi = start[r + 1];
+		int			n = (int) Min(hi - lo, (int64) PG_INT32_MAX);
+		float	   *x = t + r * k;
+		int64		e;
+
+		if ((r & 0xFF) == 0)
+			CHECK_FOR_INTERRUPTS();
+		if (hi == lo)
+		{
+			memset(x, 0, sizeof(float) * k);
+			continue;
+		}
+		memset(s->b, 0, sizeof(double) * k);
+		for (e = lo; e < hi; e++)
+		{
+			const float *y = f + (int64) idx[e] * k;
+			double		c = 1.0 + p->alpha * weight[e];
+
+			for (j = 0; j < k; j++)
+				s->b[j] += c * y[j];
+		}
+		s->flops += 2.0 * (hi - lo) * k;
+
+		if (2 * (hi - lo) <= k)
+		{
+			/* Woodbury: n <= k/2 rows of V */
+			for (e = lo; e < hi; e++)
+			{
+				const float *y = f + (int64) idx[e] * k;
+				double		sc = sqrt(p->alpha * weight[e]);
+				double	   *vrow = s->v + (e - lo) * k;
+
+				for (j = 0; j < k; j++)
+					vrow[j] = sc * y[j];
+			}
+			/* M = V W, x0 = W b, S = I + M V', rhs = V x0 */
+			cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, k, k,
+						1.0, s->v, k, s->w, k, 0.0, s->m, k);
+			cblas_dgemv(CblasRowMajor, CblasNoTrans, k, k, 1.0, s->w, k,
+						s->b, 1, 0.0, s->x0, 1);
+			cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, n, k,
+						1.0, s->m, k, s->v, k, 0.0, s->s, n);
+			for (j = 0; j < n; j++)
+				s->s[j * n + j] += 1.0;
+			cblas_dgemv(CblasRowMajor, CblasNoTrans, n, k, 1.0, s->v, k,
+						s->x0, 1, 0.0, s->t, 1);
+			dposv_("L", &n, &one, s->s, &n, s->t, &n, &info);
+			if (info != 0)
+				NotPositiveDefinite(p);
+			/* x = x0 - M' t */
+			cblas_dgemv(CblasRowMajor, CblasTrans, n, k, -1.0, s->m, k,
+						s->t, 1, 1.0, s->x0, 1);
+			for (j = 0; j < k; j++)
+				x[j] = (float) s->x0[j];
+			s->flops += 2.0 * n * kk + 2.0 * n * n * k + (double) n * n * n / 3.0 +
+				2.0 * kk + 4.0 * n * k;
+		}
+		else
+		{
+			/* Cholesky of A0 + V'V, V added a chunk at a time */
+			memcpy(s->a, s->a0, sizeof(double) * kk);
+			for (e = lo; e < hi; e += DIRECT_CHUNK)
+			{
+				int			rows = (int) Min(DIRECT_CHUNK, hi - e);
+				int			q;
+
+				for (q = 0; q < rows; q++)
+				{
+					const float *y = f + (int64) idx[e + q] * k;
+					double		sc = sqrt(p->alpha * weight[e + q]);
+					double	   *vrow = s->v + (int64) q * k;
+
+					for (j = 0; j < k; j++)
+						vrow[j] = sc * y[j];
+				}
+				cblas_dsyrk(CblasRowMajor, CblasUpper, CblasTrans, k, rows,
+							1.0, s->v, k, 1.0, s->a, k);
+				if (hi - lo > DIRECT_CHUNK)
+					CHECK_FOR_INTERRUPTS();
+			}
+			dposv_("L", &k, &one, s->a, &k, s->b, &k, &info);
+			if (info != 0)
+				NotPositiveDefinite(p);
+			for (j = 0; j < k; j++)
+				x[j] = (float) s->b[j];
+			s->flops += (double) (hi - lo) * k * (k + 1) + (double) kk * k / 3.0 +
+				2.0 * kk;
+		}
+	}
+}
+
+/* The objective at (x, y), in double. */
+static double
+AlsLoss(const float *x, const float *y, const Interactions *m,
+		const AlsParams *p, AlsScratch *s)
+{
+	int			k = p->k;
+	double		all = 0,
+				obs = 0,
+				reg = 0;
+	int64		from,
+				e;
+	int32		u;
+
+	/* sum over every (u, i) of (x_u.y_i)^2 = sum_u x_u' Y'Y x_u */
+	GramDouble(y, m->n_items, k, s->gram, s->block, &s->flops);
+	for (from = 0; from < m->n_customers; from += GRAM_BLOCK)
+	{
+		int			rows = (int) Min(GRAM_BLOCK, m->n_customers - from);
+		int64		j;
+		int			q;
+
+		for (j = 0; j < (int64) rows * k; j++)
+			s->block[j] = x[from * k + j];
+		for (q = 0; q < rows; q++)
+		{
+			cblas_dgemv(CblasRowMajor, CblasNoTrans, k, k, 1.0, s->gram, k,
+						s->block + (int64) q * k, 1, 0.0, s->x0, 1);
+			all += cblas_ddot(k, s->x0, 1, s->block + (int64) q * k, 1);
+		}
+		CHECK_FOR_INTERRUPTS();
+	}
+	for (u = 0; u < m->n_customers; u++)
+	{
+		const float *xu = x + (int64) u * k;
+
+		for (e = m->row_start[u]; e < m->row_start[u + 1]; e++)
+		{
+			const float *yi = y + (int64) m->row_item[e] * k;
+			double		dot = 0,
+						c = 1.0 + p->alpha * m->row_weight[e];
+			int			j;
+
+			for (j = 0; j < k; j++)
+				dot += (double) xu[j] * yi[j];
+			obs += c * (1.0 - dot) * (1.0 - dot) - dot * dot;
+		}
+		if ((u & 0xFFF) == 0)
+			CHECK_FOR_INTERRUPTS();
+	}
+	for (e = 0; e < (int64) m->n_customers * k; e++)
+		reg += (double) x[e] * x[e];
+	for (e = 0; e < (int64) m->n_items * k; e++)
+		reg += (double) y[e] * y[e];
+	return all + obs + p->lambda * reg;
+}
+
+static void
+CheckAlsParams(const AlsParams *p)
+{
+	if (p->k < 1 || p->k > 1024)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("factors must be between 1 and 1024, not %d", p->k),
+				 errhint("Typical values are 32 to 128.")));
+	if (!(p->lambda >= 0) || isinf(p->lambda))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("regularization must be a finite number >= 0, not %g", p->lambda),
+				 errhint("Typical values are 0.01 to 100; pick it on held-out orders.")));
+	if (!(p->alpha >= 0) || isinf(p->alpha))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("alpha must be a finite number >= 0, not %g", p->alpha),
+				 errhint("The confidence of an interaction of weight r is 1 + alpha * r; typical alpha is 1 to 40.")));
+	if (p->iterations < 1 || p->iterations > 10000)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("iterations must be between 1 and 10000, not %d", p->iterations),
+				 errhint("ALS usually converges in 10 to 20 iterations.")));
+}
+
+/* Create table name (key keytype PRIMARY KEY, factors real[]). */
+static void
+CreateFactorTable(const char *qname, const char *keycol, Oid keytype)
+{
+	char	   *sql = psprintf("CREATE TABLE %s (%s %s PRIMARY KEY, factors real[] NOT NULL)",
+							   qname, keycol, format_type_be_qualified(keytype));
+
+	if (SPI_execute(sql, false, 0) != SPI_OK_UTILITY)
+		elog(ERROR, "could not create table %s", qname);
+}
+
+/* Insert every row of a factor matrix under its key. */
+static void
+WriteFactors(const char *qname, const ItemDict *dict, const int32 *keys,
+			 int32 n, Oid keytype, const float *v, int k)
+{
+	Oid			argtypes[2] = {keytype, FLOAT4ARRAYOID};
+	char	   *sql = psprintf("INSERT INTO %s VALUES ($1, $2)", qname);
+	SPIPlanPtr	plan = SPI_prepare(sql, 2, argtypes);
+	int32		r;
+
+	if (plan == NULL)
+		elog(ERROR, "SPI_prepare failed for %s", sql);
+	for (r = 0; r < n; r++)
+	{
+		Datum		vals[2];
+		ArrayType  *arr = FloatArray(v + (int64) r * k, k);
+
+		vals[0] = ItemDictKey(dict, keys[r], keytype);
+		vals[1] = PointerGetDatum(arr);
+		if (SPI_execute_plan(plan, vals, NULL, false, 0) != SPI_OK_INSERT)
+			elog(ERROR, "could not insert into %s", qname);
+		pfree(arr);
+		if ((r & 0x3FF) == 0)
+			CHECK_FOR_INTERRUPTS();
+	}
+	SPI_freeplan(plan);
+}
+
+/*
+ * als_train(source, customer, item, customer_table, item_table, weight,
+ *			 factors, regularization, alpha, iterations, seed)
+ *	  Trains ALS, writes the two factor tables and returns the loss per
+ *	  iteration.
+ */
+Datum
+als_train(PG_FUNCTION_ARGS)
+{
+	AlsParams	p;
+	Interactions *m;
+	const char *ctab,
+			   *itab;
+	char	   *cq,
+			   *iq;
+	Tuplestorestate *ts;
+	TupleDesc	tupdesc;
+	AlsScratch	s;
+	float	   *x,
+			   *y;
+	pg_prng_state rng;
+	int64		e;
+	int			it,
+				k,
+				half;
+	double		prev = 0;
+
+	for (it = 6; it <= 10; it++)
+		if (PG_ARGISNULL(it))
+			ereport(ERROR,
+					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+					 errmsg("factors, regularization, alpha, iterations and seed must not be NULL"),
+					 errhint("Leave a parameter out to use its default.")));
+	p.k = PG_GETARG_INT32(6);
+	p.lambda = PG_GETARG_FLOAT8(7);
+	p.alpha = PG_GETARG_FLOAT8(8);
+	p.iterations = PG_GETARG_INT32(9);
+	p.seed = PG_GETARG_INT64(10);
+	CheckAlsParams(&p);
+	if (PG_ARGISNULL(3) || PG_ARGISNULL(4))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("customer_table and item_table must not be NULL"),
+				 errhint("Name the tables to create, for example 'customer_factors' and 'item_factors'.")));
+	ctab = text_to_cstring(PG_GETARG_TEXT_PP(3));
+	itab = text_to_cstring(PG_GETARG_TEXT_PP(4));
+	cq = QualifiedTableName(ctab, "customer_table");
+	iq = QualifiedTableName(itab, "item_table");
+	if (strcmp(cq, iq) == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("customer_table and item_table are both %s", cq),
+				 errhint("Name two different tables.")));
+
+	ts = StartRowsOutput(fcinfo, &tupdesc);
+	m = ReadInteractionArgs(fcinfo, 5, "ALS factors");
+	k = p.k;
+	half = Max(k / 2, 1);
+
+	/* create the tables first, so a name clash fails before training */
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	CreateFactorTable(cq, "customer", m->customer_type);
+	CreateFactorTable(iq, "item", m->item_type);
+	SPI_finish();
+
+	memset(&s, 0, sizeof(s));
+	s.gram = BudgetAlloc(&m->budget, sizeof(double) * k * k);
+	s.a0 = BudgetAlloc(&m->budget, sizeof(double) * k * k);
+	s.w = BudgetAlloc(&m->budget, sizeof(double) * k * k);
+	s.a = BudgetAlloc(&m->budget, sizeof(double) * k * k);
+	s.b = BudgetAlloc(&m->budget, sizeof(double) * k);
+	s.x0 = BudgetAlloc(&m->budget, sizeof(double) * k);
+	s.t = BudgetAlloc(&m->budget, sizeof(double) * k);
+	s.v = BudgetAlloc(&m->budget, sizeof(double) * DIRECT_CHUNK * k);
+	s.m = BudgetAlloc(&m->budget, sizeof(double) * half * k);
+	s.s = BudgetAlloc(&m->budget, sizeof(double) * half * half);
+	s.block = BudgetAlloc(&m->budget, sizeof(double) * GRAM_BLOCK * k);
+	x = BudgetAlloc(&m->budget, sizeof(float) * (Size) m->n_customers * k);
+	y = BudgetAlloc0(&m->budget, sizeof(float) * (Size) m->n_items * k);
+
+	/* same start as `implicit`: uniform in [0, 0.01) */
+	pg_prng_seed(&rng, (uint64) p.seed);
+	for (e = 0; e < (int64) m->n_customers * k; e++)
+		x[e] = (float) (pg_prng_double(&rng) * 0.01);
+
+	for (it = 1; it <= p.iterations; it++)
+	{
+		instr_time	start,
+					dur;
+		double		flops0 = s.flops;
+		double		train_flops;
+		double		loss;
+		Datum		vals[4];
+		bool		nulls[4] = {false, false, false, false};
+
+		INSTR_TIME_SET_CURRENT(start);
+		/* items first, so the customer vectors of the result are exact */
+		SolveSide(y, m->n_items, x, m->n_customers, m->col_start,
+				  m->col_customer, m->col_weight, &p, &s);
+		SolveSide(x, m->n_customers, y, m->n_items, m->row_start,
+				  m->row_item, m->row_weight, &p, &s);
+		INSTR_TIME_SET_CURRENT(dur);
+		INSTR_TIME_SUBTRACT(dur, start);
+		train_flops = s.flops - flops0;
+		loss = AlsLoss(x, y, m, &p, &s);
+		ereport(NOTICE,
+				(errmsg("ALS iteration %d: loss %.6g (%.3f s)", it, loss,
+						INSTR_TIME_GET_DOUBLE(dur))));
+		if (it > 1 && loss > prev * (1.0 + 1e-9))
+			ereport(WARNING,
+					(errmsg("ALS loss rose from %.9g to %.9g", prev, loss)));
+		prev = loss;
+		vals[0] = Int32GetDatum(it);
+		vals[1] = Float8GetDatum(loss);
+		vals[2] = Float8GetDatum(INSTR_TIME_GET_DOUBLE(dur));
+		vals[3] = Float8GetDatum(train_flops / 1e9);
+		tuplestore_putvalues(ts, tupdesc, vals, nulls);
+	}
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	WriteFactors(cq, m->customers, m->customer_key, m->n_customers,
+				 m->customer_type, x, k);
+	WriteFactors(iq, m->items, m->item_key, m->n_items, m->item_type, y, k);
+	SPI_finish();
+	PG_RETURN_NULL();
+}

@@ -1,0 +1,407 @@
+/*
+ * als_serve.c
+ *	  Serving ALS factors: top-k items for a vector, and fold-in of a cart
+ *	  or a new customer's history into a vector.
+ *
+ * Both read the item factor table written by als_train.  Scoring is one
+ * sgemv over all items; fold-in is the ALS customer step for one row.
+ */
+#include "postgres.h"
+
+#include <math.h>
+
+#include "catalog/pg_type.h"
+#include "executor/spi.h"
+#include "funcapi.h"
+#include "miscadmin.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/lsyscache.h"
+
+#include "linalg.h"
+#include "output.h"
+#include "topk.h"
+
+PG_FUNCTION_INFO_V1(als_recommend);
+PG_FUNCTION_INFO_V1(als_fold_in);
+
+/* Item factors in key order. */
+typedef struct FactorTable
+{
+	int32		n;
+	int			k;
+	char	  **keys;
+	float	   *v;				/* n x k */
+} FactorTable;
+
+/* Row of key in t, or -1. */
+static int32
+FindKey(const FactorTable *t, const char *key)
+{
+	int32		lo = 0,
+				hi = t->n - 1;
+
+	while (lo <= hi)
+	{
+		int32		mid = lo + (hi - lo) / 2;
+		int			c = strcmp(t->keys[mid], key);
+
+		if (c == 0)
+			return mid;
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid - 1;
+	}
+	return -1;
+}
+
+typedef struct KeyRow
+{
+	char	   *key;
+	int32		row;
+} KeyRow;
+
+static int
+CompareKeyRows(const void *a, const void *b)
+{
+	return strcmp(((const KeyRow *) a)->key, ((const KeyRow *) b)->key);
+}
+
+/* Read an (item, factors real[]) table. */
+static FactorTable *
+LoadFactorTable(Oid relid)
+{
+	FactorTable *t = palloc0(sizeof(FactorTable));
+	MemoryContext outer = CurrentMemoryContext;
+	char	   *sql;
+	uint64		r;
+	KeyRow	   *kr;
+	float	   *raw;
+
+	if (get_attnum(relid, "item") == InvalidAttrNumber ||
+		get_attnum(relid, "factors") == InvalidAttrNumber)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_COLUMN),
+				 errmsg("\"%s\" is not an item factor table", get_rel_name(relid)),
+				 errhint("Pass the item_table written by bundlerec.als_train: columns item and factors real[].")));
+	sql = psprintf("SELECT item::text, factors FROM %s WHERE item IS NOT NULL",
+				   quote_qualified_identifier(get_namespace_name(get_rel_namespace(relid)),
+											  get_rel_name(relid)));
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	if (SPI_execute(sql, true, 0) != SPI_OK_SELECT)
+		elog(ERROR, "could not read %s", sql);
+	if (SPI_processed > (uint64) PG_INT32_MAX)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("too many items in \"%s\"", get_rel_name(relid))));
+	t->n = (int32) SPI_processed;
+	kr = MemoryContextAlloc(outer, sizeof(KeyRow) * Max(t->n, 1));
+	raw = NULL;
+	for (r = 0; r < SPI_processed; r++)
+	{
+		HeapTuple	tup = SPI_tuptable->vals[r];
+		bool		isnull;
+		Datum		kd = SPI_getbinval(tup, SPI_tuptable->tupdesc, 1, &isnull);
+		Datum		fd = SPI_getbinval(tup, SPI_tuptable->tupdesc, 2, &isnull);
+		ArrayType  *arr;
+		float	   *vals;
+		int			nv;
+		MemoryContext old;
+
+		if (isnull)
+			ereport(ERROR,
+					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+					 errmsg("item factor table \"%s\" has a NULL factors value",
+							get_rel_name(relid))));
+		arr = DatumGetArrayTypeP(fd);
+		vals = ArrayFloats(arr, &nv, "factors");
+		if (r == 0)
+		{
+			t->k = nv;
+			if (nv < 1)
+				ereport(ERROR,
+						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+						 errmsg("item factor table \"%s\" has an empty factors value",
+								get_rel_name(relid))));
+			raw = MemoryContextAllocHuge(outer, sizeof(float) * (Size) t->n * nv);
+		}
+		else if (nv != t->k)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("item factor table \"%s\" mixes vectors of %d and %d factors",
+							get_rel_name(relid), t->k, nv)));
+		memcpy(raw + r * t->k, vals, sizeof(float) * nv);
+		old = MemoryContextSwitchTo(outer);
+		kr[r].key = TextDatumGetCString(kd);
+		kr[r].row = (int32) r;
+		MemoryContextSwitchTo(old);
+		if ((r & 0x3FF) == 0)
+			CHECK_FOR_INTERRUPTS();
+	}
+	SPI_finish();
+
+	/* key order, so ties and lookups do not depend on the heap's order */
+	qsort(kr, t->n, sizeof(KeyRow), CompareKeyRows);
+	t->keys = palloc(sizeof(char *) * Max(t->n, 1));
+	t->v = (t->n > 0) ? MemoryContextAllocHuge(outer, sizeof(float) * (Size) t->n * t->k) : NULL;
+	for (r = 0; r < (uint64) t->n; r++)
+	{
+		t->keys[r] = kr[r].key;
+		memcpy(t->v + r * t->k, raw + (Size) kr[r].row * t->k, sizeof(float) * t->k);
+	}
+	return t;
+}
+
+/* The texts of a text[] argument, NULL elements left out. */
+static char **
+TextArrayStrings(ArrayType *arr, int *n)
+{
+	Datum	   *d;
+	bool	   *nulls;
+	int			nd,
+				i,
+				out = 0;
+	char	  **s;
+
+	deconstruct_array(arr, TEXTOID, -1, false, TYPALIGN_INT, &d, &nulls, &nd);
+	s = palloc(sizeof(char *) * Max(nd, 1));
+	for (i = 0; i < nd; i++)
+		if (!nulls[i])
+			s[out++] = TextDatumGetCString(d[i]);
+	*n = out;
+	return s;
+}
+
+/*
+ * als_recommend(vector real[], item_factors regclass, k int, exclude text[])
+ *	  The k items with the largest vector . factors, with sigmoid affinity.
+ */
+Datum
+als_recommend(PG_FUNCTION_ARGS)
+{
+	Tuplestorestate *ts;
+	TupleDesc	tupdesc;
+	FactorTable *t;
+	float	   *u;
+	float	   *scores;
+	bool	   *skip;
+	int			nu,
+				k,
+				i;
+	TopK		top;
+
+	ts = StartRowsOutput(fcinfo, &tupdesc);
+	if (PG_ARGISNULL(0))
+		PG_RETURN_NULL();
+	if (PG_ARGISNULL(1))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("item_factors must not be NULL"),
+				 errhint("Pass the item_table written by bundlerec.als_train.")));
+	k = PG_ARGISNULL(2) ? 10 : PG_GETARG_INT32(2);
+	if (k < 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("k must be at least 1, not %d", k),
+				 errhint("k is the number of items to return.")));
+	u = ArrayFloats(PG_GETARG_ARRAYTYPE_P(0), &nu, "customer vector");
+	t = LoadFactorTable(PG_GETARG_OID(1));
+	if (t->n == 0)
+		PG_RETURN_NULL();
+	if (nu != t->k)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("the vector has %d factors but the item factors have %d", nu, t->k),
+				 errhint("Use a customer vector of the same model as the item table.")));
+
+	skip = palloc0(sizeof(bool) * t->n);
+	if (!PG_ARGISNULL(3))
+	{
+		int			ne;
+		char	  **ex = TextArrayStrings(PG_GETARG_ARRAYTYPE_P(3), &ne);
+
+		for (i = 0; i < ne; i++)
+		{
+			int32		row = FindKey(t, ex[i]);
+
+			if (row >= 0)
+				skip[row] = true;
+		}
+	}
+
+	/* all items scored by one BLAS call */
+	scores = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(float) * (Size) t->n);
+	cblas_sgemv(CblasRowMajor, CblasNoTrans, t->n, t->k, 1.0f, t->v, t->k,
+				u, 1, 0.0f, scores, 1);
+	TopKInit(&top, Min(k, t->n));
+	for (i = 0; i < t->n; i++)
+		if (!skip[i])
+			TopKPush(&top, scores[i], i);
+	TopKSort(&top);
+	for (i = 0; i < top.n; i++)
+	{
+		Datum		vals[3];
+		bool		nulls[3] = {false, false, false};
+		double		sc = top.score[i];
+
+		vals[0] = CStringGetTextDatum(t->keys[top.id[i]]);
+		vals[1] = Float4GetDatum((float4) sc);
+		vals[2] = Float4GetDatum((float4) (1.0 / (1.0 + exp(-sc))));
+		tuplestore_putvalues(ts, tupdesc, vals, nulls);
+	}
+	PG_RETURN_NULL();
+}
+
+/*
+ * als_fold_in(items text[], item_factors regclass, regularization, alpha,
+ *			   weights float8[])
+ *	  The customer vector the ALS customer step gives for this history:
+ *	  (Y'Y + lambda I + sum alpha r_i y_i y_i') x = sum (1 + alpha r_i) y_i.
+ *	  NULL when no item of the history is in the table.
+ */
+Datum
+als_fold_in(PG_FUNCTION_ARGS)
+{
+	FactorTable *t;
+	char	  **items;
+	int			ni,
+				i,
+				j,
+				k,
+				info = 0,
+				one = 1,
+				known = 0;
+	double		lambda,
+				alpha;
+	double	   *w = NULL;
+	double	   *rw;
+	double	   *a,
+			   *b,
+			   *block;
+	float	   *x;
+	double		flops = 0;
+	int32		from;
+
+	if (PG_ARGISNULL(0))
+		PG_RETURN_NULL();
+	if (PG_ARGISNULL(1) || PG_ARGISNULL(2) || PG_ARGISNULL(3))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("item_factors, regularization and alpha must not be NULL"),
+				 errhint("Pass the values the model was trained with.")));
+	lambda = PG_GETARG_FLOAT8(2);
+	alpha = PG_GETARG_FLOAT8(3);
+	if (!(lambda >= 0) || isinf(lambda))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("regularization must be a finite number >= 0, not %g", lambda),
+				 errhint("Pass the regularization the model was trained with.")));
+	if (!(alpha >= 0) || isinf(alpha))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("alpha must be a finite number >= 0, not %g", alpha),
+				 errhint("Pass the alpha the model was trained with.")));
+	{
+		ArrayType  *arr = PG_GETARG_ARRAYTYPE_P(0);
+		Datum	   *d;
+		bool	   *nulls;
+
+		deconstruct_array(arr, TEXTOID, -1, false, TYPALIGN_INT, &d, &nulls, &ni);
+		items = palloc(sizeof(char *) * Max(ni, 1));
+		for (i = 0; i < ni; i++)
+			items[i] = nulls[i] ? NULL : TextDatumGetCString(d[i]);
+	}
+	if (!PG_ARGISNULL(4))
+	{
+		ArrayType  *warr = PG_GETARG_ARRAYTYPE_P(4);
+		Datum	   *d;
+		bool	   *nulls;
+		int			nw;
+
+		deconstruct_array(warr, FLOAT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE,
+						  &d, &nulls, &nw);
+		if (nw != ni)
+			ereport(ERROR,
+					(errcode(ERRCODE_ARRAY_SUBSCRIPT_ERROR),
+					 errmsg("weights has %d elements but items has %d", nw, ni),
+					 errhint("Give one weight per item, or leave weights out.")));
+		w = palloc(sizeof(double) * Max(ni, 1));
+		for (i = 0; i < ni; i++)
+		{
+			w[i] = nulls[i] ? 0 : DatumGetFloat8(d[i]);
+			if (!(w[i] >= 0) || isinf(w[i]))
+				ereport(ERROR,
+						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+						 errmsg("weights must be finite and >= 0"),
+						 errhint("A weight is the quantity or number of orders of the item.")));
+		}
+	}
+
+	t = LoadFactorTable(PG_GETARG_OID(1));
+	if (t->n == 0)
+		PG_RETURN_NULL();
+	k = t->k;
+
+	/* A = Y'Y + lambda I */
+	a = palloc0(sizeof(double) * k * k);
+	b = palloc0(sizeof(double) * k);
+	block = palloc(sizeof(double) * 1024 * k);
+	for (from = 0; from < t->n; from += 1024)
+	{
+		int			rows = Min(1024, t->n - from);
+		int64		e;
+
+		for (e = 0; e < (int64) rows * k; e++)
+			block[e] = t->v[(int64) from * k + e];
+		cblas_dsyrk(CblasRowMajor, CblasUpper, CblasTrans, k, rows,
+					1.0, block, k, 1.0, a, k);
+		flops += (double) rows * k * k;
+		CHECK_FOR_INTERRUPTS();
+	}
+	for (j = 0; j < k; j++)
+		a[j * k + j] += lambda;
+
+	/* duplicates add up, as lines do in training */
+	rw = palloc0(sizeof(double) * t->n);
+	for (i = 0; i < ni; i++)
+	{
+		int32		row;
+
+		if (items[i] == NULL)
+			continue;
+		row = FindKey(t, items[i]);
+		if (row >= 0)
+			rw[row] += w ? w[i] : 1.0;
+	}
+	for (i = 0; i < t->n; i++)
+	{
+		const float *y;
+		int			p,
+					q;
+
+		if (rw[i] <= 0)
+			continue;
+		known++;
+		y = t->v + (int64) i * k;
+		for (p = 0; p < k; p++)
+		{
+			b[p] += (1.0 + alpha * rw[i]) * y[p];
+			for (q = p; q < k; q++)
+				a[p * k + q] += alpha * rw[i] * y[p] * y[q];
+		}
+	}
+	if (known == 0)
+		PG_RETURN_NULL();
+	dposv_("L", &k, &one, a, &k, b, &k, &info);
+	if (info != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("the fold-in system is singular at regularization %g", lambda),
+				 errhint("Use a positive regularization, for example the one the model was trained with.")));
+	x = palloc(sizeof(float) * k);
+	for (j = 0; j < k; j++)
+		x[j] = (float) b[j];
+	PG_RETURN_ARRAYTYPE_P(FloatArray(x, k));
+}

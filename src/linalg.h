@@ -1,0 +1,27 @@
+/*
+ * linalg.h
+ *	  LAPACK routines from OpenBLAS, and helpers shared by the models.
+ */
+#ifndef LINALG_H
+#define LINALG_H
+
+#include "postgres.h"
+
+#include <cblas.h>
+
+#include "utils/array.h"
+
+/* Debian's OpenBLAS exports LAPACK's Fortran symbols but no LAPACK header. */
+extern void dpotrf_(const char *uplo, const int *n, double *a, const int *lda,
+					int *info);
+extern void dpotri_(const char *uplo, const int *n, double *a, const int *lda,
+					int *info);
+extern void dposv_(const char *uplo, const int *n, const int *nrhs, double *a,
+				   const int *lda, double *b, const int *ldb, int *info);
+
+extern void CopyUpperToLower(double *a, int n);
+extern ArrayType *FloatArray(const float *v, int n);
+extern float *ArrayFloats(ArrayType *arr, int *n, const char *what);
+extern char *QualifiedTableName(const char *name, const char *param);
+
+#endif							/* LINALG_H */
