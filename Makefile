@@ -21,7 +21,10 @@ OBJS = \
 	src/linalg.o \
 	src/interactions.o \
 	src/als.o \
-	src/als_serve.o
+	src/als_serve.o \
+	src/ease.o \
+	src/neighbors.o \
+	src/content.o
 
 DATA = $(EXTENSION)--$(EXTVERSION).sql
 

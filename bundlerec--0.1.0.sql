@@ -576,3 +576,197 @@ RETURNS real[]
 
 COMMENT ON FUNCTION bundlerec.als_fold_in(text[], regclass, double precision, double precision, double precision[]) IS
 	'the customer vector the ALS customer step gives for a cart or a new customer''s history, against a trained item factor table';
+
+------------------------------------------------------------------------------
+-- Item-item models: EASE, neighbourhood CF, content similarity
+------------------------------------------------------------------------------
+
+CREATE TYPE bundlerec.neighbor AS (
+	item text,
+	neighbor text,
+	score double precision,
+	common bigint);
+
+COMMENT ON TYPE bundlerec.neighbor IS
+	'a weighted link from an item to a related item: an EASE weight, a similarity, with the customers (or tokens) they share';
+
+CREATE FUNCTION bundlerec.ease(
+	source regclass,
+	customer text,
+	item text,
+	weight text DEFAULT NULL,
+	regularization double precision DEFAULT 100,
+	top_k integer DEFAULT 100,
+	min_count integer DEFAULT 1)
+RETURNS SETOF bundlerec.neighbor
+	AS 'MODULE_PATHNAME', 'ease_train'
+	LANGUAGE C STABLE PARALLEL RESTRICTED;
+
+COMMENT ON FUNCTION bundlerec.ease(regclass, text, text, text, double precision, integer, integer) IS
+	'EASE item-item weights B = I - P diag(1/diag(P)), P = (X''X + regularization I)^-1: the top_k largest positive weights of each item';
+
+CREATE FUNCTION bundlerec.item_neighbors(
+	source regclass,
+	customer text,
+	item text,
+	rating text DEFAULT NULL,
+	measure text DEFAULT 'cosine',
+	top_k integer DEFAULT 20,
+	min_common integer DEFAULT 1,
+	shrinkage double precision DEFAULT 0)
+RETURNS SETOF bundlerec.neighbor
+	AS 'MODULE_PATHNAME', 'item_neighbors'
+	LANGUAGE C STABLE PARALLEL RESTRICTED;
+
+COMMENT ON FUNCTION bundlerec.item_neighbors(regclass, text, text, text, text, integer, integer, double precision) IS
+	'item-based collaborative filtering: the top_k most similar items of each item (cosine, pearson or adjusted_cosine over customers)';
+
+CREATE FUNCTION bundlerec.customer_neighbors(
+	source regclass,
+	customer text,
+	item text,
+	rating text DEFAULT NULL,
+	measure text DEFAULT 'cosine',
+	top_k integer DEFAULT 20,
+	min_common integer DEFAULT 1,
+	shrinkage double precision DEFAULT 0)
+RETURNS TABLE(customer text, neighbor text, score double precision, common bigint)
+	AS 'MODULE_PATHNAME', 'customer_neighbors'
+	LANGUAGE C STABLE PARALLEL RESTRICTED;
+
+COMMENT ON FUNCTION bundlerec.customer_neighbors(regclass, text, text, text, text, integer, integer, double precision) IS
+	'user-based collaborative filtering: the top_k most similar customers of each customer (cosine, pearson or adjusted_cosine over items)';
+
+CREATE FUNCTION bundlerec.content_neighbors(
+	products regclass,
+	item text,
+	attributes text[] DEFAULT '{}',
+	name text DEFAULT NULL,
+	price text DEFAULT NULL,
+	price_bands integer DEFAULT 5,
+	top_k integer DEFAULT 20)
+RETURNS SETOF bundlerec.neighbor
+	AS 'MODULE_PATHNAME', 'content_neighbors'
+	LANGUAGE C STABLE PARALLEL RESTRICTED;
+
+COMMENT ON FUNCTION bundlerec.content_neighbors(regclass, text, text[], text, text, integer, integer) IS
+	'similar products from their attributes, price band and name words (TF-IDF cosine), for products without orders';
+
+-- score_j = sum over history items i of r_i * score(i -> j); predicted is
+-- the weighted average sum r_i * score / sum |score| (the classic item-kNN
+-- prediction when the scores are similarities and r are ratings).
+CREATE FUNCTION bundlerec.recommend_from_neighbors(
+	history text[],
+	neighbors regclass,
+	k integer DEFAULT 10,
+	ratings double precision[] DEFAULT NULL)
+RETURNS TABLE(item text, score double precision, predicted double precision, because text[])
+LANGUAGE plpgsql STABLE PARALLEL RESTRICTED
+SET search_path = pg_catalog, pg_temp
+AS $body$
+BEGIN
+	IF neighbors IS NULL THEN
+		RAISE EXCEPTION 'neighbors must not be NULL'
+			USING ERRCODE = 'null_value_not_allowed',
+			      HINT = 'Pass a table of bundlerec.ease(), item_neighbors() or content_neighbors() rows.';
+	END IF;
+	IF k IS NULL OR k < 1 THEN
+		RAISE EXCEPTION 'k must be at least 1, not %', coalesce(k::text, 'NULL')
+			USING ERRCODE = 'invalid_parameter_value',
+			      HINT = 'k is the number of items to return.';
+	END IF;
+	IF ratings IS NOT NULL AND cardinality(ratings) <> cardinality(history) THEN
+		RAISE EXCEPTION 'ratings has % elements but history has %', cardinality(ratings), cardinality(history)
+			USING ERRCODE = 'array_subscript_error',
+			      HINT = 'Give one rating per history item, or leave ratings out.';
+	END IF;
+	IF (SELECT count(*) FROM pg_catalog.pg_attribute a
+	    WHERE a.attrelid = neighbors AND a.attnum > 0 AND NOT a.attisdropped
+	      AND a.attname IN ('item', 'neighbor', 'score')) < 3 THEN
+		RAISE EXCEPTION 'relation % is not a table of item neighbors', neighbors
+			USING ERRCODE = 'undefined_column',
+			      DETAIL = 'It needs the columns item, neighbor and score.',
+			      HINT = 'Create it from bundlerec.ease(), item_neighbors() or content_neighbors().';
+	END IF;
+	IF history IS NULL OR cardinality(history) = 0 THEN
+		RETURN;
+	END IF;
+	RETURN QUERY EXECUTE format(
+		$q$
+		WITH h AS (
+			SELECT h.item, sum(coalesce(h.r, 1)) AS r
+			FROM unnest($1, $3) AS h(item, r)
+			WHERE h.item IS NOT NULL
+			GROUP BY h.item
+		)
+		SELECT n.neighbor::text,
+		       sum(h.r * n.score)::float8,
+		       (sum(h.r * n.score) / nullif(sum(abs(n.score)), 0))::float8,
+		       (array_agg(n.item::text ORDER BY h.r * n.score DESC, n.item))[1:3]
+		FROM h JOIN %s AS n ON n.item = h.item
+		WHERE NOT (n.neighbor OPERATOR(pg_catalog.=) ANY (pg_catalog.array_remove($1, NULL)))
+		GROUP BY n.neighbor
+		ORDER BY 2 DESC, 1
+		LIMIT $2
+		$q$, neighbors)
+	USING history, k, coalesce(ratings, array_fill(NULL::float8, ARRAY[cardinality(history)]));
+END
+$body$;
+
+COMMENT ON FUNCTION bundlerec.recommend_from_neighbors(text[], regclass, integer, double precision[]) IS
+	'items to recommend for a history (cart or past purchases) from a neighbours table: summed weights, the weighted-average prediction and the history items that contribute most';
+
+-- p(u, j) = sum_v sim(u, v) r_vj over u's neighbours v; predicted divides
+-- by the sum of |sim| of the neighbours that have j.
+CREATE FUNCTION bundlerec.recommend_from_customer_neighbors(
+	customer text,
+	neighbors regclass,
+	source regclass,
+	customer_column text,
+	item_column text,
+	k integer DEFAULT 10,
+	rating text DEFAULT NULL)
+RETURNS TABLE(item text, score double precision, predicted double precision, because text[])
+LANGUAGE plpgsql STABLE PARALLEL RESTRICTED
+SET search_path = pg_catalog, pg_temp
+AS $body$
+DECLARE
+	r text := CASE WHEN rating IS NULL THEN '1' ELSE format('sum(%I)', rating) END;
+BEGIN
+	IF neighbors IS NULL OR source IS NULL OR customer_column IS NULL OR item_column IS NULL THEN
+		RAISE EXCEPTION 'neighbors, source, customer_column and item_column must not be NULL'
+			USING ERRCODE = 'null_value_not_allowed',
+			      HINT = 'Pass the customer_neighbors() table and the source it was computed from.';
+	END IF;
+	IF k IS NULL OR k < 1 THEN
+		RAISE EXCEPTION 'k must be at least 1, not %', coalesce(k::text, 'NULL')
+			USING ERRCODE = 'invalid_parameter_value',
+			      HINT = 'k is the number of items to return.';
+	END IF;
+	RETURN QUERY EXECUTE format(
+		$q$
+		WITH nb AS (
+			SELECT n.neighbor, n.score FROM %1$s AS n WHERE n.customer = $1
+		), mine AS (
+			SELECT DISTINCT s.%3$I::text AS item FROM %2$s AS s WHERE s.%4$I::text = $1
+		), theirs AS (
+			SELECT s.%4$I::text AS neighbor, s.%3$I::text AS item, %5$s::float8 AS r
+			FROM %2$s AS s
+			WHERE s.%4$I::text IN (SELECT nb.neighbor FROM nb) AND s.%3$I IS NOT NULL
+			GROUP BY 1, 2
+		)
+		SELECT t.item, sum(nb.score * t.r)::float8,
+		       (sum(nb.score * t.r) / nullif(sum(abs(nb.score)), 0))::float8,
+		       (array_agg(t.neighbor ORDER BY nb.score * t.r DESC, t.neighbor))[1:3]
+		FROM theirs t JOIN nb USING (neighbor)
+		WHERE t.item NOT IN (SELECT mine.item FROM mine)
+		GROUP BY t.item
+		ORDER BY 2 DESC, 1
+		LIMIT $2
+		$q$, neighbors, source, item_column, customer_column, r)
+	USING customer, k;
+END
+$body$;
+
+COMMENT ON FUNCTION bundlerec.recommend_from_customer_neighbors(text, regclass, regclass, text, text, integer, text) IS
+	'user-based collaborative filtering: items the customer''s nearest customers bought (or rated), weighted by similarity';

@@ -427,3 +427,40 @@ ReadInteractionArgs(FunctionCallInfo fcinfo, int weight_arg, const char *what)
 				 errhint("The source needs at least one line with a customer, an item and a positive weight.")));
 	return m;
 }
+
+/*
+ * Rank of each item column in key order, and the column of each rank, so
+ * that ties and output order follow the keys, not the order lines came in.
+ */
+int32 *
+ItemColumnRanks(const Interactions *m, int32 **col_of_rank)
+{
+	int32	   *order = ItemDictKeyOrder(m->items);
+	int32		nd = ItemDictSize(m->items);
+	int32	   *dict_rank = palloc(sizeof(int32) * Max(nd, 1));
+	int32	   *rank = palloc(sizeof(int32) * Max(m->n_items, 1));
+	int32	   *inv = palloc(sizeof(int32) * Max(m->n_items, 1));
+	int32		p,
+				c,
+				next = 0;
+
+	for (p = 0; p < nd; p++)
+		dict_rank[order[p]] = p;
+	/* dictionary ranks of kept columns, compacted to 0..n_items-1 */
+	for (c = 0; c < m->n_items; c++)
+		rank[c] = dict_rank[m->item_key[c]];
+	for (p = 0; p < nd; p++)
+		dict_rank[p] = -1;
+	for (c = 0; c < m->n_items; c++)
+		dict_rank[rank[c]] = c;
+	for (p = 0; p < nd; p++)
+		if (dict_rank[p] >= 0)
+		{
+			rank[dict_rank[p]] = next;
+			inv[next++] = dict_rank[p];
+		}
+	pfree(order);
+	pfree(dict_rank);
+	*col_of_rank = inv;
+	return rank;
+}

@@ -60,6 +60,7 @@ extern Interactions *ReadInteractions(Oid relid, const char *customer_col,
 extern Interactions *ReadInteractionArgs(FunctionCallInfo fcinfo, int weight_arg,
 										 const char *what);
 extern Interactions *TransposeInteractions(Interactions *m);
+extern int32 *ItemColumnRanks(const Interactions *m, int32 **col_of_rank);
 extern const char *RequiredName(FunctionCallInfo fcinfo, int argno,
 								const char *param, const char *example);
 

@@ -1,0 +1,233 @@
+/*
+ * ease.c
+ *	  EASE, the closed-form item-item model (Steck 2019).
+ *
+ *	  P = (X'X + lambda I)^-1,	B = I - P diag(1/diag(P)),
+ *
+ * so B_ij = -P_ij / P_jj off the diagonal and B_ii = 0.  A customer's
+ * scores are x_u B.  X'X is dense (items x items), so the catalogue is
+ * bounded by bundlerec.memory_limit; the inverse is one Cholesky
+ * factorisation and one inversion in LAPACK.
+ */
+#include "postgres.h"
+
+#include <math.h>
+
+#include "catalog/pg_type.h"
+#include "funcapi.h"
+#include "miscadmin.h"
+#include "utils/builtins.h"
+
+#include "interactions.h"
+#include "linalg.h"
+#include "output.h"
+#include "topk.h"
+
+PG_FUNCTION_INFO_V1(ease_train);
+
+/* Customers holding both items: sorted customer lists intersected. */
+static int64
+CommonCustomers(const Interactions *m, int32 a, int32 b)
+{
+	int64		i = m->col_start[a],
+				iend = m->col_start[a + 1],
+				j = m->col_start[b],
+				jend = m->col_start[b + 1],
+				n = 0;
+
+	while (i < iend && j < jend)
+	{
+		int32		ca = m->col_customer[i],
+					cb = m->col_customer[j];
+
+		if (ca == cb)
+		{
+			n++;
+			i++;
+			j++;
+		}
+		else if (ca < cb)
+			i++;
+		else
+			j++;
+	}
+	return n;
+}
+
+/*
+ * ease(source, customer, item, weight, regularization, top_k, min_count)
+ *	  The top_k largest positive weights B_ij of each item i.
+ */
+Datum
+ease_train(PG_FUNCTION_ARGS)
+{
+	Tuplestorestate *ts;
+	TupleDesc	tupdesc;
+	Interactions *m;
+	double		lambda;
+	int			top_k,
+				min_count;
+	bool		binary = PG_ARGISNULL(3);
+	int32	   *keep;			/* column -> kept index, or -1 */
+	int32	   *kept_col;
+	int32		n = 0,
+				c,
+				i,
+				j;
+	double	   *g;
+	double		bytes,
+				limit;
+	int			info = 0;
+	int32	   *rank,
+			   *col_of_rank;
+	int32		u;
+	TopK		top;
+
+	if (PG_ARGISNULL(4) || PG_ARGISNULL(5) || PG_ARGISNULL(6))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("regularization, top_k and min_count must not be NULL"),
+				 errhint("Leave a parameter out to use its default.")));
+	lambda = PG_GETARG_FLOAT8(4);
+	top_k = PG_GETARG_INT32(5);
+	min_count = PG_GETARG_INT32(6);
+	if (!(lambda >= 0) || isinf(lambda))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("regularization must be a finite number >= 0, not %g", lambda),
+				 errhint("EASE works best with a large regularization, typically 10 to 1000; pick it on held-out orders.")));
+	if (top_k < 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("top_k must be at least 1, not %d", top_k),
+				 errhint("top_k is the number of weights kept per item, for example 100.")));
+	if (min_count < 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("min_count must be at least 1, not %d", min_count),
+				 errhint("min_count drops items bought by fewer customers.")));
+
+	ts = StartRowsOutput(fcinfo, &tupdesc);
+	m = ReadInteractionArgs(fcinfo, 3, "EASE");
+
+	keep = palloc(sizeof(int32) * m->n_items);
+	kept_col = palloc(sizeof(int32) * m->n_items);
+	for (c = 0; c < m->n_items; c++)
+	{
+		if (m->col_start[c + 1] - m->col_start[c] >= min_count)
+		{
+			keep[c] = n;
+			kept_col[n++] = c;
+		}
+		else
+			keep[c] = -1;
+	}
+	if (n == 0)
+		PG_RETURN_NULL();
+
+	/* the dense Gram matrix is the whole cost: say so before allocating */
+	bytes = (double) n * n * sizeof(double);
+	limit = (double) bundlerec_memory_limit_kb * 1024.0;
+	if (bytes + m->budget.used > limit || (double) n * n > (double) MaxAllocHugeSize / sizeof(double))
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("a catalogue of %d items is too large for EASE", n),
+				 errdetail("EASE inverts a dense %d x %d matrix, which needs %.0f MB; bundlerec.memory_limit is %d MB.",
+						   n, n, bytes / (1024.0 * 1024.0), bundlerec_memory_limit_kb / 1024),
+				 errhint("Raise bundlerec.memory_limit, or raise min_count to keep only items bought by more customers.")));
+	g = BudgetAlloc0(&m->budget, (Size) bytes);
+
+	/* X'X, upper triangle in row-major terms */
+	for (u = 0; u < m->n_customers; u++)
+	{
+		int64		lo = m->row_start[u],
+					hi = m->row_start[u + 1],
+					a,
+					b;
+
+		for (a = lo; a < hi; a++)
+		{
+			int32		ia = keep[m->row_item[a]];
+			double		wa = binary ? 1.0 : m->row_weight[a];
+			double	   *grow;
+
+			if (ia < 0)
+				continue;
+			grow = g + (Size) ia * n;
+			/* row items ascend by column, so kept indexes ascend too */
+			for (b = a; b < hi; b++)
+			{
+				int32		ib = keep[m->row_item[b]];
+
+				if (ib >= 0)
+					grow[ib] += wa * (binary ? 1.0 : m->row_weight[b]);
+			}
+		}
+		if ((u & 0x3FF) == 0)
+			CHECK_FOR_INTERRUPTS();
+	}
+	for (i = 0; i < n; i++)
+		g[(Size) i * n + i] += lambda;
+
+	CHECK_FOR_INTERRUPTS();
+	dpotrf_("L", &n, g, &n, &info);
+	if (info != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("X'X + regularization * I is singular at regularization %g", lambda),
+				 errhint("Use a positive regularization, for example 100.")));
+	CHECK_FOR_INTERRUPTS();
+	dpotri_("L", &n, g, &n, &info);
+	if (info != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("X'X + regularization * I is singular at regularization %g", lambda),
+				 errhint("Use a positive regularization, for example 100.")));
+	CopyUpperToLower(g, n);
+	CHECK_FOR_INTERRUPTS();
+
+	/* key order of the kept items, for ties and output order */
+	rank = ItemColumnRanks(m, &col_of_rank);
+	TopKInit(&top, Min(top_k, Max(n - 1, 1)));
+	for (j = 0; j < m->n_items; j++)
+	{
+		int32		ci = col_of_rank[j];	/* items in key order */
+		int32		ki = keep[ci];
+		const double *prow;
+		Datum		ikey;
+		int			q;
+
+		if (ki < 0)
+			continue;
+		prow = g + (Size) ki * n;
+		top.n = 0;
+		for (i = 0; i < n; i++)
+		{
+			double		bw;
+
+			if (i == ki)
+				continue;
+			/* B_ki,i = -P_ki,i / P_ii; only positive weights recommend */
+			bw = -prow[i] / g[(Size) i * n + i];
+			if (bw > 0)
+				TopKPush(&top, bw, rank[kept_col[i]]);
+		}
+		TopKSort(&top);
+		ikey = ItemDictKey(m->items, m->item_key[ci], TEXTOID);
+		for (q = 0; q < top.n; q++)
+		{
+			int32		nc = col_of_rank[top.id[q]];
+			Datum		vals[4];
+			bool		nulls[4] = {false, false, false, binary ? false : true};
+
+			vals[0] = ikey;
+			vals[1] = ItemDictKey(m->items, m->item_key[nc], TEXTOID);
+			vals[2] = Float8GetDatum(top.score[q]);
+			vals[3] = binary ? Int64GetDatum(CommonCustomers(m, ci, nc)) : (Datum) 0;
+			tuplestore_putvalues(ts, tupdesc, vals, nulls);
+		}
+		if ((j & 0xFF) == 0)
+			CHECK_FOR_INTERRUPTS();
+	}
+	PG_RETURN_NULL();
+}
