@@ -92,3 +92,62 @@ FROM bundlerec.complete_cart_rules(
 	'rules', k => 5) c
 JOIN products p ON p.stock_code = c.item
 ORDER BY c.confidence DESC, c.lift DESC, c.item;
+
+\echo
+\echo '== Customers: interactions (orders per customer and product)'
+CREATE TABLE interactions AS
+	SELECT * FROM bundlerec.interactions('order_lines', 'customer_id', 'stock_code',
+	                                     basket => 'invoice_no');
+SELECT count(*) AS pairs, count(DISTINCT customer) AS customers,
+       count(DISTINCT item) AS products FROM interactions;
+
+\echo
+\echo '== Implicit ALS, 32 factors: loss per iteration (it never rises)'
+SELECT iteration, round(loss::numeric, 1) AS loss
+FROM bundlerec.als_train('interactions', 'customer', 'item',
+                         'customer_factors', 'item_factors', weight => 'weight',
+                         factors => 32, iterations => 8);
+
+\echo
+\echo '== ALS: new products for the customer with the most orders'
+WITH c AS (
+	SELECT customer_id::text AS customer FROM sales WHERE customer_id IS NOT NULL
+	GROUP BY customer_id ORDER BY count(DISTINCT invoice_no) DESC, customer_id LIMIT 1
+)
+SELECT c.customer, left(p.description, 34) AS product, round(r.score::numeric, 3) AS score
+FROM c, bundlerec.als_recommend(
+	(SELECT factors FROM customer_factors f WHERE f.customer::text = c.customer), 'item_factors', 5,
+	exclude => (SELECT array_agg(i.item) FROM interactions i WHERE i.customer = c.customer)) r
+JOIN products p ON p.stock_code = r.item
+ORDER BY r.score DESC;
+
+\echo
+\echo '== Complete a cart (WHITE HANGING HEART T-LIGHT HOLDER + WHITE METAL LANTERN): ALS fold-in vs EASE'
+CREATE TABLE ease_weights AS
+	SELECT * FROM bundlerec.ease('interactions', 'customer', 'item', regularization => 50);
+CREATE INDEX ON ease_weights (item);
+SELECT 'ALS fold-in' AS model, left(p.description, 34) AS product, round(r.score::numeric, 3) AS score
+FROM bundlerec.als_recommend(bundlerec.als_fold_in(ARRAY['85123A', '71053'], 'item_factors'),
+                             'item_factors', 5, exclude => ARRAY['85123A', '71053']) r
+JOIN products p ON p.stock_code = r.item
+UNION ALL
+SELECT 'EASE', left(p.description, 34), round(r.score::numeric, 3)
+FROM bundlerec.recommend_from_neighbors(ARRAY['85123A', '71053'], 'ease_weights', 5) r
+JOIN products p ON p.stock_code = r.item
+ORDER BY 1, 3 DESC;
+
+\echo
+\echo '== Cold start: products like a LUNCH BAG by name words and price band'
+CREATE TABLE product_prices AS
+	SELECT p.stock_code, p.description, x.price
+	FROM products p
+	JOIN (SELECT stock_code, percentile_disc(0.5) WITHIN GROUP (ORDER BY unit_price) AS price
+	      FROM sales GROUP BY stock_code) x USING (stock_code);
+SELECT left(pa.description, 30) AS product, left(pb.description, 30) AS similar,
+       round(n.score::numeric, 3) AS score
+FROM bundlerec.content_neighbors('product_prices', 'stock_code', name => 'description',
+                                 price => 'price', top_k => 4) n
+JOIN products pa ON pa.stock_code = n.item
+JOIN products pb ON pb.stock_code = n.neighbor
+WHERE n.item = '20725'
+ORDER BY n.score DESC;
