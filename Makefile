@@ -54,6 +54,8 @@ tap:
 bench:
 	bash test/bench/pairs_bench.sh
 	bash test/bench/rules_bench.sh
+	bash test/bench/als_bench.sh
+	bash test/bench/quality_bench.sh
 
 demo:
 	bash test/demo.sh

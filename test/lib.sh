@@ -46,3 +46,53 @@ br_with_server() {
 			"$@"
 	fi
 }
+
+# Benchmarks: use database $1, creating it when missing (through the
+# maintenance database), and make it the default for psql.
+br_bench_db() {
+	if ! psql -X -d postgres -tAc "SELECT 1 FROM pg_database WHERE datname = '$1'" | grep -q 1; then
+		psql -X -d postgres -v ON_ERROR_STOP=1 -q -c "CREATE DATABASE \"$1\""
+	fi
+	export PGDATABASE=$1
+}
+
+# psql for benchmark steps: no psqlrc, stop at the first error.
+bpsql() {
+	psql -X -v ON_ERROR_STOP=1 "$@"
+}
+
+# Wait up to 2 minutes for the server to accept connections (it restarts
+# after a backend crash).
+wait_server() {
+	local i
+	for i in $(seq 1 120); do
+		psql -X -tAc 'SELECT 1' >/dev/null 2>&1 && return 0
+		sleep 1
+	done
+	echo "!! the server did not come back" >&2
+	return 1
+}
+
+# A benchmark step: bpsql with the given arguments, all output to LOGFILE
+# ($1); on failure show the log's tail, wait for the server and return
+# non-zero.
+step() {
+	local logfile=$1
+	shift
+	if ! bpsql -a "$@" >"$logfile" 2>&1; then
+		echo "!! failed, see $logfile:" >&2
+		tail -n 25 "$logfile" | sed 's/^/   /' >&2
+		wait_server
+		return 1
+	fi
+}
+
+# A script run without --inside installs what is missing, builds, and runs
+# itself again with --inside against a throwaway cluster (or the PG* server).
+br_run_inside() {
+	local script=$1
+	shift
+	br_install_deps
+	br_build_install
+	br_with_server bash "$script" --inside "$@"
+}

@@ -56,9 +56,7 @@ set -euo pipefail
 . "$(dirname "$0")/../lib.sh"
 
 if [ "${1:-}" != "--inside" ]; then
-	br_install_deps
-	br_build_install
-	br_with_server bash "$0" --inside "$@"
+	br_run_inside "$0" "$@"
 	exit $?
 fi
 shift
@@ -86,42 +84,7 @@ STAMP=$(date +%Y%m%d-%H%M%S)
 LOG="$OUT/$STAMP"
 mkdir -p "$LOG"
 
-# The benchmark database: created when missing (through the maintenance db).
-if ! psql -X -d postgres -tAc "SELECT 1 FROM pg_database WHERE datname = '$DB'" | grep -q 1; then
-	psql -X -d postgres -v ON_ERROR_STOP=1 -q -c "CREATE DATABASE \"$DB\""
-fi
-export PGDATABASE=$DB
-
-bpsql() {
-	psql -X -v ON_ERROR_STOP=1 "$@"
-}
-
-# A step: psql -f FILE with variables, all output to LOGFILE; on failure show
-# the log's tail, wait for the server (it restarts after a backend crash) and
-# return non-zero.
-step() {
-	local logfile=$1
-	shift
-	if ! bpsql -a "$@" >"$logfile" 2>&1; then
-		echo "!! failed, see $logfile:" >&2
-		tail -n 25 "$logfile" | sed 's/^/   /' >&2
-		wait_server
-		return 1
-	fi
-}
-
-# Wait up to 2 minutes for the server to accept connections.
-wait_server() {
-	local i
-	for i in $(seq 1 120); do
-		if psql -X -tAc 'SELECT 1' >/dev/null 2>&1; then
-			return 0
-		fi
-		sleep 1
-	done
-	echo "!! the server did not come back" >&2
-	return 1
-}
+br_bench_db "$DB"
 
 # CRASH when the log shows the connection dropped (the backend died), else ERROR.
 fail_status() {

@@ -37,9 +37,7 @@ GROC=../shared/data/groceries/groceries_long.csv.gz
 RETAIL=../shared/data/online_retail/online_retail.csv.gz
 OUT=test/bench/out
 mkdir -p "$OUT"
-psql -X -d postgres -tAc "SELECT 1 FROM pg_database WHERE datname = '$DB'" | grep -q 1 ||
-	psql -X -d postgres -qc "CREATE DATABASE $DB"
-export PGDATABASE=$DB
+br_bench_db "$DB"
 PSQL=(psql -X -v ON_ERROR_STOP=1 -q)
 "${PSQL[@]}" -c "SET client_min_messages = warning; CREATE EXTENSION IF NOT EXISTS bundlerec; DROP SCHEMA IF EXISTS rules_bench CASCADE; CREATE SCHEMA rules_bench;"
 
