@@ -126,7 +126,7 @@ EmitNeighbors(Interactions *m, SimilarityMeasure measure, bool binary,
 	}
 
 	rank = ItemColumnRanks(m, &col_of_rank);
-	TopKInit(&top, top_k);
+	TopKInit(&top, Min(top_k, Max(m->n_items, 1)));
 	for (p = 0; p < m->n_items; p++)
 	{
 		int32		i = col_of_rank[p];
