@@ -27,6 +27,7 @@
 #include "interactions.h"
 #include "neighbors.h"
 #include "output.h"
+#include "source.h"
 
 PG_FUNCTION_INFO_V1(content_neighbors);
 
@@ -46,21 +47,6 @@ typedef struct ProductReceiver
 	int64		nprices;
 	int64		price_cap;
 } ProductReceiver;
-
-static void
-ProductStartup(DestReceiver *self, int operation, TupleDesc typeinfo)
-{
-}
-
-static void
-ProductShutdown(DestReceiver *self)
-{
-}
-
-static void
-ProductDestroy(DestReceiver *self)
-{
-}
 
 static void
 AddToken(ProductReceiver *r, int32 product, const char *prefix,
@@ -210,21 +196,6 @@ AddPriceBands(ProductReceiver *r, int bands)
 	}
 }
 
-static AttrNumber
-ProductColumn(Oid relid, const char *name, const char *param)
-{
-	AttrNumber	attnum = get_attnum(relid, name);
-
-	if (attnum == InvalidAttrNumber || attnum < 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_UNDEFINED_COLUMN),
-				 errmsg("column \"%s\" does not exist in relation \"%s\"",
-						name, get_rel_name(relid)),
-				 errdetail("The %s argument names the column to read.", param),
-				 errhint("Column names are matched exactly as given, without case folding or quotes.")));
-	return attnum;
-}
-
 /*
  * content_neighbors(products, item, attributes, name, price, price_bands,
  *					 top_k)
@@ -245,14 +216,12 @@ content_neighbors(PG_FUNCTION_ARGS)
 	Interactions *m;
 	TripletBuffer buf;
 	ProductReceiver r;
-	SPIExecuteOptions opts;
 	StringInfoData q;
 	AttrNumber	iattr;
 	Oid			ityp,
 				icoll;
 	int32		typmod;
-	int			a,
-				ret;
+	int			a;
 	int64		e;
 	double	   *idf;
 	int32		t;
@@ -309,15 +278,14 @@ content_neighbors(PG_FUNCTION_ARGS)
 				 errmsg("no product attributes to compare"),
 				 errhint("Pass attributes, name or price.")));
 
-	if (get_rel_relkind(relid) == '\0')
-		elog(ERROR, "relation %u does not exist", relid);
-	iattr = ProductColumn(relid, item_col, "item");
+	CheckSourceRelation(relid, "Pass a table or view of products.");
+	iattr = SourceColumn(relid, item_col, "item");
 	for (a = 0; a < nattr; a++)
-		(void) ProductColumn(relid, attrs[a], "attributes");
+		(void) SourceColumn(relid, attrs[a], "attributes");
 	if (name_col)
-		(void) ProductColumn(relid, name_col, "name");
+		(void) SourceColumn(relid, name_col, "name");
 	if (price_col)
-		(void) ProductColumn(relid, price_col, "price");
+		(void) SourceColumn(relid, price_col, "price");
 	get_atttypetypmodcoll(relid, iattr, &ityp, &typmod, &icoll);
 	CheckItemType(ityp, psprintf("item column \"%s\"", item_col));
 
@@ -331,11 +299,7 @@ content_neighbors(PG_FUNCTION_ARGS)
 	TripletInit(&buf, &m->budget, 1024);
 
 	memset(&r, 0, sizeof(r));
-	r.pub.receiveSlot = ProductReceive;
-	r.pub.rStartup = ProductStartup;
-	r.pub.rShutdown = ProductShutdown;
-	r.pub.rDestroy = ProductDestroy;
-	r.pub.mydest = DestNone;
+	ReceiverInit(&r.pub, ProductReceive);
 	r.m = m;
 	r.buf = &buf;
 	r.cxt = CurrentMemoryContext;
@@ -362,15 +326,7 @@ content_neighbors(PG_FUNCTION_ARGS)
 	appendStringInfo(&q, " FROM %s",
 					 quote_qualified_identifier(get_namespace_name(get_rel_namespace(relid)),
 												get_rel_name(relid)));
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
-	memset(&opts, 0, sizeof(opts));
-	opts.read_only = true;
-	opts.dest = (DestReceiver *) &r;
-	ret = SPI_execute_extended(q.data, &opts);
-	if (ret != SPI_OK_SELECT && ret != SPI_OK_UTILITY)
-		elog(ERROR, "reading products failed: SPI_execute_extended returned %d", ret);
-	SPI_finish();
+	RunQueryInto(q.data, &r.pub, "products");
 	if (r.has_price)
 		AddPriceBands(&r, bands);
 

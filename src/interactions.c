@@ -19,6 +19,7 @@
 #include "utils/lsyscache.h"
 
 #include "interactions.h"
+#include "source.h"
 
 typedef struct TripletReceiver
 {
@@ -236,21 +237,6 @@ TransposeInteractions(Interactions *m)
 	return t;
 }
 
-static void
-TripletStartup(DestReceiver *self, int operation, TupleDesc typeinfo)
-{
-}
-
-static void
-TripletShutdown(DestReceiver *self)
-{
-}
-
-static void
-TripletDestroy(DestReceiver *self)
-{
-}
-
 static bool
 TripletReceive(TupleTableSlot *slot, DestReceiver *self)
 {
@@ -286,21 +272,6 @@ TripletReceive(TupleTableSlot *slot, DestReceiver *self)
 	return true;
 }
 
-static AttrNumber
-RequireColumn(Oid relid, const char *name, const char *param)
-{
-	AttrNumber	attnum = get_attnum(relid, name);
-
-	if (attnum == InvalidAttrNumber || attnum < 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_UNDEFINED_COLUMN),
-				 errmsg("column \"%s\" does not exist in relation \"%s\"",
-						name, get_rel_name(relid)),
-				 errdetail("The %s argument names the column to read.", param),
-				 errhint("Column names are matched exactly as given, without case folding or quotes.")));
-	return attnum;
-}
-
 /*
  * Interactions of relid.  weight_col may be NULL: each line then weighs 1.
  * The weight column must cast to double precision.
@@ -309,30 +280,21 @@ Interactions *
 ReadInteractions(Oid relid, const char *customer_col, const char *item_col,
 				 const char *weight_col, const char *what)
 {
-	char		relkind = get_rel_relkind(relid);
 	Interactions *m;
 	TripletBuffer buf;
 	TripletReceiver r;
-	SPIExecuteOptions opts;
 	AttrNumber	cattr,
 				iattr;
 	int32		typmod;
 	Oid			ccoll,
 				icoll;
 	char	   *query;
-	int			ret;
 
-	if (relkind != RELKIND_RELATION && relkind != RELKIND_VIEW &&
-		relkind != RELKIND_MATVIEW && relkind != RELKIND_FOREIGN_TABLE &&
-		relkind != RELKIND_PARTITIONED_TABLE)
-		ereport(ERROR,
-				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
-				 errmsg("\"%s\" is not a table or view", get_rel_name(relid)),
-				 errhint("Pass a table, view, materialized view or foreign table of (customer, item) lines.")));
-	cattr = RequireColumn(relid, customer_col, "customer");
-	iattr = RequireColumn(relid, item_col, "item");
+	CheckSourceRelation(relid, "Pass a table, view, materialized view or foreign table of (customer, item) lines.");
+	cattr = SourceColumn(relid, customer_col, "customer");
+	iattr = SourceColumn(relid, item_col, "item");
 	if (weight_col)
-		(void) RequireColumn(relid, weight_col, "weight");
+		(void) SourceColumn(relid, weight_col, "weight");
 
 	m = palloc0(sizeof(Interactions));
 	BudgetInit(&m->budget, what);
@@ -345,11 +307,7 @@ ReadInteractions(Oid relid, const char *customer_col, const char *item_col,
 	TripletInit(&buf, &m->budget, 1024);
 
 	memset(&r, 0, sizeof(r));
-	r.pub.receiveSlot = TripletReceive;
-	r.pub.rStartup = TripletStartup;
-	r.pub.rShutdown = TripletShutdown;
-	r.pub.rDestroy = TripletDestroy;
-	r.pub.mydest = DestNone;
+	ReceiverInit(&r.pub, TripletReceive);
 	r.m = m;
 	r.buf = &buf;
 	r.cxt = CurrentMemoryContext;
@@ -361,15 +319,7 @@ ReadInteractions(Oid relid, const char *customer_col, const char *item_col,
 					 weight_col ? psprintf("%s AS double precision)", quote_identifier(weight_col)) : "",
 					 quote_qualified_identifier(get_namespace_name(get_rel_namespace(relid)),
 												get_rel_name(relid)));
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
-	memset(&opts, 0, sizeof(opts));
-	opts.read_only = true;
-	opts.dest = (DestReceiver *) &r;
-	ret = SPI_execute_extended(query, &opts);
-	if (ret != SPI_OK_SELECT && ret != SPI_OK_UTILITY)
-		elog(ERROR, "reading interactions failed: SPI_execute_extended returned %d", ret);
-	SPI_finish();
+	RunQueryInto(query, &r.pub, "interactions");
 
 	InteractionsBuild(m, &buf);
 	return m;

@@ -107,8 +107,8 @@ CheckSourceName(FunctionCallInfo fcinfo, int argno, const char *param)
 }
 
 /* Attribute number of column name in relid, or an error with a hint. */
-static AttrNumber
-CheckColumn(Oid relid, const char *name, const char *param)
+AttrNumber
+SourceColumn(Oid relid, const char *name, const char *param)
 {
 	AttrNumber	attnum = get_attnum(relid, name);
 
@@ -123,18 +123,59 @@ CheckColumn(Oid relid, const char *name, const char *param)
 }
 
 static void
-LineStartup(DestReceiver *self, int operation, TupleDesc typeinfo)
+ReceiverStartup(DestReceiver *self, int operation, TupleDesc typeinfo)
 {
 }
 
 static void
-LineShutdown(DestReceiver *self)
+ReceiverNoop(DestReceiver *self)
 {
 }
 
-static void
-LineDestroy(DestReceiver *self)
+/* A DestReceiver that hands each row to receive and needs no setup. */
+void
+ReceiverInit(DestReceiver *r, bool (*receive) (TupleTableSlot *, DestReceiver *))
 {
+	memset(r, 0, sizeof(DestReceiver));
+	r->receiveSlot = receive;
+	r->rStartup = ReceiverStartup;
+	r->rShutdown = ReceiverNoop;
+	r->rDestroy = ReceiverNoop;
+	r->mydest = DestNone;
+}
+
+/* Run a read-only query, its rows going to r, with the caller's privileges. */
+void
+RunQueryInto(const char *query, DestReceiver *r, const char *what)
+{
+	SPIExecuteOptions opts;
+	int			ret;
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	memset(&opts, 0, sizeof(opts));
+	opts.read_only = true;
+	opts.dest = r;
+	ret = SPI_execute_extended(query, &opts);
+	/* SPI reports a SELECT into a DestNone receiver as a utility command */
+	if (ret != SPI_OK_SELECT && ret != SPI_OK_UTILITY)
+		elog(ERROR, "reading %s failed: SPI_execute_extended returned %d", what, ret);
+	SPI_finish();
+}
+
+/* An error unless relid is a table, view or the like that can be read. */
+void
+CheckSourceRelation(Oid relid, const char *hint)
+{
+	char		relkind = get_rel_relkind(relid);
+
+	if (relkind != RELKIND_RELATION && relkind != RELKIND_VIEW &&
+		relkind != RELKIND_MATVIEW && relkind != RELKIND_FOREIGN_TABLE &&
+		relkind != RELKIND_PARTITIONED_TABLE)
+		ereport(ERROR,
+				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
+				 errmsg("\"%s\" is not a table or view", get_rel_name(relid)),
+				 errhint("%s", hint)));
 }
 
 /* Index of a basket key of a hashed type, adding it if new. */
@@ -277,7 +318,6 @@ BasketStore *
 ReadSourceBaskets(Oid relid, const char *basket_col, const char *item_col,
 				  const char *what, int64 *skipped)
 {
-	char		relkind = get_rel_relkind(relid);
 	AttrNumber	battr,
 				iattr;
 	Oid			btype,
@@ -286,30 +326,18 @@ ReadSourceBaskets(Oid relid, const char *basket_col, const char *item_col,
 				icoll;
 	int32		btypmod;
 	LineReceiver r;
-	SPIExecuteOptions opts;
 	char	   *query;
-	int			ret;
 
-	if (relkind != RELKIND_RELATION && relkind != RELKIND_VIEW &&
-		relkind != RELKIND_MATVIEW && relkind != RELKIND_FOREIGN_TABLE &&
-		relkind != RELKIND_PARTITIONED_TABLE)
-		ereport(ERROR,
-				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
-				 errmsg("\"%s\" is not a table or view", get_rel_name(relid)),
-				 errhint("Pass a table, view, materialized view or foreign table of order lines.")));
-	battr = CheckColumn(relid, basket_col, "basket");
-	iattr = CheckColumn(relid, item_col, "item");
+	CheckSourceRelation(relid, "Pass a table, view, materialized view or foreign table of order lines.");
+	battr = SourceColumn(relid, basket_col, "basket");
+	iattr = SourceColumn(relid, item_col, "item");
 	get_atttypetypmodcoll(relid, battr, &btype, &btypmod, &bcoll);
 	get_atttypetypmodcoll(relid, iattr, &itype, &btypmod, &icoll);
 	if (!ItemTypeSupported(itype))
 		CheckItemType(itype, psprintf("item column \"%s\"", item_col));
 
 	memset(&r, 0, sizeof(r));
-	r.pub.receiveSlot = LineReceive;
-	r.pub.rStartup = LineStartup;
-	r.pub.rShutdown = LineShutdown;
-	r.pub.rDestroy = LineDestroy;
-	r.pub.mydest = DestNone;
+	ReceiverInit(&r.pub, LineReceive);
 	r.cxt = CurrentMemoryContext;
 	r.store = BasketStoreCreate(itype, icoll, what);
 	if (ItemTypeSupported(btype))
@@ -351,16 +379,7 @@ ReadSourceBaskets(Oid relid, const char *basket_col, const char *item_col,
 					 quote_qualified_identifier(get_namespace_name(get_rel_namespace(relid)),
 												get_rel_name(relid)));
 
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
-	memset(&opts, 0, sizeof(opts));
-	opts.read_only = true;
-	opts.dest = (DestReceiver *) &r;
-	ret = SPI_execute_extended(query, &opts);
-	/* SPI reports a SELECT into a DestNone receiver as a utility command */
-	if (ret != SPI_OK_SELECT && ret != SPI_OK_UTILITY)
-		elog(ERROR, "reading order lines failed: SPI_execute_extended returned %d", ret);
-	SPI_finish();
+	RunQueryInto(query, &r.pub, "order lines");
 
 	if (r.nlines > 0)
 		GroupLines(&r);

@@ -8,11 +8,17 @@
 #include "postgres.h"
 
 #include "fmgr.h"
+#include "tcop/dest.h"
 
 #include "baskets.h"
 
 extern const char *CheckSourceName(FunctionCallInfo fcinfo, int argno,
 								   const char *param);
+extern AttrNumber SourceColumn(Oid relid, const char *name, const char *param);
+extern void CheckSourceRelation(Oid relid, const char *hint);
+extern void ReceiverInit(DestReceiver *r,
+						 bool (*receive) (TupleTableSlot *, DestReceiver *));
+extern void RunQueryInto(const char *query, DestReceiver *r, const char *what);
 extern BasketStore *ReadSourceArgs(FunctionCallInfo fcinfo, const char *what);
 extern BasketStore *ReadSourceBaskets(Oid relid, const char *basket_col,
 									  const char *item_col, const char *what,
