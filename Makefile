@@ -24,7 +24,9 @@ OBJS = \
 	src/als_serve.o \
 	src/ease.o \
 	src/neighbors.o \
-	src/content.o
+	src/content.o \
+	src/bundle_data.o \
+	src/bundles.o
 
 DATA = $(EXTENSION)--$(EXTVERSION).sql
 

@@ -770,3 +770,107 @@ $body$;
 
 COMMENT ON FUNCTION bundlerec.recommend_from_customer_neighbors(text, regclass, regclass, text, text, integer, text) IS
 	'user-based collaborative filtering: items the customer''s nearest customers bought (or rated), weighted by similarity';
+
+------------------------------------------------------------------------------
+-- Bundles: scoring and generation
+------------------------------------------------------------------------------
+
+CREATE TYPE bundlerec.bundle AS (
+	anchor text[],
+	rank integer,
+	items text[],
+	size integer,
+	count bigint,
+	support double precision,
+	cohesion double precision,
+	min_npmi double precision,
+	mean_lift double precision,
+	min_lift double precision,
+	affinity double precision,
+	list_price double precision,
+	bundle_price double precision,
+	accept_probability double precision,
+	expected_revenue double precision,
+	score double precision,
+	explanation text
+);
+
+COMMENT ON TYPE bundlerec.bundle IS 'a bundle of items with its cohesion, affinity for a customer, revenue, combined score and explanation';
+COMMENT ON COLUMN bundlerec.bundle.anchor IS 'the items the customer already has (an item page''s item or a cart); the rest of the bundle is the offer';
+COMMENT ON COLUMN bundlerec.bundle.rank IS 'position among the bundles of the same anchor, 1 = best; NULL from bundle_score';
+COMMENT ON COLUMN bundlerec.bundle.items IS 'the anchor items first, then the added items in the order they were added';
+COMMENT ON COLUMN bundlerec.bundle.size IS 'number of items';
+COMMENT ON COLUMN bundlerec.bundle.count IS 'orders holding every item of the bundle';
+COMMENT ON COLUMN bundlerec.bundle.support IS 'count / number of orders';
+COMMENT ON COLUMN bundlerec.bundle.cohesion IS 'mean over item pairs of npmi * c_ij / (c_ij + shrinkage); npmi = ln(c_ij N / (c_i c_j)) / -ln(c_ij / N), in [-1, 1]';
+COMMENT ON COLUMN bundlerec.bundle.min_npmi IS 'the weakest pair''s shrunk npmi';
+COMMENT ON COLUMN bundlerec.bundle.mean_lift IS 'mean pairwise lift c_ij N / (c_i c_j)';
+COMMENT ON COLUMN bundlerec.bundle.min_lift IS 'the weakest pair''s lift';
+COMMENT ON COLUMN bundlerec.bundle.affinity IS 'mean over items of sigmoid(x . y_i) (embeddings) or of 1 - prod over the history of (1 - cosine) (history); NULL without either';
+COMMENT ON COLUMN bundlerec.bundle.list_price IS 'sum of the item prices; NULL when an item has no price';
+COMMENT ON COLUMN bundlerec.bundle.bundle_price IS 'list_price * (1 - discount)';
+COMMENT ON COLUMN bundlerec.bundle.accept_probability IS 'orders holding the bundle / orders holding the anchor: the confidence of anchor => the rest';
+COMMENT ON COLUMN bundlerec.bundle.expected_revenue IS 'accept_probability * price of the added items * (1 - discount)';
+COMMENT ON COLUMN bundlerec.bundle.score IS 'cohesion_weight * cohesion + affinity_weight * affinity + revenue_weight * r / (r + revenue_scale), r = expected_revenue; missing parts count 0';
+COMMENT ON COLUMN bundlerec.bundle.explanation IS 'the score in words';
+
+-- STABLE: reads the source (and the factor table) with the caller's
+-- privileges.  PARALLEL RESTRICTED: it runs its own queries through SPI.
+CREATE FUNCTION bundlerec.bundle_score(
+	source regclass,
+	basket text,
+	item text,
+	items text[],
+	anchor text[] DEFAULT NULL,
+	price text DEFAULT NULL,
+	ordered_at text DEFAULT NULL,
+	price_window interval DEFAULT '90 days',
+	discount double precision DEFAULT 0,
+	history text[] DEFAULT NULL,
+	customer_vector real[] DEFAULT NULL,
+	item_factors regclass DEFAULT NULL,
+	shrinkage double precision DEFAULT 10,
+	cohesion_weight double precision DEFAULT 1,
+	affinity_weight double precision DEFAULT 1,
+	revenue_weight double precision DEFAULT 1,
+	revenue_scale double precision DEFAULT NULL)
+RETURNS bundlerec.bundle
+	AS 'MODULE_PATHNAME', 'bundle_score'
+	LANGUAGE C STABLE PARALLEL RESTRICTED;
+
+COMMENT ON FUNCTION bundlerec.bundle_score(regclass, text, text, text[], text[], text, text, interval, double precision, text[], real[], regclass, double precision, double precision, double precision, double precision, double precision) IS
+	'cohesion, affinity for a customer, revenue and combined score of one bundle of items, from a table of order lines';
+
+CREATE FUNCTION bundlerec.generate_bundles(
+	source regclass,
+	basket text,
+	item text,
+	anchor text[] DEFAULT NULL,
+	max_size integer DEFAULT 3,
+	k integer DEFAULT 5,
+	min_count bigint DEFAULT 2,
+	exclude text[] DEFAULT NULL,
+	available text[] DEFAULT NULL,
+	max_price double precision DEFAULT NULL,
+	price text DEFAULT NULL,
+	category text DEFAULT NULL,
+	ordered_at text DEFAULT NULL,
+	price_window interval DEFAULT '90 days',
+	discount double precision DEFAULT 0,
+	history text[] DEFAULT NULL,
+	customer_vector real[] DEFAULT NULL,
+	item_factors regclass DEFAULT NULL,
+	min_size integer DEFAULT 2,
+	beam integer DEFAULT 20,
+	shrinkage double precision DEFAULT 10,
+	cohesion_weight double precision DEFAULT 1,
+	affinity_weight double precision DEFAULT 1,
+	revenue_weight double precision DEFAULT 1,
+	revenue_scale double precision DEFAULT NULL,
+	min_support double precision DEFAULT 0)
+RETURNS SETOF bundlerec.bundle
+	AS 'MODULE_PATHNAME', 'generate_bundles'
+	LANGUAGE C STABLE PARALLEL RESTRICTED;
+
+COMMENT ON FUNCTION bundlerec.generate_bundles(regclass, text, text, text[], integer, integer, bigint, text[], text[], double precision, text, text, text, interval, double precision, text[], real[], regclass, integer, integer, double precision, double precision, double precision, double precision, double precision, double precision) IS
+	'the k best bundles of 2 to max_size items around an anchor item or cart (or around every item when anchor is NULL), grown by beam search from order lines under constraints';

@@ -25,17 +25,8 @@
 PG_FUNCTION_INFO_V1(als_recommend);
 PG_FUNCTION_INFO_V1(als_fold_in);
 
-/* Item factors in key order. */
-typedef struct FactorTable
-{
-	int32		n;
-	int			k;
-	char	  **keys;
-	float	   *v;				/* n x k */
-} FactorTable;
-
 /* Row of key in t, or -1. */
-static int32
+int32
 FindKey(const FactorTable *t, const char *key)
 {
 	int32		lo = 0,
@@ -69,7 +60,7 @@ CompareKeyRows(const void *a, const void *b)
 }
 
 /* Read an (item, factors real[]) table. */
-static FactorTable *
+FactorTable *
 LoadFactorTable(Oid relid)
 {
 	FactorTable *t = palloc0(sizeof(FactorTable));
@@ -155,7 +146,7 @@ LoadFactorTable(Oid relid)
 }
 
 /* The texts of a text[] argument, NULL elements left out. */
-static char **
+char	  **
 TextArrayStrings(ArrayType *arr, int *n)
 {
 	Datum	   *d;

@@ -337,6 +337,40 @@ ItemDictAdd(ItemDict *dict, Datum value)
 	}
 }
 
+/*
+ * Id of a key written as text (an integer key in decimal), or -1 when the
+ * dictionary does not hold it.  Never adds.
+ */
+int32
+ItemDictFind(const ItemDict *dict, const char *s)
+{
+	if (dict->basetype == INT8OID)
+	{
+		char	   *end;
+		long long	v;
+		IntEntry   *e;
+
+		errno = 0;
+		v = strtoll(s, &end, 10);
+		if (errno != 0 || end == s || *end != '\0')
+			return -1;
+		if (v >= 0 && v < dict->direct_n && dict->direct[v] > 0)
+			return dict->direct[v] - 1;
+		e = intmap_lookup(dict->imap, (int64) v);
+		return e ? e->id : -1;
+	}
+	else
+	{
+		TextKey		k;
+		TextEntry  *e;
+
+		k.s = s;
+		k.len = strlen(s);
+		e = textmap_lookup(dict->tmap, k);
+		return e ? e->id : -1;
+	}
+}
+
 /* Id in dict of key srcid of another dictionary of the same kind. */
 int32
 ItemDictAddFrom(ItemDict *dict, const ItemDict *src, int32 srcid)

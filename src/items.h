@@ -15,6 +15,7 @@ extern bool ItemTypeSupported(Oid typid);
 extern void CheckItemType(Oid typid, const char *what);
 extern ItemDict *ItemDictCreate(Oid typid, Oid collation, Budget *budget);
 extern int32 ItemDictAdd(ItemDict *dict, Datum value);
+extern int32 ItemDictFind(const ItemDict *dict, const char *s);
 extern int32 ItemDictAddFrom(ItemDict *dict, const ItemDict *src, int32 srcid);
 extern int32 ItemDictSize(const ItemDict *dict);
 extern Oid	ItemDictType(const ItemDict *dict);

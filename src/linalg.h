@@ -19,6 +19,19 @@ extern void dpotri_(const char *uplo, const int *n, double *a, const int *lda,
 extern void dposv_(const char *uplo, const int *n, const int *nrhs, double *a,
 				   const int *lda, double *b, const int *ldb, int *info);
 
+/* Item factors in key order (an als_train item table). */
+typedef struct FactorTable
+{
+	int32		n;
+	int			k;
+	char	  **keys;
+	float	   *v;				/* n x k */
+} FactorTable;
+
+extern FactorTable *LoadFactorTable(Oid relid);
+extern int32 FindKey(const FactorTable *t, const char *key);
+extern char **TextArrayStrings(ArrayType *arr, int *n);
+
 extern void CopyUpperToLower(double *a, int n);
 extern ArrayType *FloatArray(const float *v, int n);
 extern float *ArrayFloats(ArrayType *arr, int *n, const char *what);
