@@ -325,6 +325,8 @@ ShrunkNpmi(double n, double ca, double cb, double cab, double shrinkage)
 		npmi = 1.0;
 	else
 		npmi = log(cab * n / (ca * cb)) / -log(cab / n);
+	if (shrinkage == 0)
+		return npmi;
 	return npmi * cab / (cab + shrinkage);
 }
 

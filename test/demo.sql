@@ -151,3 +151,45 @@ JOIN products pa ON pa.stock_code = n.item
 JOIN products pb ON pb.stock_code = n.neighbor
 WHERE n.item = '20725'
 ORDER BY n.score DESC;
+
+\echo
+\echo '== Bundles for an item page: WHITE HANGING HEART T-LIGHT HOLDER, 10% off, at most 25.00, one item per kind'
+-- the kind of a product: the last word of its description (HOLDER, LANTERN, ...)
+CREATE VIEW bundle_lines AS
+	SELECT s.invoice_no, s.stock_code, s.unit_price, s.customer_id, o.invoice_date,
+	       (regexp_match(p.description, '(\w+)\s*$'))[1] AS kind
+	FROM order_lines o
+	JOIN sales s USING (invoice_no, stock_code, quantity, unit_price, customer_id)
+	JOIN products p USING (stock_code);
+SELECT b.rank, array_to_string(ARRAY(SELECT left(p.description, 22) FROM unnest(b.items) WITH ORDINALITY u(i, n)
+                                      JOIN products p ON p.stock_code = u.i ORDER BY u.n), ' + ') AS bundle,
+       round(b.bundle_price::numeric, 2) AS price, round(b.score::numeric, 3) AS score, b.explanation
+FROM bundlerec.generate_bundles('bundle_lines', 'invoice_no', 'stock_code', anchor => ARRAY['85123A'],
+                                price => 'unit_price', ordered_at => 'invoice_date', category => 'kind',
+                                discount => 0.1, max_price => 25, k => 3) b
+ORDER BY b.rank;
+
+\echo
+\echo '== Bundles for the biggest customer, from their history'
+WITH c AS (
+	SELECT customer_id FROM sales WHERE customer_id IS NOT NULL
+	GROUP BY customer_id ORDER BY count(DISTINCT invoice_no) DESC, customer_id LIMIT 1
+), h AS (
+	SELECT array_agg(DISTINCT s.stock_code) AS items FROM sales s JOIN c USING (customer_id)
+), top AS (
+	-- the customer's most bought item anchors the bundle
+	SELECT s.stock_code FROM sales s JOIN c USING (customer_id)
+	GROUP BY s.stock_code ORDER BY count(*) DESC, s.stock_code LIMIT 1
+)
+SELECT b.rank, b.items, round(b.affinity::numeric, 3) AS affinity, round(b.score::numeric, 3) AS score, b.explanation
+FROM top, h, bundlerec.generate_bundles('bundle_lines', 'invoice_no', 'stock_code', anchor => ARRAY[top.stock_code],
+                                         history => h.items, exclude => h.items, price => 'unit_price', k => 3) b
+ORDER BY b.rank;
+
+\echo
+\echo '== One bundle scored: heart holder + two hot water bottles'
+SELECT size, count, round(cohesion::numeric, 3) AS cohesion, round(mean_lift::numeric, 2) AS mean_lift,
+       round(list_price::numeric, 2) AS list_price, round(accept_probability::numeric, 3) AS p_accept,
+       round(expected_revenue::numeric, 2) AS expected_revenue, explanation
+FROM bundlerec.bundle_score('bundle_lines', 'invoice_no', 'stock_code', ARRAY['85123A', '84029G', '84029E'],
+                            price => 'unit_price');
