@@ -597,13 +597,14 @@ CREATE FUNCTION bundlerec.ease(
 	weight text DEFAULT NULL,
 	regularization double precision DEFAULT 100,
 	top_k integer DEFAULT 100,
-	min_count integer DEFAULT 1)
+	min_count integer DEFAULT 1,
+	neighbors text[] DEFAULT NULL)
 RETURNS SETOF bundlerec.neighbor
 	AS 'MODULE_PATHNAME', 'ease_train'
 	LANGUAGE C STABLE PARALLEL RESTRICTED;
 
-COMMENT ON FUNCTION bundlerec.ease(regclass, text, text, text, double precision, integer, integer) IS
-	'EASE item-item weights B = I - P diag(1/diag(P)), P = (X''X + regularization I)^-1: the top_k largest positive weights of each item';
+COMMENT ON FUNCTION bundlerec.ease(regclass, text, text, text, double precision, integer, integer, text[]) IS
+	'EASE item-item weights B = I - P diag(1/diag(P)), P = (X''X + regularization I)^-1: the top_k largest positive weights of each item (toward the neighbors items only, when given)';
 
 CREATE FUNCTION bundlerec.item_neighbors(
 	source regclass,
@@ -874,3 +875,215 @@ RETURNS SETOF bundlerec.bundle
 
 COMMENT ON FUNCTION bundlerec.generate_bundles(regclass, text, text, text[], integer, integer, bigint, text[], text[], double precision, text, text, text, interval, double precision, text[], real[], regclass, integer, integer, double precision, double precision, double precision, double precision, double precision, double precision) IS
 	'the k best bundles of 2 to max_size items around an anchor item or cart (or around every item when anchor is NULL), grown by beam search from order lines under constraints';
+
+------------------------------------------------------------------------------
+-- Merchant-defined bundles ranked for customers
+------------------------------------------------------------------------------
+
+-- VOLATILE: it builds its training matrix in a temporary table.
+CREATE FUNCTION bundlerec.rank_bundles(
+	bundles regclass,
+	customer_bundles regclass,
+	customer_items regclass DEFAULT NULL,
+	customers text[] DEFAULT NULL,
+	k integer DEFAULT 20,
+	item_weight double precision DEFAULT 1,
+	min_item_count integer DEFAULT 5,
+	regularization double precision DEFAULT 500,
+	top_k integer DEFAULT 500,
+	cohesion_weight double precision DEFAULT 0,
+	shrinkage double precision DEFAULT 10,
+	exclude_bought boolean DEFAULT true)
+RETURNS TABLE (
+	customer text,
+	rank integer,
+	bundle text,
+	score double precision,
+	from_bundles double precision,
+	from_items double precision,
+	cohesion double precision,
+	explanation text)
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $body$
+DECLARE
+	need record;
+	n bigint;
+BEGIN
+	IF bundles IS NULL OR customer_bundles IS NULL THEN
+		RAISE EXCEPTION 'bundles and customer_bundles must not be NULL'
+			USING ERRCODE = 'null_value_not_allowed',
+			      HINT = 'Pass a table of (bundle, item) rows and a table of (customer, bundle) rows.';
+	END IF;
+	IF k IS NULL OR k < 1 THEN
+		RAISE EXCEPTION 'k must be at least 1, not %', coalesce(k::text, 'NULL')
+			USING ERRCODE = 'invalid_parameter_value', HINT = 'k is the number of bundles per customer.';
+	END IF;
+	IF item_weight IS NULL OR NOT (item_weight >= 0) OR item_weight = 'Infinity' THEN
+		RAISE EXCEPTION 'item_weight must be a finite number >= 0, not %', coalesce(item_weight::text, 'NULL')
+			USING ERRCODE = 'invalid_parameter_value',
+			      HINT = 'item_weight is the weight of an item a customer bought against 1 for a bundle; 0 ignores items.';
+	END IF;
+	IF top_k IS NULL OR top_k < 1 THEN
+		RAISE EXCEPTION 'top_k must be at least 1, not %', coalesce(top_k::text, 'NULL')
+			USING ERRCODE = 'invalid_parameter_value', HINT = 'top_k is the number of weights kept toward bundles per bundle or item, for example 500.';
+	END IF;
+	IF regularization IS NULL OR NOT (regularization > 0) OR regularization = 'Infinity' THEN
+		RAISE EXCEPTION 'regularization must be a finite number > 0, not %', coalesce(regularization::text, 'NULL')
+			USING ERRCODE = 'invalid_parameter_value', HINT = 'EASE''s regularization; pick it on held-out customers, for example 500.';
+	END IF;
+	IF min_item_count IS NULL OR min_item_count < 1 THEN
+		RAISE EXCEPTION 'min_item_count must be at least 1, not %', coalesce(min_item_count::text, 'NULL')
+			USING ERRCODE = 'invalid_parameter_value', HINT = 'Items bought by fewer customers are left out of the model.';
+	END IF;
+	IF cohesion_weight IS NULL OR NOT (cohesion_weight >= 0) OR shrinkage IS NULL OR NOT (shrinkage >= 0) THEN
+		RAISE EXCEPTION 'cohesion_weight and shrinkage must be numbers >= 0'
+			USING ERRCODE = 'invalid_parameter_value', HINT = 'Leave them out to use the defaults.';
+	END IF;
+	IF exclude_bought IS NULL THEN
+		RAISE EXCEPTION 'exclude_bought must not be NULL'
+			USING ERRCODE = 'null_value_not_allowed', HINT = 'Leave it out to leave out bundles the customer already took.';
+	END IF;
+	FOR need IN
+		SELECT * FROM (VALUES (bundles, 'bundle', 'a table of bundle contents'),
+		                      (bundles, 'item', 'a table of bundle contents'),
+		                      (customer_bundles, 'customer', 'a table of customers'' bundles'),
+		                      (customer_bundles, 'bundle', 'a table of customers'' bundles'),
+		                      (customer_items, 'customer', 'a table of customers'' items'),
+		                      (customer_items, 'item', 'a table of customers'' items')) v(rel, col, what)
+		WHERE v.rel IS NOT NULL
+	LOOP
+		IF NOT EXISTS (SELECT 1 FROM pg_attribute a WHERE a.attrelid = need.rel AND a.attname = need.col
+		               AND a.attnum > 0 AND NOT a.attisdropped) THEN
+			RAISE EXCEPTION 'relation % is not %: it has no column "%"', need.rel, need.what, need.col
+				USING ERRCODE = 'undefined_column',
+				      HINT = 'bundles needs columns (bundle, item), customer_bundles (customer, bundle), customer_items (customer, item); rename in a view.';
+		END IF;
+	END LOOP;
+	IF customers IS NOT NULL AND array_position(customers, NULL) IS NOT NULL THEN
+		RAISE EXCEPTION 'customers must not contain NULL'
+			USING ERRCODE = 'null_value_not_allowed', HINT = 'Remove them first, for example with array_remove(customers, NULL).';
+	END IF;
+
+	-- one training matrix: a customer's bundles (weight 1) beside the items
+	-- they bought (weight item_weight), columns keyed b:... and i:...
+	IF to_regclass('pg_temp.bundlerec_rank_lines') IS NOT NULL THEN
+		DROP TABLE pg_temp.bundlerec_rank_lines;
+	END IF;
+	EXECUTE format($q$
+		CREATE TEMP TABLE bundlerec_rank_lines ON COMMIT DROP AS
+		SELECT DISTINCT cb.customer::text AS customer, 'b:' || cb.bundle::text AS col, 1::float8 AS w
+		FROM %s cb WHERE cb.customer IS NOT NULL AND cb.bundle IS NOT NULL
+		  AND cb.bundle::text IN (SELECT b.bundle::text FROM %s b)
+		$q$, customer_bundles, bundles);
+	GET DIAGNOSTICS n = ROW_COUNT;
+	IF n = 0 THEN
+		RAISE EXCEPTION 'no customer took any of the bundles'
+			USING ERRCODE = 'no_data_found',
+			      HINT = 'customer_bundles must hold (customer, bundle) rows whose bundles are in bundles.';
+	END IF;
+	IF customer_items IS NOT NULL AND item_weight > 0 THEN
+		EXECUTE format($q$
+			INSERT INTO bundlerec_rank_lines
+			SELECT DISTINCT ci.customer::text, 'i:' || ci.item::text, $1
+			FROM %1$s ci
+			WHERE ci.customer IS NOT NULL AND ci.item IS NOT NULL
+			  AND ci.item IN (SELECT c.item FROM %1$s c WHERE c.item IS NOT NULL
+			                  GROUP BY c.item HAVING count(DISTINCT c.customer) >= $2)
+			$q$, customer_items) USING item_weight, min_item_count;
+	END IF;
+
+	-- EASE over bundles and items together; only weights into bundles matter
+	IF to_regclass('pg_temp.bundlerec_rank_weights') IS NOT NULL THEN
+		DROP TABLE pg_temp.bundlerec_rank_weights;
+	END IF;
+	CREATE TEMP TABLE bundlerec_rank_weights ON COMMIT DROP AS
+		SELECT e.item AS col, substr(e.neighbor, 3) AS bundle, e.score
+		FROM bundlerec.ease('pg_temp.bundlerec_rank_lines', 'customer', 'col', weight => 'w',
+		                    regularization => regularization, top_k => top_k,
+		                    neighbors => ARRAY(SELECT DISTINCT l.col FROM pg_temp.bundlerec_rank_lines l
+		                                       WHERE l.col LIKE 'b:%')) e;
+	CREATE INDEX ON pg_temp.bundlerec_rank_weights (col);
+	ANALYZE pg_temp.bundlerec_rank_weights;
+	ANALYZE pg_temp.bundlerec_rank_lines;
+
+	IF to_regclass('pg_temp.bundlerec_rank_cohesion') IS NOT NULL THEN
+		DROP TABLE pg_temp.bundlerec_rank_cohesion;
+	END IF;
+	CREATE TEMP TABLE bundlerec_rank_cohesion (bundle text PRIMARY KEY, cohesion float8) ON COMMIT DROP;
+	IF cohesion_weight > 0 AND customer_items IS NOT NULL THEN
+		-- mean shrunk npmi over each bundle's item pairs, customers as baskets
+		EXECUTE format($q$
+			INSERT INTO bundlerec_rank_cohesion
+			WITH ci AS (SELECT DISTINCT c.customer::text AS customer, c.item::text AS item
+			            FROM %1$s c WHERE c.customer IS NOT NULL AND c.item IS NOT NULL),
+			     nb AS (SELECT count(DISTINCT customer)::float8 AS n FROM ci),
+			     cnt AS (SELECT item, count(*)::float8 AS c FROM ci GROUP BY item),
+			     bi AS (SELECT DISTINCT b.bundle::text AS bundle, b.item::text AS item FROM %2$s b
+			            WHERE b.bundle IS NOT NULL AND b.item IS NOT NULL),
+			     bp AS (SELECT DISTINCT x.item AS ia, y.item AS ib FROM bi x JOIN bi y
+			            ON x.bundle = y.bundle AND x.item < y.item),
+			     co AS (SELECT x.item AS ia, y.item AS ib, count(*)::float8 AS c
+			            FROM ci x JOIN ci y ON x.customer = y.customer AND x.item < y.item
+			            JOIN bp ON bp.ia = x.item AND bp.ib = y.item
+			            GROUP BY 1, 2)
+			SELECT x.bundle, avg(CASE WHEN coalesce(co.c, 0) = 0 THEN -1.0
+			                          WHEN co.c >= nb.n THEN 1.0
+			                          ELSE ln(co.c * nb.n / (ca.c * cb.c)) / -ln(co.c / nb.n) END
+			                     * CASE WHEN $1 = 0 THEN 1.0 ELSE coalesce(co.c, 0) / (coalesce(co.c, 0) + $1) END)
+			FROM bi x JOIN bi y ON x.bundle = y.bundle AND x.item < y.item
+			CROSS JOIN nb
+			LEFT JOIN co ON co.ia = x.item AND co.ib = y.item
+			LEFT JOIN cnt ca ON ca.item = x.item
+			LEFT JOIN cnt cb ON cb.item = y.item
+			WHERE ca.c IS NOT NULL AND cb.c IS NOT NULL
+			GROUP BY x.bundle
+			$q$, customer_items, bundles) USING shrinkage;
+	END IF;
+
+	RETURN QUERY
+	WITH who AS (
+		SELECT DISTINCT l.customer FROM pg_temp.bundlerec_rank_lines l
+		WHERE customers IS NULL OR l.customer = ANY (customers)
+	), contrib AS (
+		SELECT l.customer, w.bundle, l.col, l.w * w.score AS s
+		FROM pg_temp.bundlerec_rank_lines l
+		JOIN who USING (customer)
+		JOIN pg_temp.bundlerec_rank_weights w ON w.col = l.col
+	), scored AS (
+		SELECT c.customer, c.bundle,
+		       sum(c.s) FILTER (WHERE c.col LIKE 'b:%') AS fb,
+		       sum(c.s) FILTER (WHERE c.col LIKE 'i:%') AS fi,
+		       (array_agg(substr(c.col, 3) ORDER BY c.s DESC, c.col) FILTER (WHERE c.col LIKE 'b:%'))[1:2] AS via,
+		       count(*) FILTER (WHERE c.col LIKE 'i:%') AS n_items
+		FROM contrib c
+		GROUP BY c.customer, c.bundle
+	), ranked AS (
+		SELECT s.customer, s.bundle, coalesce(s.fb, 0) AS fb, coalesce(s.fi, 0) AS fi, h.cohesion,
+		       coalesce(s.fb, 0) + coalesce(s.fi, 0) + cohesion_weight * coalesce(h.cohesion, 0) AS total,
+		       s.via, s.n_items
+		FROM scored s
+		LEFT JOIN pg_temp.bundlerec_rank_cohesion h ON h.bundle = s.bundle
+		WHERE NOT (exclude_bought AND EXISTS (
+			SELECT 1 FROM pg_temp.bundlerec_rank_lines l
+			WHERE l.customer = s.customer AND l.col = 'b:' || s.bundle))
+	), numbered AS (
+		SELECT r.*, row_number() OVER (PARTITION BY r.customer ORDER BY r.total DESC, r.bundle) AS rn
+		FROM ranked r
+	)
+	SELECT nb.customer, nb.rn::integer, nb.bundle, nb.total, nb.fb, nb.fi, nb.cohesion,
+	       concat_ws('; ',
+	           CASE WHEN nb.via IS NOT NULL
+	                THEN format('taken by customers who took %s', array_to_string(nb.via, ' and ')) END,
+	           CASE WHEN nb.n_items > 0
+	                THEN format('%s of your items point to it', nb.n_items) END,
+	           CASE WHEN nb.cohesion IS NOT NULL
+	                THEN format('cohesion %s', round(nb.cohesion::numeric, 2)) END)
+	FROM numbered nb
+	WHERE nb.rn <= k
+	ORDER BY nb.customer, nb.rn;
+END
+$body$;
+
+COMMENT ON FUNCTION bundlerec.rank_bundles(regclass, regclass, regclass, text[], integer, double precision, integer, double precision, integer, double precision, double precision, boolean) IS
+	'merchant-defined bundles ranked for each customer: EASE over the customers'' bundles and items together, optionally blended with bundle cohesion, with an explanation';

@@ -55,8 +55,10 @@ CommonCustomers(const Interactions *m, int32 a, int32 b)
 }
 
 /*
- * ease(source, customer, item, weight, regularization, top_k, min_count)
- *	  The top_k largest positive weights B_ij of each item i.
+ * ease(source, customer, item, weight, regularization, top_k, min_count,
+ *		 neighbors)
+ *	  The top_k largest positive weights B_ij of each item i, j among
+ *	  neighbors when given.
  */
 Datum
 ease_train(PG_FUNCTION_ARGS)
@@ -82,6 +84,7 @@ ease_train(PG_FUNCTION_ARGS)
 			   *col_of_rank;
 	int32		u;
 	TopK		top;
+	bool	   *target = NULL;	/* kept index -> may be a neighbor */
 
 	if (PG_ARGISNULL(4) || PG_ARGISNULL(5) || PG_ARGISNULL(6))
 		ereport(ERROR,
@@ -186,6 +189,29 @@ ease_train(PG_FUNCTION_ARGS)
 	CopyUpperToLower(g, n);
 	CHECK_FOR_INTERRUPTS();
 
+	/* neighbors: only the listed items are recommended */
+	if (PG_NARGS() > 7 && !PG_ARGISNULL(7))
+	{
+		int32	   *col_of_id = palloc(sizeof(int32) * Max(ItemDictSize(m->items), 1));
+		char	  **names;
+		int			nn,
+					q;
+
+		for (i = 0; i < ItemDictSize(m->items); i++)
+			col_of_id[i] = -1;
+		for (c = 0; c < m->n_items; c++)
+			col_of_id[m->item_key[c]] = c;
+		target = palloc0(sizeof(bool) * n);
+		names = TextArrayStrings(PG_GETARG_ARRAYTYPE_P(7), &nn);
+		for (q = 0; q < nn; q++)
+		{
+			int32		id = ItemDictFind(m->items, names[q]);
+
+			if (id >= 0 && col_of_id[id] >= 0 && keep[col_of_id[id]] >= 0)
+				target[keep[col_of_id[id]]] = true;
+		}
+	}
+
 	/* key order of the kept items, for ties and output order */
 	rank = ItemColumnRanks(m, &col_of_rank);
 	TopKInit(&top, Min(top_k, Max(n - 1, 1)));
@@ -205,7 +231,7 @@ ease_train(PG_FUNCTION_ARGS)
 		{
 			double		bw;
 
-			if (i == ki)
+			if (i == ki || (target && !target[i]))
 				continue;
 			/* B_ki,i = -P_ki,i / P_ii; only positive weights recommend */
 			bw = -prow[i] / g[(Size) i * n + i];
