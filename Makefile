@@ -58,6 +58,7 @@ bench:
 	bash test/bench/rules_bench.sh
 	bash test/bench/als_bench.sh
 	bash test/bench/quality_bench.sh
+	bash test/bench/youshu_bench.sh
 
 demo:
 	bash test/demo.sh

@@ -267,16 +267,17 @@ SELECT aug_ease(1, 5, 1000, 'sc_tmp');   SELECT * FROM ev('aug_ease alpha=1 minc
 SELECT aug_ease(1, 5, 2000, 'sc_tmp');   SELECT * FROM ev('aug_ease alpha=1 minc=5 lam=2000', 'sc_tmp');
 SELECT aug_ease(0.5, 5, 1000, 'sc_tmp'); SELECT * FROM ev('aug_ease alpha=0.5 minc=5 lam=1000', 'sc_tmp');
 SELECT aug_ease(2, 5, 1000, 'sc_tmp');   SELECT * FROM ev('aug_ease alpha=2 minc=5 lam=1000', 'sc_tmp');
--- the bundle-only parts of the winner (for the record)
 \endif
 
 ---------------------------------------------------------------- 6. blends
 SELECT * FROM blend_exact('c_e', 0.2, 0, 'blend ease_b(1000) + 0.2 a');
-SELECT * FROM blend_exact('sc_aug', 0.2, 0, 'blend aug(0.5,500) + 0.2 a');
+-- the winner (wa = 0.3 chosen on tune among 0.1, 0.2, 0.3, 0.4)
+SELECT * FROM blend_exact('sc_aug', 0.3, 0, 'blend aug(0.5,500) + 0.3 a');
 \if :{?grid}
 SELECT * FROM blend_exact('sc_aug', 0.1, 0, 'blend aug(0.5,500) + 0.1 a');
-SELECT * FROM blend_exact('sc_aug', 0.3, 0, 'blend aug(0.5,500) + 0.3 a');
-SELECT * FROM blend_exact('sc_aug', 0.2, 0.1, 'blend aug(0.5,500) + 0.2 a + 0.1 pop');
+SELECT * FROM blend_exact('sc_aug', 0.2, 0, 'blend aug(0.5,500) + 0.2 a');
+SELECT * FROM blend_exact('sc_aug', 0.4, 0, 'blend aug(0.5,500) + 0.4 a');
+SELECT * FROM blend_exact('sc_aug', 0.3, 0.1, 'blend aug(0.5,500) + 0.3 a + 0.1 pop');
 SELECT * FROM blend_exact('c_e', 0.2, 0.1, 'blend ease_b(1000) + 0.2 a + 0.1 pop');
 SELECT * FROM blend_exact('c_k', 0.2, 0, 'blend knn_b + 0.2 a');
 \endif
