@@ -22,13 +22,22 @@ OBJS = \
 	src/interactions.o \
 	src/als.o \
 	src/als_serve.o \
+	src/als_batch.o \
 	src/ease.o \
 	src/neighbors.o \
 	src/content.o \
 	src/bundle_data.o \
 	src/bundles.o
 
-DATA = $(EXTENSION)--$(EXTVERSION).sql
+# The install script, built from its parts in pipeline order: the engines,
+# then models and refresh, serving, feedback and evaluation.
+EXTSQL = \
+	src/sql/engines.sql \
+	src/sql/models.sql \
+	src/sql/refresh.sql \
+	src/sql/serving.sql \
+	src/sql/evaluate.sql
+DATA_built = $(EXTENSION)--$(EXTVERSION).sql
 
 TESTS = $(wildcard sql/*.sql)
 REGRESS = $(patsubst sql/%.sql,%,$(TESTS))
@@ -40,11 +49,14 @@ BLAS_LIBS   := $(shell pkg-config --libs openblas 2>/dev/null || echo -lopenblas
 PG_CPPFLAGS = -I$(srcdir)/src $(BLAS_CFLAGS)
 SHLIB_LINK  = $(BLAS_LIBS) -lm
 
-EXTRA_CLEAN = results regression.diffs regression.out
+EXTRA_CLEAN = $(EXTENSION)--$(EXTVERSION).sql results regression.diffs regression.out
 
 PG_CONFIG ?= pg_config
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
+
+$(EXTENSION)--$(EXTVERSION).sql: $(EXTSQL)
+	cat $^ > $@
 
 .PHONY: tap bench demo test
 

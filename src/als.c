@@ -350,8 +350,43 @@ WriteFactors(const char *qname, const ItemDict *dict, const int32 *keys,
 }
 
 /*
+ * Start the customers a previous training knows from its vectors (the items
+ * are solved from them first), so a refresh converges in a few iterations.
+ */
+static void
+WarmStart(float *x, const Interactions *m, int k, Oid relid)
+{
+	FactorTable *prev = LoadFactorTableKeyed(relid, "customer");
+	int32		r,
+				found = 0;
+
+	if (prev->n > 0 && prev->k != k)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("warm_start has %d factors but factors is %d", prev->k, k),
+				 errhint("Warm-start from a customer table trained with the same number of factors, or leave warm_start out.")));
+	for (r = 0; r < m->n_customers; r++)
+	{
+		char	   *key = TextDatumGetCString(ItemDictKey(m->customers, m->customer_key[r], TEXTOID));
+		int32		row = FindKey(prev, key);
+
+		if (row >= 0)
+		{
+			memcpy(x + (Size) r * k, prev->v + (Size) row * k, sizeof(float) * k);
+			found++;
+		}
+		pfree(key);
+		if ((r & 0x3FF) == 0)
+			CHECK_FOR_INTERRUPTS();
+	}
+	ereport(DEBUG1,
+			(errmsg("ALS warm start: %d of %d customers from \"%s\"",
+					found, m->n_customers, get_rel_name(relid))));
+}
+
+/*
  * als_train(source, customer, item, customer_table, item_table, weight,
- *			 factors, regularization, alpha, iterations, seed)
+ *			 factors, regularization, alpha, iterations, seed, warm_start)
  *	  Trains ALS, writes the two factor tables and returns the loss per
  *	  iteration.
  */
@@ -434,6 +469,8 @@ als_train(PG_FUNCTION_ARGS)
 	pg_prng_seed(&rng, (uint64) p.seed);
 	for (e = 0; e < (int64) m->n_customers * k; e++)
 		x[e] = (float) (pg_prng_double(&rng) * 0.01);
+	if (PG_NARGS() > 11 && !PG_ARGISNULL(11))
+		WarmStart(x, m, k, PG_GETARG_OID(11));
 
 	for (it = 1; it <= p.iterations; it++)
 	{

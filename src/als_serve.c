@@ -63,6 +63,13 @@ CompareKeyRows(const void *a, const void *b)
 FactorTable *
 LoadFactorTable(Oid relid)
 {
+	return LoadFactorTableKeyed(relid, "item");
+}
+
+/* Read a (keycol, factors real[]) table: items or customers. */
+FactorTable *
+LoadFactorTableKeyed(Oid relid, const char *keycol)
+{
 	FactorTable *t = palloc0(sizeof(FactorTable));
 	MemoryContext outer = CurrentMemoryContext;
 	char	   *sql;
@@ -70,15 +77,17 @@ LoadFactorTable(Oid relid)
 	KeyRow	   *kr;
 	float	   *raw;
 
-	if (get_attnum(relid, "item") == InvalidAttrNumber ||
+	if (get_attnum(relid, keycol) == InvalidAttrNumber ||
 		get_attnum(relid, "factors") == InvalidAttrNumber)
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_COLUMN),
-				 errmsg("\"%s\" is not an item factor table", get_rel_name(relid)),
-				 errhint("Pass the item_table written by bundlerec.als_train: columns item and factors real[].")));
-	sql = psprintf("SELECT item::text, factors FROM %s WHERE item IS NOT NULL",
+				 errmsg("\"%s\" is not a %s factor table", get_rel_name(relid), keycol),
+				 errhint("Pass a table written by bundlerec.als_train: columns %s and factors real[].", keycol)));
+	sql = psprintf("SELECT %s::text, factors FROM %s WHERE %s IS NOT NULL",
+				   quote_identifier(keycol),
 				   quote_qualified_identifier(get_namespace_name(get_rel_namespace(relid)),
-											  get_rel_name(relid)));
+											  get_rel_name(relid)),
+				   quote_identifier(keycol));
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 	if (SPI_execute(sql, true, 0) != SPI_OK_SELECT)

@@ -29,6 +29,7 @@ typedef struct FactorTable
 } FactorTable;
 
 extern FactorTable *LoadFactorTable(Oid relid);
+extern FactorTable *LoadFactorTableKeyed(Oid relid, const char *keycol);
 extern int32 FindKey(const FactorTable *t, const char *key);
 extern char **TextArrayStrings(ArrayType *arr, int *n);
 

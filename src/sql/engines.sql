@@ -1,4 +1,4 @@
-/* bundlerec--0.1.0.sql: product-bundle recommendations from order lines */
+/* bundlerec--0.1.0.sql, part 1 (src/sql/engines.sql): the engines over order lines */
 
 -- complain if script is sourced in psql, rather than via CREATE EXTENSION
 \echo Use "CREATE EXTENSION bundlerec" to load this file. \quit
@@ -543,14 +543,53 @@ CREATE FUNCTION bundlerec.als_train(
 	regularization double precision DEFAULT 0.1,
 	alpha double precision DEFAULT 10,
 	iterations integer DEFAULT 15,
-	seed bigint DEFAULT 42)
+	seed bigint DEFAULT 42,
+	warm_start regclass DEFAULT NULL)
 RETURNS TABLE(iteration integer, loss double precision, seconds double precision,
               gflop double precision)
 	AS 'MODULE_PATHNAME', 'als_train'
 	LANGUAGE C VOLATILE PARALLEL UNSAFE;
 
-COMMENT ON FUNCTION bundlerec.als_train(regclass, text, text, text, text, text, integer, double precision, double precision, integer, bigint) IS
-	'implicit-feedback ALS (confidence 1 + alpha * weight): creates customer_table (customer, factors real[]) and item_table (item, factors real[]) and returns the loss per iteration';
+COMMENT ON FUNCTION bundlerec.als_train(regclass, text, text, text, text, text, integer, double precision, double precision, integer, bigint, regclass) IS
+	'implicit-feedback ALS (confidence 1 + alpha * weight): creates customer_table (customer, factors real[]) and item_table (item, factors real[]) and returns the loss per iteration; warm_start (a previous customer table) starts the customers it knows from their vectors';
+
+CREATE FUNCTION bundlerec.als_recommend_all(
+	customer_factors regclass,
+	item_factors regclass,
+	k integer DEFAULT 50)
+RETURNS TABLE(customer text, rank integer, item text, score real)
+	AS 'MODULE_PATHNAME', 'als_recommend_all'
+	LANGUAGE C STABLE PARALLEL RESTRICTED;
+
+COMMENT ON FUNCTION bundlerec.als_recommend_all(regclass, regclass, integer) IS
+	'the k items with the largest x . y for every customer of an als_train customer table (bought items included)';
+
+CREATE FUNCTION bundlerec.als_similar_items(
+	item_factors regclass,
+	k integer DEFAULT 20)
+RETURNS TABLE(item text, rank integer, neighbor text, similarity real)
+	AS 'MODULE_PATHNAME', 'als_similar_items'
+	LANGUAGE C STABLE PARALLEL RESTRICTED;
+
+COMMENT ON FUNCTION bundlerec.als_similar_items(regclass, integer) IS
+	'the k items whose factor vectors have the largest cosine with each item''s';
+
+CREATE FUNCTION bundlerec.factors_dot(real[], real[])
+RETURNS double precision
+	AS 'MODULE_PATHNAME', 'factors_dot'
+	LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
+COMMENT ON FUNCTION bundlerec.factors_dot(real[], real[]) IS
+	'dot product of two factor vectors of one model (a customer''s predicted preference for an item)';
+
+-- VOLATILE: a random draw.
+CREATE FUNCTION bundlerec.beta_sample(alpha double precision, beta double precision)
+RETURNS double precision
+	AS 'MODULE_PATHNAME', 'beta_sample'
+	LANGUAGE C VOLATILE STRICT PARALLEL RESTRICTED;
+
+COMMENT ON FUNCTION bundlerec.beta_sample(double precision, double precision) IS
+	'one draw from the Beta(alpha, beta) distribution (Thompson sampling of a conversion rate)';
 
 CREATE FUNCTION bundlerec.als_recommend(
 	customer_vector real[],

@@ -1,0 +1,250 @@
+/*
+ * als_batch.c
+ *	  Scoring a whole model at refresh time: the top items of every customer
+ *	  and the nearest items of every item, each a blocked SGEMM over the
+ *	  factor tables followed by a top-k per row.  Also the small scalar
+ *	  helpers the serving SQL needs: a dot product of two factor vectors and
+ *	  a Beta draw for Thompson sampling.
+ */
+#include "postgres.h"
+
+#include <math.h>
+
+#include "common/pg_prng.h"
+#include "fmgr.h"
+#include "miscadmin.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/float.h"
+
+#include "linalg.h"
+#include "output.h"
+#include "topk.h"
+
+#define SCORE_BLOCK 256			/* rows scored per SGEMM */
+
+PG_FUNCTION_INFO_V1(als_recommend_all);
+PG_FUNCTION_INFO_V1(als_similar_items);
+PG_FUNCTION_INFO_V1(factors_dot);
+PG_FUNCTION_INFO_V1(beta_sample);
+
+static int
+CheckK(FunctionCallInfo fcinfo, int argno)
+{
+	int			k;
+
+	if (PG_ARGISNULL(argno))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("k must not be NULL"),
+				 errhint("k is the number of items to keep per row.")));
+	k = PG_GETARG_INT32(argno);
+	if (k < 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("k must be at least 1, not %d", k),
+				 errhint("k is the number of items to keep per row.")));
+	return k;
+}
+
+/* Scale every row of t to unit length (zero rows stay zero). */
+static void
+NormalizeRows(FactorTable *t)
+{
+	int32		r;
+
+	for (r = 0; r < t->n; r++)
+	{
+		float	   *v = t->v + (Size) r * t->k;
+		float		norm = cblas_snrm2(t->k, v, 1);
+
+		if (norm > 0)
+			cblas_sscal(t->k, 1.0f / norm, v, 1);
+	}
+}
+
+/*
+ * Score rows of a against every row of b by blocks, keep the k best per row
+ * (skipping the row itself when self is true) and emit
+ * (a key, rank, b key, score).
+ */
+static void
+TopKByBlocks(Tuplestorestate *ts, TupleDesc tupdesc, const FactorTable *a,
+			 const FactorTable *b, int k, bool self)
+{
+	float	   *scores;
+	TopK		top;
+	int32		start;
+
+	if (a->n == 0 || b->n == 0)
+		return;
+	if (a->k != b->k)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("the customer factors have %d factors but the item factors have %d",
+						a->k, b->k),
+				 errhint("Pass the two tables of one als_train run.")));
+	scores = MemoryContextAllocHuge(CurrentMemoryContext,
+									sizeof(float) * (Size) SCORE_BLOCK * b->n);
+	TopKInit(&top, Min(k, b->n));
+	for (start = 0; start < a->n; start += SCORE_BLOCK)
+	{
+		int32		rows = Min(SCORE_BLOCK, a->n - start);
+		int32		r;
+
+		CHECK_FOR_INTERRUPTS();
+		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, rows, b->n, a->k,
+					1.0f, a->v + (Size) start * a->k, a->k, b->v, b->k,
+					0.0f, scores, b->n);
+		for (r = 0; r < rows; r++)
+		{
+			const float *row = scores + (Size) r * b->n;
+			int32		i;
+			int			j;
+
+			top.n = 0;
+			for (i = 0; i < b->n; i++)
+				if (!(self && i == start + r))
+					TopKPush(&top, row[i], i);
+			TopKSort(&top);
+			for (j = 0; j < top.n; j++)
+			{
+				Datum		vals[4];
+				bool		nulls[4] = {false, false, false, false};
+
+				vals[0] = CStringGetTextDatum(a->keys[start + r]);
+				vals[1] = Int32GetDatum(j + 1);
+				vals[2] = CStringGetTextDatum(b->keys[top.id[j]]);
+				vals[3] = Float4GetDatum((float4) top.score[j]);
+				tuplestore_putvalues(ts, tupdesc, vals, nulls);
+			}
+		}
+	}
+}
+
+/*
+ * als_recommend_all(customer_factors regclass, item_factors regclass, k)
+ *	  The k items with the largest x . y for every customer.
+ */
+Datum
+als_recommend_all(PG_FUNCTION_ARGS)
+{
+	Tuplestorestate *ts;
+	TupleDesc	tupdesc;
+	FactorTable *c,
+			   *t;
+	int			k;
+
+	ts = StartRowsOutput(fcinfo, &tupdesc);
+	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("customer_factors and item_factors must not be NULL"),
+				 errhint("Pass the two tables written by bundlerec.als_train.")));
+	k = CheckK(fcinfo, 2);
+	c = LoadFactorTableKeyed(PG_GETARG_OID(0), "customer");
+	t = LoadFactorTableKeyed(PG_GETARG_OID(1), "item");
+	TopKByBlocks(ts, tupdesc, c, t, k, false);
+	PG_RETURN_NULL();
+}
+
+/*
+ * als_similar_items(item_factors regclass, k)
+ *	  The k items of largest cosine with every item, the item itself left out.
+ */
+Datum
+als_similar_items(PG_FUNCTION_ARGS)
+{
+	Tuplestorestate *ts;
+	TupleDesc	tupdesc;
+	FactorTable *t;
+	int			k;
+
+	ts = StartRowsOutput(fcinfo, &tupdesc);
+	if (PG_ARGISNULL(0))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("item_factors must not be NULL"),
+				 errhint("Pass the item table written by bundlerec.als_train.")));
+	k = CheckK(fcinfo, 1);
+	t = LoadFactorTableKeyed(PG_GETARG_OID(0), "item");
+	NormalizeRows(t);
+	TopKByBlocks(ts, tupdesc, t, t, k, true);
+	PG_RETURN_NULL();
+}
+
+/* factors_dot(a real[], b real[]): the dot product of two factor vectors. */
+Datum
+factors_dot(PG_FUNCTION_ARGS)
+{
+	int			na,
+				nb;
+	float	   *a = ArrayFloats(PG_GETARG_ARRAYTYPE_P(0), &na, "first vector");
+	float	   *b = ArrayFloats(PG_GETARG_ARRAYTYPE_P(1), &nb, "second vector");
+
+	if (na != nb)
+		ereport(ERROR,
+				(errcode(ERRCODE_ARRAY_SUBSCRIPT_ERROR),
+				 errmsg("vectors of %d and %d factors", na, nb),
+				 errhint("Both vectors must come from the same model.")));
+	PG_RETURN_FLOAT8((double) cblas_sdot(na, a, 1, b, 1));
+}
+
+/* A standard normal draw (Box-Muller, one of the pair). */
+static double
+NormalDraw(void)
+{
+	double		u1 = pg_prng_double(&pg_global_prng_state);
+	double		u2 = pg_prng_double(&pg_global_prng_state);
+
+	return sqrt(-2.0 * log(1.0 - u1)) * cos(2.0 * M_PI * u2);
+}
+
+/* A Gamma(shape, 1) draw: Marsaglia and Tsang (2000), boosted below 1. */
+static double
+GammaDraw(double shape)
+{
+	double		d,
+				c;
+
+	if (shape < 1.0)
+	{
+		double		u = pg_prng_double(&pg_global_prng_state);
+
+		return GammaDraw(shape + 1.0) * pow(1.0 - u, 1.0 / shape);
+	}
+	d = shape - 1.0 / 3.0;
+	c = 1.0 / sqrt(9.0 * d);
+	for (;;)
+	{
+		double		z = NormalDraw();
+		double		v = 1.0 + c * z;
+		double		u;
+
+		if (v <= 0)
+			continue;
+		v = v * v * v;
+		u = 1.0 - pg_prng_double(&pg_global_prng_state);
+		if (log(u) < 0.5 * z * z + d - d * v + d * log(v))
+			return d * v;
+	}
+}
+
+/* beta_sample(alpha, beta): one draw from Beta(alpha, beta). */
+Datum
+beta_sample(PG_FUNCTION_ARGS)
+{
+	double		a = PG_GETARG_FLOAT8(0);
+	double		b = PG_GETARG_FLOAT8(1);
+	double		x,
+				y;
+
+	if (!(a > 0) || !(b > 0) || isinf(a) || isinf(b))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("Beta parameters must be finite and positive, not %g and %g", a, b),
+				 errhint("Use the successes plus a prior and the failures plus a prior.")));
+	x = GammaDraw(a);
+	y = GammaDraw(b);
+	PG_RETURN_FLOAT8(x / (x + y));
+}

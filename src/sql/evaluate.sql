@@ -1,0 +1,193 @@
+
+------------------------------------------------------------------------------
+-- Evaluation: train on the past, score the model on the orders after it
+------------------------------------------------------------------------------
+
+-- VOLATILE: builds a scratch copy of the model and appends to the history.
+CREATE FUNCTION bundlerec.evaluate(
+	model text,
+	test_from timestamptz,
+	k integer DEFAULT 10)
+RETURNS TABLE (
+	task text,
+	method text,
+	cases bigint,
+	hit_rate double precision,
+	"precision" double precision,
+	recall double precision,
+	ndcg double precision,
+	coverage double precision,
+	novelty double precision)
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $body$
+DECLARE
+	m bundlerec.models := bundlerec._model(model);
+	started timestamptz := clock_timestamp();
+	sch text := format('bundlerec_eval_%s', pg_backend_pid());
+	train regclass;
+	everything regclass;
+	res jsonb;
+	n_train bigint;
+	n_test bigint;
+	n_items bigint;
+	max_cases bigint;
+	metrics jsonb;
+BEGIN
+	PERFORM bundlerec._check_k(k);
+	IF test_from IS NULL THEN
+		RAISE EXCEPTION 'test_from must not be NULL'
+			USING ERRCODE = 'null_value_not_allowed',
+			      HINT = 'Orders before test_from train the model; the orders from it on test it.';
+	END IF;
+	IF m.ordered_at IS NULL THEN
+		RAISE EXCEPTION 'model "%" has no ordered_at column', m.name
+			USING ERRCODE = 'object_not_in_prerequisite_state',
+			      HINT = 'Evaluation splits the orders by time; create the model with ordered_at.';
+	END IF;
+	-- enough recommendations per customer for k
+	m.options := m.options || jsonb_build_object('recommendations_per_customer',
+		greatest((m.options ->> 'recommendations_per_customer')::int, k));
+	max_cases := (m.options ->> 'eval_max_baskets')::bigint;
+
+	everything := bundlerec._lines_view(m, '_br_eval_all');
+	train := bundlerec._lines_view(m, '_br_eval_train', test_from);
+	EXECUTE format('SELECT count(*) FROM %s', train) INTO n_train;
+	EXECUTE format('SELECT count(*) FROM %s WHERE ordered_at >= %L', everything, test_from) INTO n_test;
+	IF n_train = 0 OR n_test = 0 THEN
+		RAISE EXCEPTION 'model "%": % order lines before % and % from it', m.name, n_train, test_from, n_test
+			USING ERRCODE = 'no_data_found',
+			      HINT = 'Choose test_from so that both periods hold orders.';
+	END IF;
+
+	PERFORM bundlerec._drop_schema(sch);
+	EXECUTE format('CREATE SCHEMA %I', sch);
+	RAISE NOTICE 'bundlerec %: evaluation, training on the % order lines before %', m.name, n_train, test_from;
+	res := bundlerec._build(m, train, sch, '', false, NULL);
+	EXECUTE format('SELECT count(*) FROM %I.items', sch) INTO n_items;
+
+	CREATE TEMP TABLE _br_eval_recs (task text, method text, case_id text, rank integer, item text) ON COMMIT DROP;
+	CREATE TEMP TABLE _br_eval_truth (task text, case_id text, item text) ON COMMIT DROP;
+
+	-- complete the cart: one item of each test order hidden, the rest the cart
+	EXECUTE format($q$
+		CREATE TEMP TABLE _br_eval_carts ON COMMIT DROP AS
+		WITH b AS (
+			SELECT basket, array_agg(DISTINCT item) AS items
+			FROM %1$s WHERE ordered_at >= %2$L GROUP BY basket
+			HAVING count(DISTINCT item) >= 2),
+		pick AS (
+			SELECT b.basket, b.items FROM b ORDER BY md5(b.basket), b.basket LIMIT %3$s)
+		SELECT p.basket AS case_id, h.item AS hidden, array_remove(p.items, h.item) AS cart
+		FROM pick p
+		CROSS JOIN LATERAL (SELECT u.item FROM unnest(p.items) u(item)
+		                    ORDER BY md5(p.basket || '/' || u.item), u.item LIMIT 1) h
+		$q$, everything, test_from, max_cases);
+	INSERT INTO _br_eval_truth SELECT 'complete the cart', c.case_id, c.hidden FROM _br_eval_carts c;
+	INSERT INTO _br_eval_recs
+	SELECT 'complete the cart', 'model', c.case_id, r.rank, r.item
+	FROM _br_eval_carts c
+	CROSS JOIN LATERAL bundlerec._complete_cart(sch, m.options, c.cart, k, NULL) r;
+	EXECUTE format($q$
+		INSERT INTO _br_eval_recs
+		SELECT 'complete the cart', 'popularity', c.case_id, p.rank, p.item
+		FROM _br_eval_carts c
+		CROSS JOIN LATERAL (
+			SELECT i.item, row_number() OVER (ORDER BY i.popularity_rank)::integer AS rank
+			FROM (SELECT * FROM %1$I.items i WHERE i.item <> ALL (c.cart)
+			      ORDER BY i.popularity_rank LIMIT %2$s) i) p
+		$q$, sch, k);
+
+	-- next period: what each known customer buys from test_from on
+	IF m.customer IS NOT NULL THEN
+		EXECUTE format($q$
+			INSERT INTO _br_eval_truth
+			SELECT DISTINCT 'next period', l.customer, l.item
+			FROM %1$s l JOIN %2$I.customers c ON c.customer = l.customer
+			WHERE l.ordered_at >= %3$L
+			$q$, everything, sch, test_from);
+		EXECUTE format($q$
+			INSERT INTO _br_eval_recs
+			SELECT 'next period', 'model', r.customer, r.rank, r.item
+			FROM %1$I.recommendations r
+			WHERE r.rank <= %2$s AND r.customer IN (SELECT t.case_id FROM _br_eval_truth t WHERE t.task = 'next period')
+			$q$, sch, k);
+		EXECUTE format($q$
+			INSERT INTO _br_eval_recs
+			SELECT 'next period', 'popularity', c.case_id, i.popularity_rank, i.item
+			FROM (SELECT DISTINCT t.case_id FROM _br_eval_truth t WHERE t.task = 'next period') c
+			CROSS JOIN %1$I.items i
+			WHERE i.popularity_rank <= %2$s
+			$q$, sch, k);
+		EXECUTE format($q$
+			INSERT INTO _br_eval_recs
+			SELECT 'next period', 'repeat', x.customer, x.rank, x.item
+			FROM (SELECT ci.customer, ci.item,
+			             row_number() OVER (PARTITION BY ci.customer
+			                                ORDER BY ci.orders DESC, ci.last_ordered DESC NULLS LAST, ci.item COLLATE "C")::integer AS rank
+			      FROM %1$I.customer_items ci
+			      WHERE ci.customer IN (SELECT t.case_id FROM _br_eval_truth t WHERE t.task = 'next period')) x
+			WHERE x.rank <= %2$s
+			$q$, sch, k);
+	END IF;
+
+	-- the metrics, every case counted (a method without a list scores 0)
+	EXECUTE format($q$
+		CREATE TEMP TABLE _br_eval_rows ON COMMIT DROP AS
+		WITH methods AS (
+			SELECT DISTINCT r.task, r.method FROM _br_eval_recs r
+			UNION SELECT 'complete the cart', 'model' UNION SELECT 'complete the cart', 'popularity'),
+		cases AS (
+			SELECT DISTINCT t.task, t.case_id, count(*) OVER (PARTITION BY t.task, t.case_id) AS n_rel
+			FROM _br_eval_truth t),
+		per_case AS (
+			SELECT mt.task, mt.method, c.case_id, c.n_rel,
+			       count(h.rank) AS hits,
+			       coalesce(sum(1 / log(2, h.rank + 1)), 0) AS dcg,
+			       (SELECT sum(1 / log(2, g + 1)) FROM generate_series(1, least(%2$s, c.n_rel)) g) AS idcg
+			FROM methods mt
+			JOIN cases c ON c.task = mt.task
+			LEFT JOIN (SELECT r.task, r.method, r.case_id, r.rank FROM _br_eval_recs r
+			           JOIN _br_eval_truth t ON t.task = r.task AND t.case_id = r.case_id AND t.item = r.item
+			           WHERE r.rank <= %2$s) h
+			       ON h.task = mt.task AND h.method = mt.method AND h.case_id = c.case_id
+			GROUP BY mt.task, mt.method, c.case_id, c.n_rel),
+		quality AS (
+			SELECT p.task, p.method, count(*) AS cases,
+			       avg((p.hits > 0)::int::float8) AS hit_rate,
+			       avg(p.hits::float8 / %2$s) AS precision,
+			       avg(p.hits::float8 / p.n_rel) AS recall,
+			       avg((p.dcg / p.idcg)::float8) AS ndcg
+			FROM per_case p GROUP BY p.task, p.method),
+		lists AS (
+			SELECT r.task, r.method,
+			       count(DISTINCT r.item)::float8 / %3$s AS coverage,
+			       avg(-log(2, coalesce(i.support, 1.0 / %4$s)::numeric))::float8 AS novelty
+			FROM _br_eval_recs r LEFT JOIN %1$I.items i ON i.item = r.item
+			WHERE r.rank <= %2$s
+			GROUP BY r.task, r.method)
+		SELECT q.task, q.method, q.cases, q.hit_rate, q.precision, q.recall, q.ndcg,
+		       coalesce(l.coverage, 0) AS coverage, l.novelty
+		FROM quality q LEFT JOIN lists l ON l.task = q.task AND l.method = q.method
+		$q$, sch, k, greatest(n_items, 1), (res ->> 'n_baskets')::bigint);
+
+	SELECT jsonb_build_object('test_from', test_from, 'k', k, 'train_lines', n_train, 'test_lines', n_test,
+	                          'rows', jsonb_agg(to_jsonb(e) ORDER BY e.task, e.method))
+	INTO metrics FROM _br_eval_rows e;
+	INSERT INTO bundlerec.refresh_history (model, kind, started_at, finished_at, seconds, rows_read,
+	                                       rows_written, watermark, stages, metrics)
+	VALUES (m.name, 'evaluate', started, clock_timestamp(), extract(epoch FROM clock_timestamp() - started),
+	        n_train + n_test, NULL, test_from, res -> 'stages', metrics);
+
+	PERFORM bundlerec._drop_schema(sch);
+	EXECUTE format('DROP VIEW %s, %s', train, everything);
+	RETURN QUERY
+		SELECT e.task, e.method, e.cases, e.hit_rate, e.precision, e.recall, e.ndcg, e.coverage, e.novelty
+		FROM _br_eval_rows e
+		ORDER BY e.task, CASE e.method WHEN 'model' THEN 0 WHEN 'repeat' THEN 1 ELSE 2 END;
+	DROP TABLE _br_eval_recs, _br_eval_truth, _br_eval_carts, _br_eval_rows;
+END
+$body$;
+
+COMMENT ON FUNCTION bundlerec.evaluate(text, timestamptz, integer) IS
+	'trains a scratch copy of the model on the orders before test_from (the live results are untouched) and scores it on the later orders: complete the cart (one item of each order hidden) and next-period items per customer, with hit rate, precision, recall, NDCG, coverage and novelty at k, beside popularity and repeat-purchase baselines; appends the rows to bundlerec.refresh_history';

@@ -1,0 +1,433 @@
+
+------------------------------------------------------------------------------
+-- Models: a shop's order lines registered once, refreshed on a schedule
+------------------------------------------------------------------------------
+
+CREATE TABLE bundlerec.models (
+	name text PRIMARY KEY
+		CONSTRAINT models_name_check CHECK (name ~ '^[a-z][a-z0-9_]{0,39}$'),
+	source regclass NOT NULL,
+	basket text NOT NULL,
+	item text NOT NULL,
+	customer text,
+	ordered_at text,
+	quantity text,
+	price text,
+	category text,
+	options jsonb NOT NULL,
+	results_schema name NOT NULL UNIQUE,
+	created_at timestamptz NOT NULL DEFAULT pg_catalog.now(),
+	created_by name NOT NULL DEFAULT CURRENT_USER,
+	last_refresh timestamptz,
+	last_refresh_kind text,
+	watermark timestamptz,
+	watermark_lines bigint,
+	n_lines bigint,
+	n_baskets bigint
+);
+
+COMMENT ON TABLE bundlerec.models IS 'bundlerec models: which order lines each model reads, its options, and where and when its results were last refreshed';
+COMMENT ON COLUMN bundlerec.models.name IS 'model name: lower-case letters, digits and _, starting with a letter';
+COMMENT ON COLUMN bundlerec.models.source IS 'table or view of order lines';
+COMMENT ON COLUMN bundlerec.models.basket IS 'column of source identifying an order';
+COMMENT ON COLUMN bundlerec.models.item IS 'column of source identifying a product';
+COMMENT ON COLUMN bundlerec.models.customer IS 'column of source identifying the customer (NULL: no per-customer results)';
+COMMENT ON COLUMN bundlerec.models.ordered_at IS 'column of source with the order time (NULL: no incremental refresh, no evaluation)';
+COMMENT ON COLUMN bundlerec.models.quantity IS 'column of source with the quantity of a line (NULL: 1)';
+COMMENT ON COLUMN bundlerec.models.price IS 'column of source with the unit price (NULL: no prices or revenue)';
+COMMENT ON COLUMN bundlerec.models.category IS 'column of source with the product category, used by the fallbacks';
+COMMENT ON COLUMN bundlerec.models.options IS 'every option of the model, defaults filled in (see bundlerec.model_defaults())';
+COMMENT ON COLUMN bundlerec.models.results_schema IS 'schema holding the model''s result tables';
+COMMENT ON COLUMN bundlerec.models.last_refresh IS 'when the last refresh committed';
+COMMENT ON COLUMN bundlerec.models.last_refresh_kind IS 'full or incremental';
+COMMENT ON COLUMN bundlerec.models.watermark IS 'latest order time the results include; an incremental refresh reads the orders after it';
+COMMENT ON COLUMN bundlerec.models.watermark_lines IS 'lines at or before the watermark (or undated) at the last refresh; a change means old orders changed, and the next incremental refresh runs in full';
+COMMENT ON COLUMN bundlerec.models.n_lines IS 'order lines read by the last refresh';
+COMMENT ON COLUMN bundlerec.models.n_baskets IS 'orders in the results';
+
+CREATE TABLE bundlerec.refresh_history (
+	id bigserial PRIMARY KEY,
+	model text NOT NULL REFERENCES bundlerec.models (name) ON DELETE CASCADE ON UPDATE CASCADE,
+	kind text NOT NULL CHECK (kind IN ('full', 'incremental', 'evaluate')),
+	started_at timestamptz NOT NULL,
+	finished_at timestamptz NOT NULL,
+	seconds double precision NOT NULL,
+	rows_read bigint,
+	rows_written bigint,
+	watermark timestamptz,
+	stages jsonb,
+	metrics jsonb
+);
+
+CREATE INDEX refresh_history_model_idx ON bundlerec.refresh_history (model, finished_at);
+
+COMMENT ON TABLE bundlerec.refresh_history IS 'one row per committed refresh or evaluation of a model';
+COMMENT ON COLUMN bundlerec.refresh_history.kind IS 'full, incremental or evaluate';
+COMMENT ON COLUMN bundlerec.refresh_history.seconds IS 'wall-clock duration';
+COMMENT ON COLUMN bundlerec.refresh_history.rows_read IS 'order lines read (for an incremental refresh: the lines of the new orders)';
+COMMENT ON COLUMN bundlerec.refresh_history.rows_written IS 'rows in the published result tables';
+COMMENT ON COLUMN bundlerec.refresh_history.stages IS 'per stage: rows and seconds';
+COMMENT ON COLUMN bundlerec.refresh_history.metrics IS 'evaluation rows (kind evaluate) or the model''s sizes';
+
+-- What a shop records about served bundles; re-ranking reads it.
+CREATE TABLE bundlerec.feedback (
+	model text NOT NULL REFERENCES bundlerec.models (name) ON DELETE CASCADE ON UPDATE CASCADE,
+	items text[] NOT NULL,
+	impressions bigint NOT NULL DEFAULT 0 CHECK (impressions >= 0),
+	conversions bigint NOT NULL DEFAULT 0 CHECK (conversions >= 0 AND conversions <= impressions),
+	updated_at timestamptz NOT NULL DEFAULT pg_catalog.now(),
+	PRIMARY KEY (model, items)
+);
+
+COMMENT ON TABLE bundlerec.feedback IS 'impressions and conversions of served bundles, per model and bundle (items sorted); used by explore => true';
+COMMENT ON COLUMN bundlerec.feedback.items IS 'the bundle''s items, sorted (bundlerec.bundle_key)';
+COMMENT ON COLUMN bundlerec.feedback.impressions IS 'times the bundle was shown';
+COMMENT ON COLUMN bundlerec.feedback.conversions IS 'times it was bought after being shown';
+
+-- pg_dump keeps the catalogue, the history and the feedback: they are user
+-- state, while the result tables are ordinary tables dumped as such.
+SELECT pg_catalog.pg_extension_config_dump('bundlerec.models', '');
+SELECT pg_catalog.pg_extension_config_dump('bundlerec.refresh_history', '');
+SELECT pg_catalog.pg_extension_config_dump('bundlerec.refresh_history_id_seq', '');
+SELECT pg_catalog.pg_extension_config_dump('bundlerec.feedback', '');
+
+-- Serving functions run with the caller's privileges and look the model up.
+GRANT SELECT ON bundlerec.models TO PUBLIC;
+
+CREATE FUNCTION bundlerec.model_defaults()
+RETURNS jsonb
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+AS $body$
+SELECT '{
+	"min_count": 2,
+	"pairs_per_item": 20,
+	"shrinkage": 10,
+	"rules": true,
+	"rules_min_support": 0.01,
+	"rules_min_confidence": 0.2,
+	"rules_max_size": 3,
+	"rules_per_item": 20,
+	"embeddings": true,
+	"factors": 32,
+	"regularization": 0.1,
+	"alpha": 10,
+	"iterations": 10,
+	"incremental_iterations": 3,
+	"similar_per_item": 20,
+	"recommendations_per_customer": 20,
+	"bundles": true,
+	"bundles_per_item": 5,
+	"bundle_max_size": 3,
+	"beam": 20,
+	"discount": 0,
+	"price_window": "90 days",
+	"bundles_per_customer": 10,
+	"repeat_weight": 1,
+	"model_weight": 1,
+	"cohesion_weight": 1,
+	"cart_pairs_weight": 1,
+	"cart_rules_weight": 1,
+	"cart_embedding_weight": 0.5,
+	"feedback_prior": 20,
+	"eval_max_baskets": 2000
+}'::jsonb
+$body$;
+
+COMMENT ON FUNCTION bundlerec.model_defaults() IS
+	'the options a model gets unless create_model''s options say otherwise';
+
+-- The options with defaults filled in, checked; raises on a bad one.
+CREATE FUNCTION bundlerec._check_options(options jsonb)
+RETURNS jsonb
+LANGUAGE plpgsql IMMUTABLE
+SET search_path = pg_catalog, pg_temp
+AS $body$
+DECLARE
+	d jsonb := bundlerec.model_defaults();
+	o jsonb;
+	key text;
+	v jsonb;
+	n double precision;
+	lo integer;
+BEGIN
+	IF options IS NULL OR jsonb_typeof(options) <> 'object' THEN
+		RAISE EXCEPTION 'options must be a JSON object'
+			USING ERRCODE = 'invalid_parameter_value',
+			      HINT = 'For example ''{"factors": 64, "bundles_per_item": 10}''; bundlerec.model_defaults() lists them.';
+	END IF;
+	FOR key IN SELECT jsonb_object_keys(options) LOOP
+		IF NOT d ? key AND key <> 'schema' THEN
+			RAISE EXCEPTION 'unknown model option "%"', key
+				USING ERRCODE = 'invalid_parameter_value',
+				      HINT = 'The options are schema and ' || (SELECT string_agg(k, ', ' ORDER BY k) FROM jsonb_object_keys(d) k) || '.';
+		END IF;
+	END LOOP;
+	o := d || options;
+	FOR key, v IN SELECT * FROM jsonb_each(o) LOOP
+		CONTINUE WHEN key = 'schema';
+		IF jsonb_typeof(v) <> jsonb_typeof(d -> key) THEN
+			RAISE EXCEPTION 'model option "%" must be a %, not %', key, jsonb_typeof(d -> key), v
+				USING ERRCODE = 'invalid_parameter_value',
+				      HINT = format('The default is %s.', d -> key);
+		END IF;
+		IF jsonb_typeof(v) = 'number' THEN
+			n := v::text::double precision;
+			IF key IN ('shrinkage', 'regularization', 'alpha', 'repeat_weight', 'model_weight',
+			           'cohesion_weight', 'cart_pairs_weight', 'cart_rules_weight',
+			           'cart_embedding_weight', 'rules_min_support') THEN
+				IF n < 0 THEN
+					RAISE EXCEPTION 'model option "%" must be >= 0, not %', key, v
+						USING ERRCODE = 'invalid_parameter_value', HINT = format('The default is %s.', d -> key);
+				END IF;
+			ELSIF key IN ('discount', 'rules_min_confidence') THEN
+				IF n < 0 OR n >= 1 THEN
+					RAISE EXCEPTION 'model option "%" must be in [0, 1), not %', key, v
+						USING ERRCODE = 'invalid_parameter_value', HINT = format('The default is %s.', d -> key);
+				END IF;
+			ELSIF key = 'feedback_prior' THEN
+				IF n <= 0 THEN
+					RAISE EXCEPTION 'model option "feedback_prior" must be > 0, not %', v
+						USING ERRCODE = 'invalid_parameter_value', HINT = 'It is the weight, in impressions, of the model''s own estimate.';
+				END IF;
+			ELSE
+				-- counts and sizes
+				lo := CASE WHEN key IN ('bundle_max_size', 'rules_max_size') THEN 2 ELSE 1 END;
+				IF n <> trunc(n) OR n < lo THEN
+					RAISE EXCEPTION 'model option "%" must be a whole number of at least %, not %', key, lo, v
+						USING ERRCODE = 'invalid_parameter_value', HINT = format('The default is %s.', d -> key);
+				END IF;
+			END IF;
+		END IF;
+	END LOOP;
+	IF (o ->> 'min_count')::int < 2 THEN
+		RAISE WARNING 'min_count % publishes combinations seen in a single order', o ->> 'min_count'
+			USING HINT = 'A pair or bundle from one order can single out that customer; the default is 2.';
+	END IF;
+	BEGIN
+		PERFORM (o ->> 'price_window')::interval;
+	EXCEPTION WHEN others THEN
+		RAISE EXCEPTION 'model option "price_window" must be an interval, not %', o -> 'price_window'
+			USING ERRCODE = 'invalid_parameter_value', HINT = 'For example "90 days".';
+	END;
+	RETURN o;
+END
+$body$;
+
+-- VOLATILE: registers the model and creates its results schema.
+CREATE FUNCTION bundlerec.create_model(
+	name text,
+	source regclass,
+	basket text,
+	item text,
+	customer text DEFAULT NULL,
+	ordered_at text DEFAULT NULL,
+	quantity text DEFAULT NULL,
+	price text DEFAULT NULL,
+	category text DEFAULT NULL,
+	options jsonb DEFAULT '{}')
+RETURNS bundlerec.models
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $body$
+DECLARE
+	opts jsonb;
+	sch text;
+	col text;
+	role text;
+	typ regtype;
+	kind "char";
+	key_types regtype[] := ARRAY['smallint', 'integer', 'bigint', 'text', 'character varying', 'character', 'uuid', 'numeric']::regtype[];
+	num_types regtype[] := ARRAY['smallint', 'integer', 'bigint', 'numeric', 'real', 'double precision', 'money']::regtype[];
+	time_types regtype[] := ARRAY['date', 'timestamp without time zone', 'timestamp with time zone']::regtype[];
+	m bundlerec.models;
+BEGIN
+	IF create_model.name IS NULL OR source IS NULL OR basket IS NULL OR item IS NULL THEN
+		RAISE EXCEPTION 'name, source, basket and item must not be NULL'
+			USING ERRCODE = 'null_value_not_allowed',
+			      HINT = 'Name the model, the table or view of order lines, and its order and product columns.';
+	END IF;
+	IF create_model.name !~ '^[a-z][a-z0-9_]{0,39}$' THEN
+		RAISE EXCEPTION 'invalid model name "%"', create_model.name
+			USING ERRCODE = 'invalid_name',
+			      HINT = 'Use up to 40 lower-case letters, digits and _, starting with a letter, for example ''shop''.';
+	END IF;
+	IF EXISTS (SELECT 1 FROM bundlerec.models mm WHERE mm.name = create_model.name) THEN
+		RAISE EXCEPTION 'model "%" already exists', create_model.name
+			USING ERRCODE = 'duplicate_object',
+			      HINT = 'Drop it first with bundlerec.drop_model(), or choose another name.';
+	END IF;
+	SELECT c.relkind INTO kind FROM pg_class c WHERE c.oid = source;
+	IF kind NOT IN ('r', 'v', 'm', 'f', 'p') THEN
+		RAISE EXCEPTION '% is not a table or view', source
+			USING ERRCODE = 'wrong_object_type',
+			      HINT = 'The source is a table, view or materialized view of order lines.';
+	END IF;
+	IF NOT has_table_privilege(source, 'SELECT') THEN
+		RAISE EXCEPTION 'permission denied to read %', source
+			USING ERRCODE = 'insufficient_privilege',
+			      HINT = 'A model reads its source with the privileges of whoever refreshes it.';
+	END IF;
+	FOR role, col IN SELECT * FROM (VALUES ('basket', basket), ('item', item), ('customer', customer),
+	                                       ('ordered_at', ordered_at), ('quantity', quantity),
+	                                       ('price', price), ('category', category)) v(r, c)
+	                 WHERE v.c IS NOT NULL LOOP
+		SELECT a.atttypid::regtype INTO typ FROM pg_attribute a
+		WHERE a.attrelid = source AND a.attname = col AND a.attnum > 0 AND NOT a.attisdropped;
+		IF NOT FOUND THEN
+			RAISE EXCEPTION 'column "%" (%) does not exist in %', col, role, source
+				USING ERRCODE = 'undefined_column',
+				      HINT = 'Column names are matched exactly as given, without case folding or quotes.';
+		END IF;
+		typ := coalesce((SELECT t.typbasetype::regtype FROM pg_type t WHERE t.oid = typ AND t.typtype = 'd'), typ);
+		IF role IN ('basket', 'item', 'customer') AND NOT typ = ANY (key_types) OR
+		   role IN ('quantity', 'price') AND NOT typ = ANY (num_types) OR
+		   role = 'ordered_at' AND NOT typ = ANY (time_types) THEN
+			RAISE EXCEPTION 'column "%" (%) of % has type %, which bundlerec cannot use as %', col, role, source, typ,
+				CASE WHEN role IN ('basket', 'item', 'customer') THEN 'a key'
+				     WHEN role = 'ordered_at' THEN 'an order time' ELSE 'a number' END
+				USING ERRCODE = 'datatype_mismatch',
+				      HINT = CASE WHEN role IN ('basket', 'item', 'customer') THEN 'Keys are integers, text, varchar or uuid; cast in a view.'
+				                  WHEN role = 'ordered_at' THEN 'Use a date, timestamp or timestamptz column.'
+				                  ELSE 'Use a numeric column.' END;
+		END IF;
+	END LOOP;
+	opts := bundlerec._check_options(options);
+	sch := coalesce(opts ->> 'schema', 'bundlerec_' || create_model.name);
+	opts := opts - 'schema';
+	IF EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = sch) THEN
+		RAISE EXCEPTION 'schema "%" already exists', sch
+			USING ERRCODE = 'duplicate_schema',
+			      HINT = 'Each model keeps its results in a schema of its own; drop that schema or set options {"schema": "..."}.';
+	END IF;
+	EXECUTE format('CREATE SCHEMA %I', sch);
+	EXECUTE format('COMMENT ON SCHEMA %I IS %L', sch,
+	               format('bundlerec model %s: results computed from %s (bundlerec.refresh(%L) rebuilds them)',
+	                      create_model.name, source, create_model.name));
+	INSERT INTO bundlerec.models (name, source, basket, item, customer, ordered_at, quantity, price,
+	                              category, options, results_schema)
+	VALUES (create_model.name, source, basket, item, customer, ordered_at, quantity, price,
+	        category, opts, sch)
+	RETURNING * INTO m;
+	RETURN m;
+END
+$body$;
+
+COMMENT ON FUNCTION bundlerec.create_model(text, regclass, text, text, text, text, text, text, text, jsonb) IS
+	'registers a model over a table or view of order lines (checking its columns and options) and creates the schema of its results; bundlerec.refresh() fills it';
+
+-- VOLATILE: drops the model's results, history and feedback.
+CREATE FUNCTION bundlerec.drop_model(name text, if_exists boolean DEFAULT false)
+RETURNS void
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $body$
+DECLARE
+	m bundlerec.models;
+BEGIN
+	SELECT * INTO m FROM bundlerec.models mm WHERE mm.name = drop_model.name FOR UPDATE;
+	IF NOT FOUND THEN
+		IF if_exists THEN
+			RAISE NOTICE 'model "%" does not exist, skipping', drop_model.name;
+			RETURN;
+		END IF;
+		RAISE EXCEPTION 'model "%" does not exist', drop_model.name
+			USING ERRCODE = 'undefined_object',
+			      HINT = 'SELECT name FROM bundlerec.models lists the models.';
+	END IF;
+	PERFORM bundlerec._drop_schema(m.results_schema);
+	DELETE FROM bundlerec.models mm WHERE mm.name = m.name;
+END
+$body$;
+
+COMMENT ON FUNCTION bundlerec.drop_model(text, boolean) IS
+	'drops a model: its results schema, its catalogue row, its refresh history and its feedback';
+
+-- Drops a schema and its tables without a NOTICE per table.
+CREATE FUNCTION bundlerec._drop_schema(sch text)
+RETURNS void
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+SET client_min_messages = warning
+AS $body$
+BEGIN
+	IF to_regnamespace(quote_ident(sch)) IS NOT NULL THEN
+		EXECUTE format('DROP SCHEMA %I CASCADE', sch);
+	END IF;
+END
+$body$;
+
+-- The model's catalogue row; raises when there is none.
+CREATE FUNCTION bundlerec._model(name text)
+RETURNS bundlerec.models
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $body$
+DECLARE
+	m bundlerec.models;
+BEGIN
+	SELECT * INTO m FROM bundlerec.models mm WHERE mm.name = _model.name;
+	IF NOT FOUND THEN
+		RAISE EXCEPTION 'model "%" does not exist', coalesce(_model.name, 'NULL')
+			USING ERRCODE = 'undefined_object',
+			      HINT = 'Create it with bundlerec.create_model(); SELECT name FROM bundlerec.models lists the models.';
+	END IF;
+	RETURN m;
+END
+$body$;
+
+------------------------------------------------------------------------------
+-- Feedback: impressions and conversions of served bundles
+------------------------------------------------------------------------------
+
+CREATE FUNCTION bundlerec.bundle_key(items text[])
+RETURNS text[]
+LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+AS $body$
+SELECT pg_catalog.array_agg(d.i ORDER BY d.i COLLATE "C")
+FROM (SELECT DISTINCT u.i FROM pg_catalog.unnest(items) u(i) WHERE u.i IS NOT NULL) d
+$body$;
+
+COMMENT ON FUNCTION bundlerec.bundle_key(text[]) IS
+	'a bundle''s items sorted and without duplicates: the key of bundlerec.feedback';
+
+CREATE FUNCTION bundlerec.record_feedback(
+	model text,
+	items text[],
+	impressions bigint DEFAULT 1,
+	conversions bigint DEFAULT 0)
+RETURNS bundlerec.feedback
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $body$
+DECLARE
+	f bundlerec.feedback;
+BEGIN
+	PERFORM bundlerec._model(model);
+	IF items IS NULL OR cardinality(bundlerec.bundle_key(items)) IS NULL THEN
+		RAISE EXCEPTION 'items must hold at least one item'
+			USING ERRCODE = 'invalid_parameter_value',
+			      HINT = 'Pass the items of the served bundle, as returned by bundles_for_item() or bundles_for_customer().';
+	END IF;
+	IF impressions IS NULL OR conversions IS NULL OR impressions < 0 OR conversions < 0 THEN
+		RAISE EXCEPTION 'impressions and conversions must be numbers >= 0'
+			USING ERRCODE = 'invalid_parameter_value',
+			      HINT = 'Record a bundle shown with impressions => 1 and a bundle bought with conversions => 1.';
+	END IF;
+	INSERT INTO bundlerec.feedback AS fb (model, items, impressions, conversions)
+	VALUES (record_feedback.model, bundlerec.bundle_key(items), record_feedback.impressions,
+	        record_feedback.conversions)
+	ON CONFLICT ON CONSTRAINT feedback_pkey DO UPDATE
+		SET impressions = fb.impressions + excluded.impressions,
+		    conversions = fb.conversions + excluded.conversions,
+		    updated_at = pg_catalog.now()
+	RETURNING * INTO f;
+	RETURN f;
+EXCEPTION WHEN check_violation THEN
+	RAISE EXCEPTION 'conversions would exceed impressions for this bundle'
+		USING ERRCODE = 'check_violation',
+		      HINT = 'Record the impression of a bundle before (or with) its conversion.';
+END
+$body$;
+
+COMMENT ON FUNCTION bundlerec.record_feedback(text, text[], bigint, bigint) IS
+	'adds impressions and conversions of a served bundle to bundlerec.feedback';

@@ -1,0 +1,683 @@
+
+------------------------------------------------------------------------------
+-- Refresh: build a model's results aside, then swap them in
+------------------------------------------------------------------------------
+
+-- One finished stage: a NOTICE, and its row for the history.
+CREATE FUNCTION bundlerec._stage(model text, stage text, nrows bigint, started timestamptz)
+RETURNS jsonb
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $body$
+DECLARE
+	secs double precision := extract(epoch FROM clock_timestamp() - started);
+BEGIN
+	RAISE NOTICE 'bundlerec %: % — % rows in % s', model, stage, nrows, round(secs::numeric, 3);
+	RETURN jsonb_build_object('stage', stage, 'rows', nrows, 'seconds', round(secs::numeric, 3));
+END
+$body$;
+
+-- The model's order lines under fixed names and types, as a temporary
+-- view: basket, item, customer, ordered_at, quantity, price, category.
+-- Lines without a basket or item are left out; before, when given, keeps
+-- the orders placed before that time.
+CREATE FUNCTION bundlerec._lines_view(m bundlerec.models, view_name text, before timestamptz DEFAULT NULL)
+RETURNS regclass
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $body$
+BEGIN
+	IF to_regclass(format('pg_temp.%I', view_name)) IS NOT NULL THEN
+		EXECUTE format('DROP VIEW pg_temp.%I', view_name);
+	END IF;
+	EXECUTE format(
+		'CREATE TEMP VIEW %I AS SELECT %I::text AS basket, %I::text AS item, %s AS customer, '
+		'%s AS ordered_at, %s AS quantity, %s AS price, %s AS category FROM %s '
+		'WHERE %I IS NOT NULL AND %I IS NOT NULL%s',
+		view_name, m.basket, m.item,
+		coalesce(format('%I::text', m.customer), 'NULL::text'),
+		coalesce(format('%I::timestamptz', m.ordered_at), 'NULL::timestamptz'),
+		coalesce(format('%I::numeric', m.quantity), '1::numeric'),
+		coalesce(format('%I::numeric', m.price), 'NULL::numeric'),
+		coalesce(format('%I::text', m.category), 'NULL::text'),
+		m.source, m.basket, m.item,
+		CASE WHEN before IS NULL THEN ''
+		     ELSE format(' AND %I::timestamptz < %L::timestamptz', m.ordered_at, before) END);
+	RETURN format('pg_temp.%I', view_name)::regclass;
+END
+$body$;
+
+-- a + b where NULL means "nothing yet"
+CREATE FUNCTION bundlerec._add(a numeric, b numeric)
+RETURNS numeric
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+AS $body$ SELECT CASE WHEN a IS NULL THEN b WHEN b IS NULL THEN a ELSE a + b END $body$;
+
+/*
+ * Builds every result table of model m from the order lines in lines, in
+ * schema sch, each named <table><sfx>.  With incremental, the count tables
+ * (_item_counts, _pair_counts, customers, customer_items) are brought up to
+ * date in place from the orders after wm; otherwise they are built anew
+ * like the rest.  Returns the stages, the tables built and the sizes.
+ */
+CREATE FUNCTION bundlerec._build(
+	m bundlerec.models,
+	lines regclass,
+	sch text,
+	sfx text,
+	incremental boolean,
+	wm timestamptz,
+	warm_start regclass DEFAULT NULL)
+RETURNS jsonb
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $body$
+DECLARE
+	o jsonb := m.options;
+	mc bigint := (o ->> 'min_count')::bigint;
+	st text := CASE WHEN incremental THEN '' ELSE sfx END;	-- count tables' suffix
+	has_customer boolean := m.customer IS NOT NULL;
+	has_embeddings boolean := m.customer IS NOT NULL AND (o ->> 'embeddings')::boolean;
+	built text[] := '{}';
+	stages jsonb := '[]';
+	t0 timestamptz;
+	n bigint;
+	n_read bigint;
+	n_new_baskets bigint;
+	n_baskets bigint;
+	new_wm timestamptz;
+	max_ts timestamptz;
+	wm_lines bigint;
+	msg_level text;
+BEGIN
+	-- what is read
+	t0 := clock_timestamp();
+	IF incremental THEN
+		EXECUTE format($q$
+			CREATE TEMP TABLE _br_delta ON COMMIT DROP AS
+			WITH nb AS (SELECT DISTINCT basket FROM %1$s WHERE ordered_at > %2$L),
+			bi AS (
+				SELECT l.basket, l.item, max(l.customer) AS customer,
+				       bool_or(l.ordered_at IS NULL OR l.ordered_at <= %2$L) AS had_old,
+				       count(*) FILTER (WHERE l.ordered_at > %2$L) AS new_lines,
+				       sum(l.quantity) FILTER (WHERE l.ordered_at > %2$L) AS quantity,
+				       sum(l.quantity * l.price) FILTER (WHERE l.ordered_at > %2$L) AS revenue,
+				       min(l.ordered_at) FILTER (WHERE l.ordered_at > %2$L) AS first_new,
+				       max(l.ordered_at) AS last_ordered
+				FROM %1$s l JOIN nb ON nb.basket = l.basket
+				GROUP BY l.basket, l.item)
+			SELECT bi.*, bool_or(bi.had_old) OVER (PARTITION BY bi.basket) AS basket_had_old FROM bi
+			$q$, lines, wm);
+		SELECT coalesce(sum(d.new_lines), 0), count(DISTINCT d.basket) FILTER (WHERE NOT d.basket_had_old),
+		       max(d.last_ordered)
+		INTO n_read, n_new_baskets, new_wm FROM _br_delta d;
+		n_baskets := m.n_baskets + n_new_baskets;
+		new_wm := greatest(wm, new_wm);
+		stages := stages || bundlerec._stage(m.name, 'new order lines', n_read, t0);
+	ELSE
+		EXECUTE format('SELECT count(*), count(DISTINCT basket), max(ordered_at) FROM %s', lines)
+		INTO n_read, n_baskets, new_wm;
+		stages := stages || bundlerec._stage(m.name, 'order lines', n_read, t0);
+	END IF;
+	IF n_baskets = 0 THEN
+		RAISE EXCEPTION 'model "%": % has no order lines', m.name, m.source
+			USING ERRCODE = 'no_data_found',
+			      HINT = 'The source needs lines with a basket and an item; the previous results are kept.';
+	END IF;
+	EXECUTE format('SELECT max(ordered_at), count(*) FILTER (WHERE ordered_at IS NULL OR ordered_at <= %L) FROM %s',
+	               new_wm, lines)
+	INTO max_ts, wm_lines;
+
+	-- item counts
+	t0 := clock_timestamp();
+	IF incremental THEN
+		EXECUTE format($q$
+			INSERT INTO %1$I._item_counts AS t (item, orders, quantity, revenue, first_ordered, last_ordered)
+			SELECT d.item, count(*) FILTER (WHERE NOT d.had_old), sum(d.quantity), sum(d.revenue),
+			       min(d.first_new), max(d.last_ordered)
+			FROM _br_delta d GROUP BY d.item
+			ON CONFLICT (item) DO UPDATE SET
+				orders = t.orders + excluded.orders,
+				quantity = bundlerec._add(t.quantity, excluded.quantity),
+				revenue = bundlerec._add(t.revenue, excluded.revenue),
+				first_ordered = least(t.first_ordered, excluded.first_ordered),
+				last_ordered = greatest(t.last_ordered, excluded.last_ordered)
+			$q$, sch);
+	ELSE
+		EXECUTE format($q$
+			CREATE TABLE %1$I.%2$I AS
+			SELECT item, count(DISTINCT basket) AS orders, sum(quantity) AS quantity,
+			       sum(quantity * price) AS revenue, min(ordered_at) AS first_ordered,
+			       max(ordered_at) AS last_ordered
+			FROM %3$s GROUP BY item
+			$q$, sch, '_item_counts' || st, lines);
+		GET DIAGNOSTICS n = ROW_COUNT;
+		EXECUTE format('ALTER TABLE %I.%I ADD PRIMARY KEY (item)', sch, '_item_counts' || st);
+		built := built || '_item_counts'::text;
+	END IF;
+	stages := stages || bundlerec._stage(m.name, 'item counts', n, t0);
+
+	-- customers and what they bought
+	IF has_customer THEN
+		t0 := clock_timestamp();
+		IF incremental THEN
+			EXECUTE format($q$
+				INSERT INTO %1$I.customers AS t (customer, orders, first_ordered, last_ordered)
+				SELECT d.customer, count(DISTINCT d.basket) FILTER (WHERE NOT d.basket_had_old),
+				       min(d.first_new), max(d.last_ordered)
+				FROM _br_delta d WHERE d.customer IS NOT NULL GROUP BY d.customer
+				ON CONFLICT (customer) DO UPDATE SET
+					orders = t.orders + excluded.orders,
+					first_ordered = least(t.first_ordered, excluded.first_ordered),
+					last_ordered = greatest(t.last_ordered, excluded.last_ordered)
+				$q$, sch);
+			EXECUTE format($q$
+				INSERT INTO %1$I.customer_items AS t (customer, item, orders, quantity, first_ordered, last_ordered)
+				SELECT d.customer, d.item, count(*) FILTER (WHERE NOT d.had_old), sum(d.quantity),
+				       min(d.first_new), max(d.last_ordered)
+				FROM _br_delta d WHERE d.customer IS NOT NULL GROUP BY d.customer, d.item
+				ON CONFLICT (customer, item) DO UPDATE SET
+					orders = t.orders + excluded.orders,
+					quantity = bundlerec._add(t.quantity, excluded.quantity),
+					first_ordered = least(t.first_ordered, excluded.first_ordered),
+					last_ordered = greatest(t.last_ordered, excluded.last_ordered)
+				$q$, sch);
+		ELSE
+			EXECUTE format($q$
+				CREATE TABLE %1$I.%2$I AS
+				SELECT customer, count(DISTINCT basket) AS orders, min(ordered_at) AS first_ordered,
+				       max(ordered_at) AS last_ordered
+				FROM %3$s WHERE customer IS NOT NULL GROUP BY customer
+				$q$, sch, 'customers' || st, lines);
+			EXECUTE format('ALTER TABLE %I.%I ADD PRIMARY KEY (customer)', sch, 'customers' || st);
+			EXECUTE format($q$
+				CREATE TABLE %1$I.%2$I AS
+				SELECT customer, item, count(DISTINCT basket) AS orders, sum(quantity) AS quantity,
+				       min(ordered_at) AS first_ordered, max(ordered_at) AS last_ordered
+				FROM %3$s WHERE customer IS NOT NULL GROUP BY customer, item
+				$q$, sch, 'customer_items' || st, lines);
+			EXECUTE format('ALTER TABLE %I.%I ADD PRIMARY KEY (customer, item)', sch, 'customer_items' || st);
+			built := built || ARRAY['customers', 'customer_items'];
+		END IF;
+		EXECUTE format('SELECT count(*) FROM %I.%I', sch, 'customer_items' || st) INTO n;
+		stages := stages || bundlerec._stage(m.name, 'customer items', n, t0);
+	END IF;
+
+	-- pair counts: every pair, so later orders can be added exactly
+	t0 := clock_timestamp();
+	IF incremental THEN
+		EXECUTE format($q$
+			INSERT INTO %1$I._pair_counts AS t (item_a, item_b, count)
+			SELECT a.item, b.item, count(*) FILTER (WHERE NOT (a.had_old AND b.had_old))
+			FROM _br_delta a JOIN _br_delta b ON b.basket = a.basket AND a.item < b.item COLLATE "C"
+			GROUP BY a.item, b.item
+			HAVING count(*) FILTER (WHERE NOT (a.had_old AND b.had_old)) > 0
+			ON CONFLICT (item_a, item_b) DO UPDATE SET count = t.count + excluded.count
+			$q$, sch);
+		GET DIAGNOSTICS n = ROW_COUNT;
+	ELSE
+		EXECUTE format($q$
+			CREATE TABLE %1$I.%2$I AS
+			SELECT CASE WHEN p.item_a < p.item_b COLLATE "C" THEN p.item_a ELSE p.item_b END AS item_a,
+			       CASE WHEN p.item_a < p.item_b COLLATE "C" THEN p.item_b ELSE p.item_a END AS item_b,
+			       p.count_ab AS count
+			FROM bundlerec.item_pairs(%3$L::regclass, 'basket', 'item') p
+			$q$, sch, '_pair_counts' || st, lines);
+		GET DIAGNOSTICS n = ROW_COUNT;
+		EXECUTE format('ALTER TABLE %I.%I ADD PRIMARY KEY (item_a, item_b)', sch, '_pair_counts' || st);
+		built := built || '_pair_counts'::text;
+	END IF;
+	stages := stages || bundlerec._stage(m.name, 'pair counts', n, t0);
+
+	-- item statistics
+	t0 := clock_timestamp();
+	EXECUTE format($q$
+		CREATE TABLE %1$I.%2$I AS
+		WITH attr AS (
+			SELECT item, mode() WITHIN GROUP (ORDER BY category) AS category,
+			       avg(price) FILTER (WHERE price > 0 AND ordered_at >= %6$L::timestamptz - %7$L::interval) AS recent_price,
+			       avg(price) FILTER (WHERE price > 0) AS any_price
+			FROM %3$s GROUP BY item),
+		ci AS (%8$s)
+		SELECT c.item, a.category, c.orders, coalesce(ci.customers, 0) AS customers,
+		       c.quantity, c.revenue, round(coalesce(a.recent_price, a.any_price), 4) AS price,
+		       c.orders::float8 / %4$s AS support,
+		       row_number() OVER (ORDER BY c.orders DESC, c.item COLLATE "C")::integer AS popularity_rank,
+		       row_number() OVER (PARTITION BY a.category ORDER BY c.orders DESC, c.item COLLATE "C")::integer AS category_rank,
+		       c.first_ordered, c.last_ordered
+		FROM %1$I.%5$I c JOIN attr a ON a.item = c.item LEFT JOIN ci ON ci.item = c.item
+		$q$, sch, 'items' || sfx, lines, n_baskets, '_item_counts' || st, max_ts, o ->> 'price_window',
+		CASE WHEN has_customer THEN format('SELECT item, count(*) AS customers FROM %I.%I GROUP BY item', sch, 'customer_items' || st)
+		     ELSE 'SELECT NULL::text AS item, 0::bigint AS customers WHERE false' END);
+	GET DIAGNOSTICS n = ROW_COUNT;
+	EXECUTE format('ALTER TABLE %I.%I ADD PRIMARY KEY (item)', sch, 'items' || sfx);
+	EXECUTE format('CREATE UNIQUE INDEX ON %I.%I (popularity_rank)', sch, 'items' || sfx);
+	EXECUTE format('CREATE UNIQUE INDEX ON %I.%I (category, category_rank)', sch, 'items' || sfx);
+	built := built || 'items'::text;
+	stages := stages || bundlerec._stage(m.name, 'items', n, t0);
+
+	-- top pairs per item, published at min_count
+	t0 := clock_timestamp();
+	EXECUTE format($q$
+		CREATE TABLE %1$I.%2$I AS
+		WITH d AS (
+			SELECT item_a AS item, item_b AS partner, count FROM %1$I.%3$I WHERE count >= %5$s
+			UNION ALL
+			SELECT item_b, item_a, count FROM %1$I.%3$I WHERE count >= %5$s),
+		m AS (
+			SELECT d.item, d.partner, d.count, ia.orders AS item_orders, ib.orders AS partner_orders,
+			       CASE WHEN d.count = %6$s THEN 1
+			            ELSE ln(d.count::float8 * %6$s / (ia.orders::float8 * ib.orders)) / -ln(d.count::float8 / %6$s)
+			       END AS npmi
+			FROM d JOIN %1$I.%4$I ia ON ia.item = d.item JOIN %1$I.%4$I ib ON ib.item = d.partner),
+		r AS (
+			SELECT m.*, m.npmi * m.count / (m.count + %7$s) AS score,
+			       row_number() OVER (PARTITION BY m.item ORDER BY m.npmi * m.count / (m.count + %7$s) DESC,
+			                                                     m.partner COLLATE "C") AS rank
+			FROM m)
+		SELECT r.item, r.rank::integer AS rank, r.partner, r.count, r.item_orders, r.partner_orders,
+		       r.count::float8 / %6$s AS support,
+		       r.count::float8 / r.item_orders AS confidence,
+		       r.count::float8 * %6$s / (r.item_orders::float8 * r.partner_orders) AS lift,
+		       r.npmi, r.score
+		FROM r WHERE r.rank <= %8$s
+		$q$, sch, 'pairs' || sfx, '_pair_counts' || st, '_item_counts' || st, mc, n_baskets,
+		(o ->> 'shrinkage')::float8, (o ->> 'pairs_per_item')::int);
+	GET DIAGNOSTICS n = ROW_COUNT;
+	EXECUTE format('ALTER TABLE %I.%I ADD PRIMARY KEY (item, rank)', sch, 'pairs' || sfx);
+	EXECUTE format('CREATE UNIQUE INDEX ON %I.%I (item, partner)', sch, 'pairs' || sfx);
+	built := built || 'pairs'::text;
+	stages := stages || bundlerec._stage(m.name, 'pairs', n, t0);
+
+	-- association rules
+	IF (o ->> 'rules')::boolean THEN
+		t0 := clock_timestamp();
+		EXECUTE format($q$
+			CREATE TABLE %1$I.%2$I AS
+			SELECT r.antecedent, r.consequent, r.rank::integer AS rank, r.size, r.count, r.support,
+			       r.confidence, r.coverage, r.lift, r.leverage, r.conviction, r.fisher_p
+			FROM (SELECT r.*, row_number() OVER (PARTITION BY r.consequent
+			                                     ORDER BY r.confidence DESC, r.lift DESC, r.antecedent::text COLLATE "C") AS rank
+			      FROM bundlerec.association_rules(%3$L::regclass, 'basket', 'item',
+			           min_support => %4$s, min_confidence => %5$s, max_size => %6$s, min_size => 2,
+			           min_count => %7$s) r) r
+			WHERE r.rank <= %8$s
+			$q$, sch, 'rules' || sfx, lines, (o ->> 'rules_min_support')::float8,
+			(o ->> 'rules_min_confidence')::float8, (o ->> 'rules_max_size')::int, mc,
+			(o ->> 'rules_per_item')::int);
+		GET DIAGNOSTICS n = ROW_COUNT;
+		EXECUTE format('ALTER TABLE %I.%I ADD PRIMARY KEY (consequent, antecedent)', sch, 'rules' || sfx);
+		EXECUTE format('CREATE INDEX ON %I.%I USING gin (antecedent)', sch, 'rules' || sfx);
+		built := built || 'rules'::text;
+		stages := stages || bundlerec._stage(m.name, 'rules', n, t0);
+	END IF;
+
+	-- embeddings, their nearest items, and per-customer item scores
+	IF has_embeddings THEN
+		t0 := clock_timestamp();
+		-- ALS's per-iteration NOTICEs would drown the stage NOTICEs
+		msg_level := current_setting('client_min_messages');
+		IF msg_level IN ('notice', 'info') THEN
+			PERFORM set_config('client_min_messages', 'warning', true);
+		END IF;
+		PERFORM bundlerec.als_train(
+			format('%I.%I', sch, 'customer_items' || st)::regclass, 'customer', 'item',
+			format('%I.%I', sch, 'customer_embeddings' || sfx), format('%I.%I', sch, 'item_embeddings' || sfx),
+			weight => 'orders',
+			factors => (o ->> 'factors')::int,
+			regularization => (o ->> 'regularization')::float8,
+			alpha => (o ->> 'alpha')::float8,
+			iterations => CASE WHEN warm_start IS NOT NULL THEN (o ->> 'incremental_iterations')::int
+			                   ELSE (o ->> 'iterations')::int END,
+			warm_start => warm_start);
+		PERFORM set_config('client_min_messages', msg_level, true);
+		-- als_train gives both tables a primary key on their first column
+		EXECUTE format('SELECT count(*) FROM %I.%I', sch, 'item_embeddings' || sfx) INTO n;
+		built := built || ARRAY['customer_embeddings', 'item_embeddings'];
+		stages := stages || bundlerec._stage(m.name,
+			CASE WHEN warm_start IS NOT NULL THEN 'embeddings (warm start)' ELSE 'embeddings' END, n, t0);
+
+		t0 := clock_timestamp();
+		EXECUTE format($q$
+			CREATE TABLE %1$I.%2$I AS
+			SELECT s.item, s.rank, s.neighbor, s.similarity::float8 AS similarity
+			FROM bundlerec.als_similar_items(%3$L::regclass, %4$s) s
+			$q$, sch, 'similar_items' || sfx, format('%I.%I', sch, 'item_embeddings' || sfx),
+			(o ->> 'similar_per_item')::int);
+		GET DIAGNOSTICS n = ROW_COUNT;
+		EXECUTE format('ALTER TABLE %I.%I ADD PRIMARY KEY (item, rank)', sch, 'similar_items' || sfx);
+		built := built || 'similar_items'::text;
+		stages := stages || bundlerec._stage(m.name, 'similar items', n, t0);
+	END IF;
+
+	IF has_customer THEN
+		t0 := clock_timestamp();
+		EXECUTE format($q$
+			CREATE TABLE %1$I.%2$I AS
+			WITH cand AS (
+				SELECT customer, item FROM %3$I.%4$I
+				%5$s),
+			s AS (
+				SELECT c.customer, c.item, coalesce(ci.orders, 0) AS bought, cu.orders AS customer_orders,
+				       coalesce(ci.orders, 0)::float8 / cu.orders AS repeat_part,
+				       %6$s AS model_part
+				FROM cand c
+				JOIN %3$I.%7$I cu ON cu.customer = c.customer
+				LEFT JOIN %3$I.%4$I ci ON ci.customer = c.customer AND ci.item = c.item
+				%8$s),
+			r AS (
+				SELECT s.*, %9$s * s.repeat_part + %10$s * coalesce(s.model_part, 0) AS score
+				FROM s)
+			SELECT r.customer, r.rank::integer AS rank, r.item, r.score, r.repeat_part, r.model_part,
+			       r.bought, r.customer_orders
+			FROM (SELECT r.*, row_number() OVER (PARTITION BY r.customer ORDER BY r.score DESC, r.item COLLATE "C") AS rank
+			      FROM r) r
+			WHERE r.rank <= %11$s
+			$q$, sch, 'recommendations' || sfx, sch, 'customer_items' || st,
+			CASE WHEN has_embeddings
+			     THEN format('UNION SELECT a.customer, a.item FROM bundlerec.als_recommend_all(%L::regclass, %L::regclass, %s) a',
+			                 format('%I.%I', sch, 'customer_embeddings' || sfx), format('%I.%I', sch, 'item_embeddings' || sfx),
+			                 2 * (o ->> 'recommendations_per_customer')::int)
+			     ELSE '' END,
+			CASE WHEN has_embeddings THEN 'greatest(0, least(1, bundlerec.factors_dot(ce.factors, ie.factors)))'
+			     ELSE 'NULL::float8' END,
+			'customers' || st,
+			CASE WHEN has_embeddings
+			     THEN format('LEFT JOIN %1$I.%2$I ce ON ce.customer = c.customer LEFT JOIN %1$I.%3$I ie ON ie.item = c.item',
+			                 sch, 'customer_embeddings' || sfx, 'item_embeddings' || sfx)
+			     ELSE '' END,
+			(o ->> 'repeat_weight')::float8, (o ->> 'model_weight')::float8,
+			(o ->> 'recommendations_per_customer')::int);
+		GET DIAGNOSTICS n = ROW_COUNT;
+		EXECUTE format('ALTER TABLE %I.%I ADD PRIMARY KEY (customer, rank)', sch, 'recommendations' || sfx);
+		built := built || 'recommendations'::text;
+		stages := stages || bundlerec._stage(m.name, 'recommendations', n, t0);
+	END IF;
+
+	-- bundles around every item
+	IF (o ->> 'bundles')::boolean THEN
+		t0 := clock_timestamp();
+		EXECUTE format($q$
+			CREATE TABLE %1$I.%2$I AS
+			SELECT (b.anchor)[1] AS anchor, b.rank, b.items, b.size, b.count, b.support, b.cohesion,
+			       b.min_npmi, b.mean_lift, b.list_price, b.bundle_price, b.accept_probability,
+			       b.expected_revenue, b.score, b.explanation
+			FROM bundlerec.generate_bundles(%3$L::regclass, 'basket', 'item', anchor => NULL,
+			       max_size => %4$s, k => %5$s, min_count => %6$s, price => %7$L,
+			       ordered_at => %8$L, price_window => %9$L::interval, discount => %10$s,
+			       beam => %11$s, shrinkage => %12$s) b
+			$q$, sch, 'item_bundles' || sfx, lines, (o ->> 'bundle_max_size')::int,
+			(o ->> 'bundles_per_item')::int, mc,
+			CASE WHEN m.price IS NOT NULL THEN 'price' END,
+			CASE WHEN m.ordered_at IS NOT NULL THEN 'ordered_at' END,
+			o ->> 'price_window', (o ->> 'discount')::float8, (o ->> 'beam')::int,
+			(o ->> 'shrinkage')::float8);
+		GET DIAGNOSTICS n = ROW_COUNT;
+		EXECUTE format('ALTER TABLE %I.%I ADD PRIMARY KEY (anchor, rank)', sch, 'item_bundles' || sfx);
+		EXECUTE format('CREATE UNIQUE INDEX ON %I.%I (anchor, items)', sch, 'item_bundles' || sfx);
+		built := built || 'item_bundles'::text;
+		stages := stages || bundlerec._stage(m.name, 'item bundles', n, t0);
+
+		IF has_customer THEN
+			t0 := clock_timestamp();
+			EXECUTE format($q$
+				CREATE TABLE %1$I.%2$I AS
+				WITH top_items AS (
+					SELECT customer, item FROM (
+						SELECT customer, item, row_number() OVER (PARTITION BY customer
+						       ORDER BY orders DESC, last_ordered DESC NULLS LAST, item COLLATE "C") AS rn
+						FROM %1$I.%3$I) x
+					WHERE rn <= 20),
+				cand AS (
+					SELECT t.customer, b.anchor, b.items, b.size, b.cohesion, b.accept_probability
+					FROM top_items t JOIN %1$I.%4$I b ON b.anchor = t.item),
+				parts AS (
+					SELECT c.customer, c.anchor, c.items, c.size, c.cohesion, c.accept_probability,
+					       cu.orders AS customer_orders,
+					       avg(coalesce(ci.orders, 0)::float8 / cu.orders) AS repeat_part,
+					       avg(%5$s) FILTER (WHERE i.ord > 1) AS model_part,
+					       count(*) FILTER (WHERE i.ord > 1 AND ci.item IS NULL) AS new_items,
+					       (array_agg(i.item ORDER BY ci.orders DESC NULLS LAST, i.ord))[1] AS top_item,
+					       max(ci.orders) AS top_orders
+					FROM cand c
+					CROSS JOIN LATERAL unnest(c.items) WITH ORDINALITY i(item, ord)
+					JOIN %1$I.%6$I cu ON cu.customer = c.customer
+					LEFT JOIN %1$I.%3$I ci ON ci.customer = c.customer AND ci.item = i.item
+					%7$s
+					GROUP BY c.customer, c.anchor, c.items, c.size, c.cohesion, c.accept_probability, cu.orders),
+				scored AS (
+					SELECT DISTINCT ON (p.customer, bundlerec.bundle_key(p.items)) p.*,
+					       %8$s * p.repeat_part + %9$s * coalesce(p.model_part, 0) + %10$s * p.cohesion AS score
+					FROM parts p
+					ORDER BY p.customer, bundlerec.bundle_key(p.items),
+					         %8$s * p.repeat_part + %9$s * coalesce(p.model_part, 0) + %10$s * p.cohesion DESC, p.anchor COLLATE "C"),
+				ranked AS (
+					SELECT s.*,
+					       row_number() OVER (PARTITION BY s.customer ORDER BY s.score DESC, s.items::text COLLATE "C") AS rank,
+					       CASE WHEN s.new_items = s.size - 1 THEN
+					            row_number() OVER (PARTITION BY s.customer, s.new_items = s.size - 1
+					                               ORDER BY s.score DESC, s.items::text COLLATE "C") END AS rank_new
+					FROM scored s)
+				SELECT r.customer, r.rank::integer AS rank, r.rank_new::integer AS rank_new, r.anchor, r.items,
+				       r.size, r.new_items::integer AS new_items, r.score, r.repeat_part, r.model_part, r.cohesion,
+				       r.accept_probability,
+				       concat_ws('; ',
+				           format('you bought %%s in %%s of your %%s orders', r.top_item, r.top_orders, r.customer_orders),
+				           CASE WHEN r.model_part IS NOT NULL
+				                THEN format('customers who buy like you would pick the rest at %%s', round(r.model_part::numeric, 2)) END,
+				           CASE WHEN r.new_items > 0 THEN format('%%s new to you', r.new_items) END,
+				           format('cohesion %%s', round(r.cohesion::numeric, 2))) AS explanation
+				FROM ranked r
+				WHERE r.rank <= %11$s OR r.rank_new <= %11$s
+				$q$, sch, 'customer_bundles' || sfx, 'customer_items' || st, 'item_bundles' || sfx,
+				CASE WHEN has_embeddings THEN 'greatest(0, least(1, bundlerec.factors_dot(ce.factors, ie.factors)))'
+				     ELSE 'NULL::float8' END,
+				'customers' || st,
+				CASE WHEN has_embeddings
+				     THEN format('LEFT JOIN %1$I.%2$I ce ON ce.customer = c.customer LEFT JOIN %1$I.%3$I ie ON ie.item = i.item',
+				                 sch, 'customer_embeddings' || sfx, 'item_embeddings' || sfx)
+				     ELSE '' END,
+				(o ->> 'repeat_weight')::float8, (o ->> 'model_weight')::float8,
+				(o ->> 'cohesion_weight')::float8, (o ->> 'bundles_per_customer')::int);
+			GET DIAGNOSTICS n = ROW_COUNT;
+			EXECUTE format('ALTER TABLE %I.%I ADD PRIMARY KEY (customer, rank)', sch, 'customer_bundles' || sfx);
+			EXECUTE format('CREATE UNIQUE INDEX ON %I.%I (customer, rank_new)', sch, 'customer_bundles' || sfx);
+			built := built || 'customer_bundles'::text;
+			stages := stages || bundlerec._stage(m.name, 'customer bundles', n, t0);
+		END IF;
+	END IF;
+
+	RETURN jsonb_build_object('stages', stages, 'built', to_jsonb(built), 'rows_read', n_read,
+	                          'n_baskets', n_baskets, 'watermark', new_wm, 'watermark_lines', wm_lines);
+END
+$body$;
+
+-- Documentation of the result tables, applied after every swap.
+CREATE FUNCTION bundlerec._comment_results(m bundlerec.models)
+RETURNS void
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $body$
+DECLARE
+	r record;
+BEGIN
+	FOR r IN
+		SELECT * FROM (VALUES
+		('items', NULL, 'item statistics: orders, customers, quantity, revenue, current price, category and popularity'),
+		('items', 'orders', 'orders holding the item'),
+		('items', 'customers', 'customers who bought it'),
+		('items', 'price', 'mean unit price over the price window before the latest order (else over all lines)'),
+		('items', 'support', 'orders / all orders'),
+		('items', 'popularity_rank', '1 = the item in most orders'),
+		('items', 'category_rank', 'popularity rank within its category'),
+		('pairs', NULL, 'frequently bought together: the best partners of each item, pairs in at least min_count orders'),
+		('pairs', 'rank', '1 = best partner, by score'),
+		('pairs', 'count', 'orders holding both items'),
+		('pairs', 'confidence', 'count / item_orders: P(partner | item)'),
+		('pairs', 'lift', 'count * orders / (item_orders * partner_orders)'),
+		('pairs', 'npmi', 'normalised pointwise mutual information, in [-1, 1]'),
+		('pairs', 'score', 'npmi * count / (count + shrinkage)'),
+		('rules', NULL, 'association rules antecedent => consequent (arules semantics) in at least min_count orders and rules_min_support of them: the rules_per_item best (by confidence, then lift) of each consequent'),
+		('rules', 'rank', '1 = the consequent''s most confident rule'),
+		('item_embeddings', NULL, 'ALS item factor vectors'),
+		('customer_embeddings', NULL, 'ALS customer factor vectors'),
+		('similar_items', NULL, 'nearest items by cosine of their ALS vectors'),
+		('recommendations', NULL, 'items per customer: repeat_weight * repeat_part + model_weight * model_part'),
+		('recommendations', 'repeat_part', 'share of the customer''s orders holding the item'),
+		('recommendations', 'model_part', 'ALS predicted preference x . y, clipped to [0, 1]'),
+		('recommendations', 'bought', 'orders of the customer holding the item'),
+		('item_bundles', NULL, 'bundles around each item (anchor), by bundlerec.generate_bundles; count >= min_count'),
+		('item_bundles', 'rank', '1 = best bundle of the anchor'),
+		('customer_bundles', NULL, 'bundles per customer, anchored on their most bought items: repeat, model and cohesion parts'),
+		('customer_bundles', 'rank', 'rank among all of the customer''s bundles'),
+		('customer_bundles', 'rank_new', 'rank among bundles whose added items the customer never bought; NULL otherwise'),
+		('customer_bundles', 'new_items', 'added items the customer never bought'),
+		('customer_bundles', 'repeat_part', 'mean over the bundle''s items of the share of the customer''s orders holding it'),
+		('customer_bundles', 'model_part', 'mean ALS preference for the added items, clipped to [0, 1]'),
+		('customers', NULL, 'orders per customer'),
+		('customer_items', NULL, 'what each customer bought: orders, quantity, first and last time'),
+		('_item_counts', NULL, 'refresh state: orders per item'),
+		('_pair_counts', NULL, 'refresh state: orders per item pair, every pair (kept for incremental refresh; not for serving)')
+		) v(tab, col, txt)
+		WHERE to_regclass(format('%I.%I', m.results_schema, v.tab)) IS NOT NULL
+	LOOP
+		IF r.col IS NULL THEN
+			EXECUTE format('COMMENT ON TABLE %I.%I IS %L', m.results_schema, r.tab,
+			               format('bundlerec model %s: %s', m.name, r.txt));
+		ELSE
+			EXECUTE format('COMMENT ON COLUMN %I.%I.%I IS %L', m.results_schema, r.tab, r.col, r.txt);
+		END IF;
+	END LOOP;
+END
+$body$;
+
+-- Replace each table of built by its <table><sfx> twin, keeping grants.
+CREATE FUNCTION bundlerec._swap(sch text, sfx text, built text[])
+RETURNS void
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $body$
+DECLARE
+	t text;
+	old regclass;
+	neu regclass;
+	g record;
+	idx record;
+BEGIN
+	FOREACH t IN ARRAY built LOOP
+		old := to_regclass(format('%I.%I', sch, t));
+		neu := format('%I.%I', sch, t || sfx)::regclass;
+		IF old IS NOT NULL THEN
+			FOR g IN SELECT a.grantee, a.privilege_type, a.is_grantable
+			         FROM pg_class c, aclexplode(c.relacl) a
+			         WHERE c.oid = old AND a.grantee <> c.relowner LOOP
+				EXECUTE format('GRANT %s ON %s TO %s%s', g.privilege_type, neu,
+				               CASE WHEN g.grantee = 0 THEN 'PUBLIC' ELSE quote_ident(pg_get_userbyid(g.grantee)) END,
+				               CASE WHEN g.is_grantable THEN ' WITH GRANT OPTION' ELSE '' END);
+			END LOOP;
+			EXECUTE format('DROP TABLE %s', old);
+		END IF;
+		EXECUTE format('ALTER TABLE %s RENAME TO %I', neu, t);
+		FOR idx IN SELECT c.relname FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
+		           WHERE i.indrelid = neu AND left(c.relname, length(t || sfx)) = t || sfx LOOP
+			EXECUTE format('ALTER INDEX %I.%I RENAME TO %I', sch, idx.relname,
+			               t || substr(idx.relname, length(t || sfx) + 1));
+		END LOOP;
+	END LOOP;
+END
+$body$;
+
+-- VOLATILE: rebuilds the model's results.
+CREATE FUNCTION bundlerec.refresh(name text, incremental boolean DEFAULT false)
+RETURNS TABLE (stage text, rows bigint, seconds double precision)
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $body$
+DECLARE
+	m bundlerec.models;
+	started timestamptz := clock_timestamp();
+	lines regclass;
+	inc boolean := coalesce(incremental, false);
+	res jsonb;
+	written bigint := 0;
+	t text;
+	n bigint;
+	warm regclass;
+	now_lines bigint;
+	kind text;
+BEGIN
+	PERFORM bundlerec._model(refresh.name);
+	BEGIN
+		SELECT * INTO m FROM bundlerec.models mm WHERE mm.name = refresh.name FOR UPDATE NOWAIT;
+	EXCEPTION WHEN lock_not_available THEN
+		RAISE EXCEPTION 'model "%" is being refreshed by another session', refresh.name
+			USING ERRCODE = 'lock_not_available',
+			      HINT = 'Wait for that refresh to finish; its results replace the current ones when it commits.';
+	END;
+	IF NOT has_table_privilege(m.source, 'SELECT') THEN
+		RAISE EXCEPTION 'permission denied to read %', m.source
+			USING ERRCODE = 'insufficient_privilege',
+			      HINT = 'A refresh reads the source with the privileges of the role that runs it.';
+	END IF;
+	lines := bundlerec._lines_view(m, '_br_lines');
+
+	IF inc THEN
+		IF m.ordered_at IS NULL THEN
+			RAISE NOTICE 'bundlerec %: no ordered_at column, so a full refresh', m.name;
+			inc := false;
+		ELSIF m.last_refresh IS NULL OR m.watermark IS NULL
+		      OR to_regclass(format('%I._pair_counts', m.results_schema)) IS NULL
+		      OR to_regclass(format('%I._item_counts', m.results_schema)) IS NULL
+		      OR m.customer IS NOT NULL AND to_regclass(format('%I.customer_items', m.results_schema)) IS NULL THEN
+			RAISE NOTICE 'bundlerec %: no earlier refresh to build on, so a full refresh', m.name;
+			inc := false;
+		ELSE
+			EXECUTE format('SELECT count(*) FROM %s WHERE ordered_at IS NULL OR ordered_at <= %L', lines, m.watermark)
+			INTO now_lines;
+			IF now_lines <> m.watermark_lines THEN
+				RAISE NOTICE 'bundlerec %: % lines at or before the watermark % now, % at the last refresh: old orders changed, so a full refresh',
+					m.name, now_lines, m.watermark, m.watermark_lines;
+				inc := false;
+			END IF;
+		END IF;
+	END IF;
+	IF inc AND m.customer IS NOT NULL AND (m.options ->> 'embeddings')::boolean THEN
+		warm := to_regclass(format('%I.customer_embeddings', m.results_schema));
+	END IF;
+
+	res := bundlerec._build(m, lines, m.results_schema, '_new', inc, m.watermark, warm);
+	PERFORM bundlerec._swap(m.results_schema, '_new',
+	                        ARRAY(SELECT jsonb_array_elements_text(res -> 'built')));
+	PERFORM bundlerec._comment_results(m);
+	FOR t IN SELECT v FROM unnest(ARRAY['items', 'pairs', 'rules', 'item_embeddings', 'customer_embeddings',
+	                                    'similar_items', 'recommendations', 'item_bundles', 'customer_bundles']) v
+	         WHERE to_regclass(format('%I.%I', m.results_schema, v)) IS NOT NULL LOOP
+		EXECUTE format('ANALYZE %I.%I', m.results_schema, t);
+		EXECUTE format('SELECT count(*) FROM %I.%I', m.results_schema, t) INTO n;
+		written := written + n;
+	END LOOP;
+	EXECUTE format('DROP VIEW %s', lines);
+
+	kind := CASE WHEN inc THEN 'incremental' ELSE 'full' END;
+	UPDATE bundlerec.models mm
+	SET last_refresh = clock_timestamp(), last_refresh_kind = kind,
+	    watermark = (res ->> 'watermark')::timestamptz,
+	    watermark_lines = (res ->> 'watermark_lines')::bigint,
+	    n_lines = CASE WHEN inc THEN mm.n_lines + (res ->> 'rows_read')::bigint ELSE (res ->> 'rows_read')::bigint END,
+	    n_baskets = (res ->> 'n_baskets')::bigint
+	WHERE mm.name = m.name;
+	INSERT INTO bundlerec.refresh_history (model, kind, started_at, finished_at, seconds, rows_read,
+	                                       rows_written, watermark, stages, metrics)
+	VALUES (m.name, kind, started, clock_timestamp(), extract(epoch FROM clock_timestamp() - started),
+	        (res ->> 'rows_read')::bigint, written, (res ->> 'watermark')::timestamptz, res -> 'stages',
+	        jsonb_build_object('orders', (res ->> 'n_baskets')::bigint));
+	RAISE NOTICE 'bundlerec %: % refresh done — % rows written in % s', m.name, kind, written,
+		round(extract(epoch FROM clock_timestamp() - started)::numeric, 3);
+	RETURN QUERY
+		SELECT s ->> 'stage', (s ->> 'rows')::bigint, (s ->> 'seconds')::float8
+		FROM jsonb_array_elements(res -> 'stages') s;
+END
+$body$;
+
+COMMENT ON FUNCTION bundlerec.refresh(text, boolean) IS
+	'rebuilds a model''s result tables aside and swaps them in, in one transaction (a failed or cancelled refresh keeps the old results); incremental => true adds only the orders after the watermark to the counts and warm-starts the embeddings';
