@@ -3,7 +3,7 @@
 
 # shellcheck shell=bash
 BR_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-BR_PACKAGES="make gcc pkg-config postgresql-15 postgresql-server-dev-15 postgresql-15-pgtap libtap-parser-sourcehandler-pgtap-perl libopenblas-dev"
+BR_PACKAGES="make gcc pkg-config postgresql-15 postgresql-server-dev-15 postgresql-15-pgtap postgresql-15-cron libtap-parser-sourcehandler-pgtap-perl libopenblas-dev"
 
 br_sudo() {
 	if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi

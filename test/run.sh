@@ -12,9 +12,13 @@ if [ "${1:-}" != "--inside" ]; then
 	br_build_install PG_CFLAGS="-Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers -Wno-sign-compare -Werror"
 	set +e
 	# always a throwaway cluster, whatever PG* variables say
+	# pg_cron is preloaded for the scheduling test (test/pgtap/models_cron.sql);
+	# its jobs run as background workers in the database the suites use.
 	env -u PGHOST -u PGPORT -u PGDATABASE -u PGSERVICE -u PGUSER -u PGPASSWORD \
 		pg_virtualenv -t -v 15 \
-		-o max_worker_processes=8 -o max_parallel_workers=8 \
+		-o max_worker_processes=12 -o max_parallel_workers=8 \
+		-o shared_preload_libraries=pg_cron -o cron.use_background_workers=on \
+		-o cron.database_name=postgres -o cron.max_running_jobs=4 \
 		bash "$0" --inside 2>&1 | tee test/run.log
 	rc=${PIPESTATUS[0]}
 	# repeat the tally last, after the cluster's own goodbye

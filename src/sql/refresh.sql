@@ -35,11 +35,11 @@ BEGIN
 		'%s AS ordered_at, %s AS quantity, %s AS price, %s AS category FROM %s '
 		'WHERE %I IS NOT NULL AND %I IS NOT NULL%s',
 		view_name, m.basket, m.item,
-		coalesce(format('%I::text', m.customer), 'NULL::text'),
-		coalesce(format('%I::timestamptz', m.ordered_at), 'NULL::timestamptz'),
-		coalesce(format('%I::numeric', m.quantity), '1::numeric'),
-		coalesce(format('%I::numeric', m.price), 'NULL::numeric'),
-		coalesce(format('%I::text', m.category), 'NULL::text'),
+		CASE WHEN m.customer IS NULL THEN 'NULL::text' ELSE format('%I::text', m.customer) END,
+		CASE WHEN m.ordered_at IS NULL THEN 'NULL::timestamptz' ELSE format('%I::timestamptz', m.ordered_at) END,
+		CASE WHEN m.quantity IS NULL THEN '1::numeric' ELSE format('%I::numeric', m.quantity) END,
+		CASE WHEN m.price IS NULL THEN 'NULL::numeric' ELSE format('%I::numeric', m.price) END,
+		CASE WHEN m.category IS NULL THEN 'NULL::text' ELSE format('%I::text', m.category) END,
 		m.source, m.basket, m.item,
 		CASE WHEN before IS NULL THEN ''
 		     ELSE format(' AND %I::timestamptz < %L::timestamptz', m.ordered_at, before) END);
