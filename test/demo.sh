@@ -2,7 +2,8 @@
 # The bundlerec demo: installs what is missing, builds and installs the
 # extension, loads a small real sample of UCI Online Retail (shipped in
 # test/data) into a throwaway cluster (or the server named by PG*
-# variables) and prints frequently-bought-together pairs.
+# variables) and prints pairs, rules, embeddings and bundles, then creates a
+# model, refreshes it (full, then incremental), serves from it and evaluates it.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 

@@ -193,3 +193,103 @@ SELECT size, count, round(cohesion::numeric, 3) AS cohesion, round(mean_lift::nu
        round(expected_revenue::numeric, 2) AS expected_revenue, explanation
 FROM bundlerec.bundle_score('bundle_lines', 'invoice_no', 'stock_code', ARRAY['85123A', '84029G', '84029E'],
                             price => 'unit_price');
+
+------------------------------------------------------------------------------
+-- A model: register the order lines once, refresh, serve, evaluate
+------------------------------------------------------------------------------
+
+-- The shop's order lines up to 8 December; the rest arrive later.
+CREATE TABLE shop_lines AS
+	SELECT s.invoice_no, s.stock_code, s.quantity, s.unit_price, s.customer_id,
+	       o.invoice_date, (regexp_match(p.description, '(\w+)\s*$'))[1] AS kind
+	FROM order_lines o
+	JOIN sales s USING (invoice_no, stock_code, quantity, unit_price, customer_id)
+	JOIN products p USING (stock_code);
+CREATE TABLE later_lines AS SELECT * FROM shop_lines WHERE invoice_date >= '2010-12-09';
+DELETE FROM shop_lines WHERE invoice_date >= '2010-12-09';
+
+SELECT bundlerec.drop_model('demo', if_exists => true);
+SELECT name, results_schema FROM bundlerec.create_model('demo', 'shop_lines', 'invoice_no', 'stock_code',
+	customer => 'customer_id', ordered_at => 'invoice_date', quantity => 'quantity',
+	price => 'unit_price', category => 'kind', options => '{"schema": "bundlerec_demo_model"}') \gset
+
+\echo
+\echo '== A model over the order lines to 8 December: full refresh, one row per stage'
+SELECT stage, rows FROM bundlerec.refresh('demo');
+
+INSERT INTO shop_lines SELECT * FROM later_lines;
+\echo
+\echo '== The orders of 9 to 12 December arrive: incremental refresh (new orders only for the counts, ALS warm-started)'
+SELECT stage, rows FROM bundlerec.refresh('demo', incremental => true);
+
+\echo
+\echo '== The catalogue and the refresh history'
+SELECT name, source, last_refresh_kind, watermark, n_lines, n_baskets FROM bundlerec.models WHERE name = 'demo';
+SELECT kind, rows_read, rows_written, round(seconds::numeric, 1) AS seconds FROM bundlerec.refresh_history
+WHERE model = 'demo' ORDER BY id;
+
+\echo
+\echo '== The result tables, ready for BI tools'
+SELECT c.relname AS "table", obj_description(c.oid, 'pg_class') AS comment
+FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+WHERE n.nspname = 'bundlerec_demo_model' AND c.relkind = 'r' AND c.relname NOT LIKE '\_%'
+ORDER BY c.relname;
+
+\echo
+\echo '== frequently_bought_together: WHITE HANGING HEART T-LIGHT HOLDER'
+SELECT f.rank, left(p.description, 32) AS product, f.count, round(f.confidence::numeric, 3) AS confidence,
+       round(f.lift::numeric, 2) AS lift, f.source
+FROM bundlerec.frequently_bought_together('demo', '85123A', 5) f
+JOIN products p ON p.stock_code = f.partner ORDER BY f.rank;
+
+\echo
+\echo '== similar_items (ALS embeddings): WHITE HANGING HEART T-LIGHT HOLDER'
+SELECT s.rank, left(p.description, 32) AS product, round(s.similarity::numeric, 3) AS similarity
+FROM bundlerec.similar_items('demo', '85123A', 5) s
+JOIN products p ON p.stock_code = s.neighbor ORDER BY s.rank;
+
+\echo
+\echo '== complete_cart: heart holder + white metal lantern (pairs, rules and embeddings blended)'
+SELECT c.rank, left(p.description, 32) AS product, round(c.score::numeric, 3) AS score, c.explanation
+FROM bundlerec.complete_cart('demo', ARRAY['85123A', '71053'], 5) c
+JOIN products p ON p.stock_code = c.item ORDER BY c.rank;
+
+\echo
+\echo '== Fallbacks: a product the model has never seen, in the kind HOLDER'
+SELECT f.rank, f.partner, f.source, f.explanation
+FROM bundlerec.frequently_bought_together('demo', 'NEW-PRODUCT', 3, category => 'HOLDER') f;
+
+\echo
+\echo '== bundles_for_item: heart holder'
+SELECT b.rank, b.items, round(b.bundle_price::numeric, 2) AS price,
+       round(b.accept_probability::numeric, 3) AS p_accept, round(b.score::numeric, 3) AS score
+FROM bundlerec.bundles_for_item('demo', '85123A', 3) b;
+
+SELECT customer_id AS top_customer FROM shop_lines WHERE customer_id IS NOT NULL
+GROUP BY customer_id ORDER BY count(DISTINCT invoice_no) DESC, customer_id LIMIT 1 \gset
+\echo
+\echo '== bundles_for_customer: the customer with the most orders (added items new to them)'
+SELECT b.rank, b.items, round(b.repeat_part::numeric, 3) AS repeat, round(b.model_part::numeric, 3) AS model,
+       round(b.score::numeric, 3) AS score, b.explanation
+FROM bundlerec.bundles_for_customer('demo', :'top_customer', 3) b;
+
+\echo
+\echo '== recommend_items: the same customer (their repeat purchases blended with ALS)'
+SELECT r.rank, left(p.description, 32) AS product, round(r.repeat_part::numeric, 3) AS repeat,
+       round(r.model_part::numeric, 3) AS model, r.explanation
+FROM bundlerec.recommend_items('demo', :'top_customer', 5) r
+JOIN products p ON p.stock_code = r.item ORDER BY r.rank;
+
+\echo
+\echo '== Feedback: the first bundle was shown 40 times and bought 12 times; explore re-ranks by Thompson sampling'
+SELECT impressions, conversions FROM bundlerec.record_feedback('demo',
+	(SELECT b.items FROM bundlerec.bundles_for_item('demo', '85123A', 1) b), 40, 12);
+SELECT setseed(0.5);
+SELECT b.rank, b.items, b.explanation FROM bundlerec.bundles_for_item('demo', '85123A', 3, explore => true) b;
+
+\echo
+\echo '== Evaluation: train on the orders before 9 December, test on the later ones (k = 10)'
+SELECT task, method, cases, round(hit_rate::numeric, 3) AS hit_rate, round(precision::numeric, 3) AS precision,
+       round(recall::numeric, 3) AS recall, round(ndcg::numeric, 3) AS ndcg,
+       round(coverage::numeric, 3) AS coverage, round(novelty::numeric, 2) AS novelty
+FROM bundlerec.evaluate('demo', '2010-12-09', 10);

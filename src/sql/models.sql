@@ -91,7 +91,10 @@ SELECT pg_catalog.pg_extension_config_dump('bundlerec.refresh_history', '');
 SELECT pg_catalog.pg_extension_config_dump('bundlerec.refresh_history_id_seq', '');
 SELECT pg_catalog.pg_extension_config_dump('bundlerec.feedback', '');
 
--- Serving functions run with the caller's privileges and look the model up.
+-- Serving functions run with the caller's privileges and look the model up:
+-- any role may call them and read the catalogue; what it may read of the
+-- results is up to the grants on each model's schema.
+GRANT USAGE ON SCHEMA bundlerec TO PUBLIC;
 GRANT SELECT ON bundlerec.models TO PUBLIC;
 
 CREATE FUNCTION bundlerec.model_defaults()

@@ -143,6 +143,7 @@ BEGIN
 				first_ordered = least(t.first_ordered, excluded.first_ordered),
 				last_ordered = greatest(t.last_ordered, excluded.last_ordered)
 			$q$, sch);
+		GET DIAGNOSTICS n = ROW_COUNT;
 	ELSE
 		EXECUTE format($q$
 			CREATE TABLE %1$I.%2$I AS
@@ -371,7 +372,7 @@ BEGIN
 			SELECT r.customer, r.rank::integer AS rank, r.item, r.score, r.repeat_part, r.model_part,
 			       r.bought, r.customer_orders
 			FROM (SELECT r.*, row_number() OVER (PARTITION BY r.customer ORDER BY r.score DESC, r.item COLLATE "C") AS rank
-			      FROM r) r
+			      FROM r WHERE r.score > 0) r
 			WHERE r.rank <= %11$s
 			$q$, sch, 'recommendations' || sfx, sch, 'customer_items' || st,
 			CASE WHEN has_embeddings

@@ -200,7 +200,7 @@ BEGIN
 			USING ERRCODE = 'null_value_not_allowed',
 			      HINT = 'Pass the cart''s items, for example ARRAY[''85123A'', ''22423''].';
 	END IF;
-	IF to_regclass(format('%I.rules', sch)) IS NOT NULL THEN
+	IF to_regclass(format('%I.rules', sch)) IS NOT NULL AND (opts ->> 'cart_rules_weight')::float8 > 0 THEN
 		rules_sql := format($q$
 			SELECT r.consequent AS item, max(r.confidence) AS conf,
 			       (array_agg(pg_catalog.array_to_string(r.antecedent, ' + ') ORDER BY r.confidence DESC, cardinality(r.antecedent) DESC, r.antecedent::text))[1] AS via
@@ -208,7 +208,7 @@ BEGIN
 			GROUP BY r.consequent
 			$q$, sch);
 	END IF;
-	IF to_regclass(format('%I.similar_items', sch)) IS NOT NULL THEN
+	IF to_regclass(format('%I.similar_items', sch)) IS NOT NULL AND (opts ->> 'cart_embedding_weight')::float8 > 0 THEN
 		emb_sql := format($q$
 			SELECT s.neighbor AS item, max(s.similarity) AS sim,
 			       (array_agg(s.item ORDER BY s.similarity DESC, s.item))[1] AS via
