@@ -93,20 +93,30 @@ BEGIN
 	-- what is read
 	t0 := clock_timestamp();
 	IF incremental THEN
+		-- one row per (basket, item, customer) of the orders with new lines;
+		-- "old" flags say what the last refresh already counted, per item,
+		-- per customer and per customer and item
+		IF to_regclass('pg_temp._br_delta') IS NOT NULL THEN
+			DROP TABLE pg_temp._br_delta;
+		END IF;
 		EXECUTE format($q$
 			CREATE TEMP TABLE _br_delta ON COMMIT DROP AS
 			WITH nb AS (SELECT DISTINCT basket FROM %1$s WHERE ordered_at > %2$L),
-			bi AS (
-				SELECT l.basket, l.item, max(l.customer) AS customer,
-				       bool_or(l.ordered_at IS NULL OR l.ordered_at <= %2$L) AS had_old,
+			bic AS (
+				SELECT l.basket, l.item, l.customer,
+				       bool_or(l.ordered_at IS NULL OR l.ordered_at <= %2$L) AS old_bic,
 				       count(*) FILTER (WHERE l.ordered_at > %2$L) AS new_lines,
 				       sum(l.quantity) FILTER (WHERE l.ordered_at > %2$L) AS quantity,
 				       sum(l.quantity * l.price) FILTER (WHERE l.ordered_at > %2$L) AS revenue,
 				       min(l.ordered_at) FILTER (WHERE l.ordered_at > %2$L) AS first_new,
 				       max(l.ordered_at) AS last_ordered
 				FROM %1$s l JOIN nb ON nb.basket = l.basket
-				GROUP BY l.basket, l.item)
-			SELECT bi.*, bool_or(bi.had_old) OVER (PARTITION BY bi.basket) AS basket_had_old FROM bi
+				GROUP BY l.basket, l.item, l.customer)
+			SELECT bic.*,
+			       bool_or(bic.old_bic) OVER (PARTITION BY bic.basket, bic.item) AS old_bi,
+			       bool_or(bic.old_bic) OVER (PARTITION BY bic.basket, bic.customer) AS old_bc,
+			       bool_or(bic.old_bic) OVER (PARTITION BY bic.basket) AS basket_had_old
+			FROM bic
 			$q$, lines, wm);
 		SELECT coalesce(sum(d.new_lines), 0), count(DISTINCT d.basket) FILTER (WHERE NOT d.basket_had_old),
 		       max(d.last_ordered)
@@ -133,7 +143,7 @@ BEGIN
 	IF incremental THEN
 		EXECUTE format($q$
 			INSERT INTO %1$I._item_counts AS t (item, orders, quantity, revenue, first_ordered, last_ordered)
-			SELECT d.item, count(*) FILTER (WHERE NOT d.had_old), sum(d.quantity), sum(d.revenue),
+			SELECT d.item, count(DISTINCT d.basket) FILTER (WHERE NOT d.old_bi), sum(d.quantity), sum(d.revenue),
 			       min(d.first_new), max(d.last_ordered)
 			FROM _br_delta d GROUP BY d.item
 			ON CONFLICT (item) DO UPDATE SET
@@ -164,7 +174,7 @@ BEGIN
 		IF incremental THEN
 			EXECUTE format($q$
 				INSERT INTO %1$I.customers AS t (customer, orders, first_ordered, last_ordered)
-				SELECT d.customer, count(DISTINCT d.basket) FILTER (WHERE NOT d.basket_had_old),
+				SELECT d.customer, count(DISTINCT d.basket) FILTER (WHERE NOT d.old_bc),
 				       min(d.first_new), max(d.last_ordered)
 				FROM _br_delta d WHERE d.customer IS NOT NULL GROUP BY d.customer
 				ON CONFLICT (customer) DO UPDATE SET
@@ -174,7 +184,7 @@ BEGIN
 				$q$, sch);
 			EXECUTE format($q$
 				INSERT INTO %1$I.customer_items AS t (customer, item, orders, quantity, first_ordered, last_ordered)
-				SELECT d.customer, d.item, count(*) FILTER (WHERE NOT d.had_old), sum(d.quantity),
+				SELECT d.customer, d.item, count(*) FILTER (WHERE NOT d.old_bic), sum(d.quantity),
 				       min(d.first_new), max(d.last_ordered)
 				FROM _br_delta d WHERE d.customer IS NOT NULL GROUP BY d.customer, d.item
 				ON CONFLICT (customer, item) DO UPDATE SET
@@ -209,10 +219,11 @@ BEGIN
 	IF incremental THEN
 		EXECUTE format($q$
 			INSERT INTO %1$I._pair_counts AS t (item_a, item_b, count)
-			SELECT a.item, b.item, count(*) FILTER (WHERE NOT (a.had_old AND b.had_old))
-			FROM _br_delta a JOIN _br_delta b ON b.basket = a.basket AND a.item < b.item COLLATE "C"
+			WITH bi AS (SELECT DISTINCT d.basket, d.item, d.old_bi FROM _br_delta d)
+			SELECT a.item, b.item, count(*) FILTER (WHERE NOT (a.old_bi AND b.old_bi))
+			FROM bi a JOIN bi b ON b.basket = a.basket AND a.item < b.item COLLATE "C"
 			GROUP BY a.item, b.item
-			HAVING count(*) FILTER (WHERE NOT (a.had_old AND b.had_old)) > 0
+			HAVING count(*) FILTER (WHERE NOT (a.old_bi AND b.old_bi)) > 0
 			ON CONFLICT (item_a, item_b) DO UPDATE SET count = t.count + excluded.count
 			$q$, sch);
 		GET DIAGNOSTICS n = ROW_COUNT;
@@ -488,6 +499,9 @@ BEGIN
 		END IF;
 	END IF;
 
+	IF incremental THEN
+		DROP TABLE pg_temp._br_delta;
+	END IF;
 	RETURN jsonb_build_object('stages', stages, 'built', to_jsonb(built), 'rows_read', n_read,
 	                          'n_baskets', n_baskets, 'watermark', new_wm, 'watermark_lines', wm_lines);
 END
