@@ -89,6 +89,8 @@ DECLARE
 	max_ts timestamptz;
 	wm_lines bigint;
 	msg_level text;
+	pair_rows bigint;
+	pair_state text := '_pair_counts' || CASE WHEN incremental THEN '' ELSE sfx END;
 BEGIN
 	-- what is read
 	t0 := clock_timestamp();
@@ -217,16 +219,35 @@ BEGIN
 	-- pair counts: every pair, so later orders can be added exactly
 	t0 := clock_timestamp();
 	IF incremental THEN
-		EXECUTE format($q$
-			INSERT INTO %1$I._pair_counts AS t (item_a, item_b, count)
-			WITH bi AS (SELECT DISTINCT d.basket, d.item, d.old_bi FROM _br_delta d)
-			SELECT a.item, b.item, count(*) FILTER (WHERE NOT (a.old_bi AND b.old_bi))
-			FROM bi a JOIN bi b ON b.basket = a.basket AND a.item < b.item COLLATE "C"
-			GROUP BY a.item, b.item
-			HAVING count(*) FILTER (WHERE NOT (a.old_bi AND b.old_bi)) > 0
-			ON CONFLICT (item_a, item_b) DO UPDATE SET count = t.count + excluded.count
-			$q$, sch);
+		CREATE TEMP TABLE _br_pair_delta ON COMMIT DROP AS
+		WITH bi AS (SELECT DISTINCT d.basket, d.item, d.old_bi FROM _br_delta d)
+		SELECT a.item AS item_a, b.item AS item_b, count(*) FILTER (WHERE NOT (a.old_bi AND b.old_bi)) AS count
+		FROM bi a JOIN bi b ON b.basket = a.basket AND a.item < b.item COLLATE "C"
+		GROUP BY a.item, b.item
+		HAVING count(*) FILTER (WHERE NOT (a.old_bi AND b.old_bi)) > 0;
 		GET DIAGNOSTICS n = ROW_COUNT;
+		SELECT c.reltuples::bigint INTO pair_rows FROM pg_class c
+		WHERE c.oid = format('%I._pair_counts', sch)::regclass;
+		IF n * 20 > pair_rows THEN
+			-- a large delta: merging into a new table beats updating in place
+			EXECUTE format($q$
+				CREATE TABLE %1$I.%2$I AS
+				SELECT coalesce(t.item_a, d.item_a) AS item_a, coalesce(t.item_b, d.item_b) AS item_b,
+				       coalesce(t.count, 0) + coalesce(d.count, 0) AS count
+				FROM %1$I._pair_counts t FULL JOIN pg_temp._br_pair_delta d
+				  ON d.item_a = t.item_a AND d.item_b = t.item_b
+				$q$, sch, '_pair_counts' || sfx);
+			EXECUTE format('ALTER TABLE %I.%I ADD PRIMARY KEY (item_a, item_b)', sch, '_pair_counts' || sfx);
+			built := built || '_pair_counts'::text;
+			pair_state := '_pair_counts' || sfx;
+		ELSE
+			EXECUTE format($q$
+				INSERT INTO %1$I._pair_counts AS t (item_a, item_b, count)
+				SELECT d.item_a, d.item_b, d.count FROM pg_temp._br_pair_delta d
+				ON CONFLICT (item_a, item_b) DO UPDATE SET count = t.count + excluded.count
+				$q$, sch);
+		END IF;
+		DROP TABLE pg_temp._br_pair_delta;
 	ELSE
 		EXECUTE format($q$
 			CREATE TABLE %1$I.%2$I AS
@@ -293,7 +314,7 @@ BEGIN
 		       r.count::float8 * %6$s / (r.item_orders::float8 * r.partner_orders) AS lift,
 		       r.npmi, r.score
 		FROM r WHERE r.rank <= %8$s
-		$q$, sch, 'pairs' || sfx, '_pair_counts' || st, '_item_counts' || st, mc, n_baskets,
+		$q$, sch, 'pairs' || sfx, pair_state, '_item_counts' || st, mc, n_baskets,
 		(o ->> 'shrinkage')::float8, (o ->> 'pairs_per_item')::int);
 	GET DIAGNOSTICS n = ROW_COUNT;
 	EXECUTE format('ALTER TABLE %I.%I ADD PRIMARY KEY (item, rank)', sch, 'pairs' || sfx);
