@@ -71,6 +71,7 @@ bench:
 	bash test/bench/als_bench.sh
 	bash test/bench/quality_bench.sh
 	bash test/bench/youshu_bench.sh
+	bash test/bench/serving_bench.sh
 
 demo:
 	bash test/demo.sh

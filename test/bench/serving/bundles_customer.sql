@@ -1,0 +1,2 @@
+\set r random(1, :n_customers)
+SELECT count(*) FROM bundlerec.bundles_for_customer('shop', (SELECT customer FROM serving_bench.bench_customers WHERE id = :r), 5);

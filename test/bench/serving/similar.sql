@@ -1,0 +1,2 @@
+\set r random(1, :n_items)
+SELECT count(*) FROM bundlerec.similar_items('shop', (SELECT item FROM serving_bench.bench_items WHERE id = :r), 10);
