@@ -216,7 +216,7 @@ run_pgbench() {
 main() {
 	set -e
 	echo "== serving_bench $STAMP (logs: $LOG)"
-	bpsql -q -c "CREATE EXTENSION IF NOT EXISTS bundlerec"
+	bpsql -q -c "SET client_min_messages = warning" -c "CREATE EXTENSION IF NOT EXISTS bundlerec"
 	bpsql -tA -F ' ' <<'SQL'
 SELECT 'server:   ' || version();
 SELECT 'bundlerec ' || extversion FROM pg_extension WHERE extname = 'bundlerec';
@@ -225,7 +225,7 @@ FROM pg_settings
 WHERE name IN ('work_mem', 'shared_buffers', 'max_parallel_workers_per_gather', 'jit',
                'synchronous_commit', 'bundlerec.blas_threads');
 SQL
-	echo "machine:  $(nproc) CPUs, $(awk '/^MemTotal/ {printf "%.1f GiB", $2 / 1048576}' /proc/meminfo) RAM (this client); pgbench: $PGBENCH ($("$PGBENCH" --version | awk '{print $NF}'))"
+	echo "machine:  $(nproc) CPUs, $(awk '/^MemTotal/ {printf "%.1f GiB", $2 / 1048576}' /proc/meminfo) RAM (this client); pgbench: $PGBENCH ($("$PGBENCH" --version | awk '{print $3}'))"
 
 	echo
 	echo "== Online Retail"
