@@ -89,6 +89,10 @@ DECLARE
 	sch name := bundlerec._results(model);
 BEGIN
 	PERFORM bundlerec._check_k(k);
+	IF frequently_bought_together.item IS NULL THEN
+		RAISE EXCEPTION 'item must not be NULL'
+			USING ERRCODE = 'null_value_not_allowed', HINT = 'Pass the item of the product page; for a product without orders pass its category too.';
+	END IF;
 	RETURN QUERY EXECUTE format($q$
 		WITH cand AS (
 			SELECT p.partner AS item, p.score, 1 AS tier, p.rank AS ord, p.count, p.confidence, p.lift,
@@ -136,6 +140,10 @@ DECLARE
 	own text;
 BEGIN
 	PERFORM bundlerec._check_k(k);
+	IF similar_items.item IS NULL THEN
+		RAISE EXCEPTION 'item must not be NULL'
+			USING ERRCODE = 'null_value_not_allowed', HINT = 'Pass the item of the product page; for a product without orders pass its category too.';
+	END IF;
 	IF to_regclass(format('%I.similar_items', sch)) IS NOT NULL THEN
 		own := format($q$
 			SELECT s.neighbor AS item, s.similarity AS score, 1 AS tier, s.rank AS ord, 'embeddings'::text AS source,
@@ -401,6 +409,10 @@ DECLARE
 	prior double precision;
 BEGIN
 	PERFORM bundlerec._check_k(k);
+	IF customer IS NULL THEN
+		RAISE EXCEPTION 'customer must not be NULL'
+			USING ERRCODE = 'null_value_not_allowed', HINT = 'Pass the customer key; an unknown customer gets the best sellers'' bundles.';
+	END IF;
 	IF to_regclass(format('%I.customer_bundles', sch)) IS NULL THEN
 		RAISE EXCEPTION 'model "%" has no customer bundles', model
 			USING ERRCODE = 'object_not_in_prerequisite_state',
@@ -466,6 +478,10 @@ DECLARE
 	sch name := bundlerec._results(model);
 BEGIN
 	PERFORM bundlerec._check_k(k);
+	IF customer IS NULL THEN
+		RAISE EXCEPTION 'customer must not be NULL'
+			USING ERRCODE = 'null_value_not_allowed', HINT = 'Pass the customer key; an unknown customer gets the best sellers.';
+	END IF;
 	IF to_regclass(format('%I.recommendations', sch)) IS NULL THEN
 		RAISE EXCEPTION 'model "%" has no per-customer results', model
 			USING ERRCODE = 'object_not_in_prerequisite_state',

@@ -29,7 +29,7 @@ CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION IF NOT EXISTS bundlerec;
 
 BEGIN;
-SELECT plan(149);
+SELECT plan(153);
 
 CREATE SCHEMA tap_models_serving;
 SET LOCAL search_path = tap_models_serving, public;
@@ -921,6 +921,16 @@ SELECT throws_ok($$SELECT * FROM bundlerec.evaluate('tms_ev', '2024-02-01 00:00+
 	'22023', NULL, 'evaluate k 0: 22023');
 SELECT is((SELECT count(*) FROM bundlerec.refresh_history h WHERE h.model = 'tms_ev' AND h.kind = 'evaluate'), 1::bigint,
 	'failed evaluations append no history');
+
+-- NULL item or customer: 22004
+SELECT throws_ok($$SELECT * FROM bundlerec.frequently_bought_together('tms_shop', NULL)$$, '22004', NULL,
+	'frequently_bought_together with a NULL item raises 22004');
+SELECT throws_ok($$SELECT * FROM bundlerec.similar_items('tms_shop', NULL)$$, '22004', NULL,
+	'similar_items with a NULL item raises 22004');
+SELECT throws_ok($$SELECT * FROM bundlerec.bundles_for_customer('tms_shop', NULL)$$, '22004', NULL,
+	'bundles_for_customer with a NULL customer raises 22004');
+SELECT throws_ok($$SELECT * FROM bundlerec.recommend_items('tms_shop', NULL)$$, '22004', NULL,
+	'recommend_items with a NULL customer raises 22004');
 
 SELECT * FROM finish();
 ROLLBACK;
