@@ -64,6 +64,7 @@ BEGIN
 	EXECUTE format('CREATE SCHEMA %I', sch);
 	RAISE NOTICE 'bundlerec %: evaluation, training on the % order lines before %', m.name, n_train, test_from;
 	res := bundlerec._build(m, train, sch, '', false, NULL);
+	PERFORM bundlerec._prepare(m, sch, '', ARRAY(SELECT jsonb_array_elements_text(res -> 'built')));
 	EXECUTE format('SELECT count(*) FROM %I.items', sch) INTO n_items;
 
 	CREATE TEMP TABLE _br_eval_recs (task text, method text, case_id text, rank integer, item text) ON COMMIT DROP;

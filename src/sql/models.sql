@@ -23,7 +23,8 @@ CREATE TABLE bundlerec.models (
 	watermark timestamptz,
 	watermark_lines bigint,
 	n_lines bigint,
-	n_baskets bigint
+	n_baskets bigint,
+	tables jsonb NOT NULL DEFAULT '{}'
 );
 
 COMMENT ON TABLE bundlerec.models IS 'bundlerec models: which order lines each model reads, its options, and where and when its results were last refreshed';
@@ -44,6 +45,7 @@ COMMENT ON COLUMN bundlerec.models.watermark IS 'latest order time the results i
 COMMENT ON COLUMN bundlerec.models.watermark_lines IS 'lines at or before the watermark (or undated) at the last refresh; a change means old orders changed, and the next incremental refresh runs in full';
 COMMENT ON COLUMN bundlerec.models.n_lines IS 'order lines read by the last refresh';
 COMMENT ON COLUMN bundlerec.models.n_baskets IS 'orders in the results';
+COMMENT ON COLUMN bundlerec.models.tables IS 'for each published result, the table of the current generation behind its view';
 
 CREATE TABLE bundlerec.refresh_history (
 	id bigserial PRIMARY KEY,
@@ -97,12 +99,135 @@ SELECT pg_catalog.pg_extension_config_dump('bundlerec.feedback', '');
 GRANT USAGE ON SCHEMA bundlerec TO PUBLIC;
 GRANT SELECT ON bundlerec.models TO PUBLIC;
 
+------------------------------------------------------------------------------
+-- The result tables of a model, declared once
+------------------------------------------------------------------------------
+-- Refresh builds them in this order, publishes them (a view per result over
+-- the table of its current generation), locks them in this order, comments
+-- them, counts them; serving, evaluate and drop_model follow the same list.
+
+CREATE TABLE bundlerec.result_tables (
+	name text PRIMARY KEY,
+	position integer NOT NULL UNIQUE,
+	stage text NOT NULL,
+	enabled_by text NOT NULL
+		CHECK (enabled_by IN ('always', 'customer', 'rules', 'embeddings', 'bundles', 'customer bundles')),
+	refresh text NOT NULL CHECK (refresh IN ('counted', 'rebuilt')),
+	served boolean NOT NULL,
+	columns text[] NOT NULL,
+	primary_key text[] NOT NULL,
+	indexes text[] NOT NULL DEFAULT '{}',
+	comment text NOT NULL,
+	column_comments jsonb NOT NULL DEFAULT '{}'
+);
+
+COMMENT ON TABLE bundlerec.result_tables IS 'the result tables every model publishes: stage, columns, keys, indexes, comments, what enables them and how a refresh brings them up to date';
+COMMENT ON COLUMN bundlerec.result_tables.position IS 'build, lock and publish order';
+COMMENT ON COLUMN bundlerec.result_tables.enabled_by IS 'always; customer (a customer column); rules, embeddings, bundles (those options, embeddings also needing a customer column); customer bundles (both)';
+COMMENT ON COLUMN bundlerec.result_tables.refresh IS 'counted: an incremental refresh adds the new orders in place; rebuilt: recomputed from the counts and lines';
+COMMENT ON COLUMN bundlerec.result_tables.served IS 'read by serving functions and reports (false: refresh state only)';
+GRANT SELECT ON bundlerec.result_tables TO PUBLIC;
+COMMENT ON COLUMN bundlerec.result_tables.indexes IS 'index definitions beyond the primary key, as written after CREATE [UNIQUE] INDEX ON t';
+
+INSERT INTO bundlerec.result_tables VALUES
+('_item_counts', 1, 'item counts', 'always', 'counted', false,
+ '{item,orders,quantity,revenue,first_ordered,last_ordered}', '{item}', '{}',
+ 'refresh state: orders, quantity and revenue per item', '{}'),
+('customers', 2, 'customer items', 'customer', 'counted', true,
+ '{customer,orders,first_ordered,last_ordered}', '{customer}', '{}',
+ 'orders per customer', '{}'),
+('customer_items', 3, 'customer items', 'customer', 'counted', true,
+ '{customer,item,orders,quantity,first_ordered,last_ordered}', '{customer,item}', '{}',
+ 'what each customer bought: orders, quantity, first and last time', '{}'),
+('_pair_counts', 4, 'pair counts', 'always', 'counted', false,
+ '{item_a,item_b,count}', '{item_a,item_b}', '{}',
+ 'refresh state: orders per item pair, every pair (kept for incremental refresh; not for serving)', '{}'),
+('items', 5, 'items', 'always', 'rebuilt', true,
+ '{item,category,orders,customers,quantity,revenue,price,support,popularity_rank,category_rank,first_ordered,last_ordered}',
+ '{item}', '{"UNIQUE (popularity_rank)","UNIQUE (category, category_rank)"}',
+ 'item statistics: orders, customers, quantity, revenue, current price, category and popularity',
+ '{"orders": "orders holding the item", "customers": "customers who bought it",
+   "price": "mean unit price (positive, finite prices only) over the price window before the latest order (else over all lines)",
+   "support": "orders / all orders", "popularity_rank": "1 = the item in most orders",
+   "category_rank": "popularity rank within its category"}'),
+('pairs', 6, 'pairs', 'always', 'rebuilt', true,
+ '{item,rank,partner,count,item_orders,partner_orders,support,confidence,lift,npmi,score}',
+ '{item,rank}', '{"UNIQUE (item, partner)"}',
+ 'frequently bought together: the best partners of each item, pairs in at least min_count orders',
+ '{"rank": "1 = best partner, by score", "count": "orders holding both items",
+   "confidence": "count / item_orders: P(partner | item)",
+   "lift": "count * orders / (item_orders * partner_orders)",
+   "npmi": "normalised pointwise mutual information, in [-1, 1]",
+   "score": "npmi * count / (count + shrinkage)"}'),
+('rules', 7, 'rules', 'rules', 'rebuilt', true,
+ '{antecedent,consequent,rank,size,count,support,confidence,coverage,lift,leverage,conviction,fisher_p}',
+ '{consequent,antecedent}', '{"USING gin (antecedent)"}',
+ 'association rules antecedent => consequent (arules semantics) in at least min_count orders and rules_min_support of them: the rules_per_item best (by confidence, then lift) of each consequent',
+ '{"rank": "1 = the consequent''s most confident rule"}'),
+('customer_embeddings', 8, 'embeddings', 'embeddings', 'rebuilt', true,
+ '{customer,factors}', '{customer}', '{}', 'ALS customer factor vectors', '{}'),
+('item_embeddings', 9, 'embeddings', 'embeddings', 'rebuilt', true,
+ '{item,factors}', '{item}', '{}', 'ALS item factor vectors', '{}'),
+('similar_items', 10, 'similar items', 'embeddings', 'rebuilt', true,
+ '{item,rank,neighbor,similarity}', '{item,rank}', '{}',
+ 'nearest items by cosine of their ALS vectors', '{}'),
+('recommendations', 11, 'recommendations', 'customer', 'rebuilt', true,
+ '{customer,rank,item,score,repeat_part,model_part,bought,customer_orders}', '{customer,rank}', '{}',
+ 'items per customer: repeat_weight * repeat_part + model_weight * model_part',
+ '{"repeat_part": "share of the customer''s orders holding the item",
+   "model_part": "ALS predicted preference x . y, clipped to [0, 1]",
+   "bought": "orders of the customer holding the item"}'),
+('item_bundles', 12, 'item bundles', 'bundles', 'rebuilt', true,
+ '{anchor,rank,items,size,count,support,cohesion,min_npmi,mean_lift,list_price,bundle_price,accept_probability,expected_revenue,score,explanation}',
+ '{anchor,rank}', '{"UNIQUE (anchor, items)"}',
+ 'bundles around each item (anchor), by bundlerec.generate_bundles; count >= min_count',
+ '{"rank": "1 = best bundle of the anchor"}'),
+('customer_bundles', 13, 'customer bundles', 'customer bundles', 'rebuilt', true,
+ '{customer,rank,rank_new,anchor,items,size,new_items,score,repeat_part,model_part,cohesion,accept_probability,explanation}',
+ '{customer,rank}', '{"UNIQUE (customer, rank_new)"}',
+ 'bundles per customer, anchored on their most bought items: repeat, model and cohesion parts',
+ '{"rank": "rank among all of the customer''s bundles",
+   "rank_new": "rank among bundles whose added items the customer never bought; NULL otherwise",
+   "new_items": "added items the customer never bought",
+   "repeat_part": "mean over the bundle''s items of the share of the customer''s orders holding it",
+   "model_part": "mean ALS preference for the added items, clipped to [0, 1]"}');
+
+-- The declared tables a model with these options and columns publishes.
+CREATE FUNCTION bundlerec._result_tables(m bundlerec.models)
+RETURNS SETOF bundlerec.result_tables
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $body$
+SELECT r.* FROM bundlerec.result_tables r
+WHERE CASE r.enabled_by
+      WHEN 'always' THEN true
+      WHEN 'customer' THEN m.customer IS NOT NULL
+      WHEN 'rules' THEN (m.options ->> 'rules')::boolean
+      WHEN 'embeddings' THEN m.customer IS NOT NULL AND (m.options ->> 'embeddings')::boolean
+      WHEN 'bundles' THEN (m.options ->> 'bundles')::boolean
+      WHEN 'customer bundles' THEN m.customer IS NOT NULL AND (m.options ->> 'bundles')::boolean
+      END
+ORDER BY r.position
+$body$;
+
+-- The key of the advisory lock that orders serving, refresh and drop_model
+-- on one model: readers share it, publishing and dropping take it alone.
+CREATE FUNCTION bundlerec._lock_key(model text)
+RETURNS bigint
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $body$
+SELECT (x'62726563'::bigint OPERATOR(pg_catalog.<<) 32) OPERATOR(pg_catalog.|)
+       (pg_catalog.hashtext(model)::bigint OPERATOR(pg_catalog.&) x'ffffffff'::bigint)
+$body$;
+
 CREATE FUNCTION bundlerec.model_defaults()
 RETURNS jsonb
 LANGUAGE sql IMMUTABLE PARALLEL SAFE
 AS $body$
 SELECT '{
 	"min_count": 2,
+	"max_basket_items": 0,
 	"pairs_per_item": 20,
 	"shrinkage": 10,
 	"rules": true,
@@ -194,7 +319,8 @@ BEGIN
 				END IF;
 			ELSE
 				-- counts and sizes
-				lo := CASE WHEN key IN ('bundle_max_size', 'rules_max_size') THEN 2 ELSE 1 END;
+				lo := CASE WHEN key IN ('bundle_max_size', 'rules_max_size') THEN 2
+				           WHEN key = 'max_basket_items' THEN 0 ELSE 1 END;
 				IF n <> trunc(n) OR n < lo THEN
 					RAISE EXCEPTION 'model option "%" must be a whole number of at least %, not %', key, lo, v
 						USING ERRCODE = 'invalid_parameter_value', HINT = format('The default is %s.', d -> key);
@@ -213,6 +339,67 @@ BEGIN
 			USING ERRCODE = 'invalid_parameter_value', HINT = 'For example "90 days".';
 	END;
 	RETURN o;
+END
+$body$;
+
+-- Checks that model m can read its source: the relation still exists, is a
+-- table or view the caller may read, and every mapped column exists with a
+-- usable type.  create_model and refresh share it.
+CREATE FUNCTION bundlerec._check_source(m bundlerec.models)
+RETURNS void
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $body$
+DECLARE
+	col text;
+	role text;
+	typ regtype;
+	kind "char";
+	key_types regtype[] := ARRAY['smallint', 'integer', 'bigint', 'text', 'character varying', 'character', 'uuid', 'numeric']::regtype[];
+	num_types regtype[] := ARRAY['smallint', 'integer', 'bigint', 'numeric', 'real', 'double precision', 'money']::regtype[];
+	time_types regtype[] := ARRAY['date', 'timestamp without time zone', 'timestamp with time zone']::regtype[];
+	what text := CASE WHEN m.name IS NULL THEN '' ELSE format('model "%s": ', m.name) END;
+BEGIN
+	SELECT c.relkind INTO kind FROM pg_class c WHERE c.oid = m.source;
+	IF NOT FOUND THEN
+		RAISE EXCEPTION '%the source relation of the model (oid %) no longer exists', what, m.source::oid
+			USING ERRCODE = 'undefined_table',
+			      HINT = 'A model follows its table or view by identity, so renaming it is fine but dropping it is not; recreate the model over the new relation (bundlerec.drop_model, then bundlerec.create_model).';
+	END IF;
+	IF kind NOT IN ('r', 'v', 'm', 'f', 'p') THEN
+		RAISE EXCEPTION '%', what || format('%s is not a table or view', m.source)
+			USING ERRCODE = 'wrong_object_type',
+			      HINT = 'The source is a table, view or materialized view of order lines.';
+	END IF;
+	IF NOT has_table_privilege(m.source, 'SELECT') THEN
+		RAISE EXCEPTION '%permission denied to read %', what, m.source
+			USING ERRCODE = 'insufficient_privilege',
+			      HINT = 'A model reads its source with the privileges of the role that creates or refreshes it.';
+	END IF;
+	FOR role, col IN SELECT * FROM (VALUES ('basket', m.basket), ('item', m.item), ('customer', m.customer),
+	                                       ('ordered_at', m.ordered_at), ('quantity', m.quantity),
+	                                       ('price', m.price), ('category', m.category)) v(r, c)
+	                 WHERE v.c IS NOT NULL LOOP
+		SELECT a.atttypid::regtype INTO typ FROM pg_attribute a
+		WHERE a.attrelid = m.source AND a.attname = col AND a.attnum > 0 AND NOT a.attisdropped;
+		IF NOT FOUND THEN
+			RAISE EXCEPTION '%column "%" (%) does not exist in %', what, col, role, m.source
+				USING ERRCODE = 'undefined_column',
+				      HINT = 'Column names are matched exactly as given, without case folding or quotes.';
+		END IF;
+		typ := coalesce((SELECT t.typbasetype::regtype FROM pg_type t WHERE t.oid = typ AND t.typtype = 'd'), typ);
+		IF role IN ('basket', 'item', 'customer') AND NOT typ = ANY (key_types) OR
+		   role IN ('quantity', 'price') AND NOT typ = ANY (num_types) OR
+		   role = 'ordered_at' AND NOT typ = ANY (time_types) THEN
+			RAISE EXCEPTION '%column "%" (%) of % has type %, which bundlerec cannot use as %', what, col, role, m.source, typ,
+				CASE WHEN role IN ('basket', 'item', 'customer') THEN 'a key'
+				     WHEN role = 'ordered_at' THEN 'an order time' ELSE 'a number' END
+				USING ERRCODE = 'datatype_mismatch',
+				      HINT = CASE WHEN role IN ('basket', 'item', 'customer') THEN 'Keys are integers, text, varchar or uuid; cast in a view.'
+				                  WHEN role = 'ordered_at' THEN 'Use a date, timestamp or timestamptz column.'
+				                  ELSE 'Use a numeric column.' END;
+		END IF;
+	END LOOP;
 END
 $body$;
 
@@ -235,13 +422,7 @@ AS $body$
 DECLARE
 	opts jsonb;
 	sch text;
-	col text;
-	role text;
-	typ regtype;
-	kind "char";
-	key_types regtype[] := ARRAY['smallint', 'integer', 'bigint', 'text', 'character varying', 'character', 'uuid', 'numeric']::regtype[];
-	num_types regtype[] := ARRAY['smallint', 'integer', 'bigint', 'numeric', 'real', 'double precision', 'money']::regtype[];
-	time_types regtype[] := ARRAY['date', 'timestamp without time zone', 'timestamp with time zone']::regtype[];
+	marker text;
 	m bundlerec.models;
 BEGIN
 	IF create_model.name IS NULL OR source IS NULL OR basket IS NULL OR item IS NULL THEN
@@ -259,53 +440,36 @@ BEGIN
 			USING ERRCODE = 'duplicate_object',
 			      HINT = 'Drop it first with bundlerec.drop_model(), or choose another name.';
 	END IF;
-	SELECT c.relkind INTO kind FROM pg_class c WHERE c.oid = source;
-	IF kind NOT IN ('r', 'v', 'm', 'f', 'p') THEN
-		RAISE EXCEPTION '% is not a table or view', source
-			USING ERRCODE = 'wrong_object_type',
-			      HINT = 'The source is a table, view or materialized view of order lines.';
-	END IF;
-	IF NOT has_table_privilege(source, 'SELECT') THEN
-		RAISE EXCEPTION 'permission denied to read %', source
-			USING ERRCODE = 'insufficient_privilege',
-			      HINT = 'A model reads its source with the privileges of whoever refreshes it.';
-	END IF;
-	FOR role, col IN SELECT * FROM (VALUES ('basket', basket), ('item', item), ('customer', customer),
-	                                       ('ordered_at', ordered_at), ('quantity', quantity),
-	                                       ('price', price), ('category', category)) v(r, c)
-	                 WHERE v.c IS NOT NULL LOOP
-		SELECT a.atttypid::regtype INTO typ FROM pg_attribute a
-		WHERE a.attrelid = source AND a.attname = col AND a.attnum > 0 AND NOT a.attisdropped;
-		IF NOT FOUND THEN
-			RAISE EXCEPTION 'column "%" (%) does not exist in %', col, role, source
-				USING ERRCODE = 'undefined_column',
-				      HINT = 'Column names are matched exactly as given, without case folding or quotes.';
-		END IF;
-		typ := coalesce((SELECT t.typbasetype::regtype FROM pg_type t WHERE t.oid = typ AND t.typtype = 'd'), typ);
-		IF role IN ('basket', 'item', 'customer') AND NOT typ = ANY (key_types) OR
-		   role IN ('quantity', 'price') AND NOT typ = ANY (num_types) OR
-		   role = 'ordered_at' AND NOT typ = ANY (time_types) THEN
-			RAISE EXCEPTION 'column "%" (%) of % has type %, which bundlerec cannot use as %', col, role, source, typ,
-				CASE WHEN role IN ('basket', 'item', 'customer') THEN 'a key'
-				     WHEN role = 'ordered_at' THEN 'an order time' ELSE 'a number' END
-				USING ERRCODE = 'datatype_mismatch',
-				      HINT = CASE WHEN role IN ('basket', 'item', 'customer') THEN 'Keys are integers, text, varchar or uuid; cast in a view.'
-				                  WHEN role = 'ordered_at' THEN 'Use a date, timestamp or timestamptz column.'
-				                  ELSE 'Use a numeric column.' END;
-		END IF;
-	END LOOP;
+	m.source := source;
+	m.basket := basket;
+	m.item := item;
+	m.customer := customer;
+	m.ordered_at := ordered_at;
+	m.quantity := quantity;
+	m.price := price;
+	m.category := category;
+	PERFORM bundlerec._check_source(m);
 	opts := bundlerec._check_options(options);
 	sch := coalesce(opts ->> 'schema', 'bundlerec_' || create_model.name);
 	opts := opts - 'schema';
+	marker := format('bundlerec model %s: ', create_model.name);
 	IF EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = sch) THEN
-		RAISE EXCEPTION 'schema "%" already exists', sch
-			USING ERRCODE = 'duplicate_schema',
-			      HINT = 'Each model keeps its results in a schema of its own; drop that schema or set options {"schema": "..."}.';
+		-- the results of a model of this name that no catalogue row claims any
+		-- more (left by DROP EXTENSION) are replaced; anything else is kept
+		IF left(coalesce(obj_description(to_regnamespace(quote_ident(sch)), 'pg_namespace'), ''), length(marker)) = marker
+		   AND NOT EXISTS (SELECT 1 FROM bundlerec.models mm WHERE mm.results_schema = sch) THEN
+			RAISE NOTICE 'replacing schema "%", the results of an earlier model "%" that no longer exists', sch, create_model.name;
+			PERFORM bundlerec._drop_schema(sch);
+		ELSE
+			RAISE EXCEPTION 'schema "%" already exists', sch
+				USING ERRCODE = 'duplicate_schema',
+				      HINT = 'Each model keeps its results in a schema of its own; drop that schema or set options {"schema": "..."}.';
+		END IF;
 	END IF;
 	EXECUTE format('CREATE SCHEMA %I', sch);
 	EXECUTE format('COMMENT ON SCHEMA %I IS %L', sch,
-	               format('bundlerec model %s: results computed from %s (bundlerec.refresh(%L) rebuilds them)',
-	                      create_model.name, source, create_model.name));
+	               marker || format('results computed from %s (bundlerec.refresh(%L) rebuilds them)',
+	                                source, create_model.name));
 	INSERT INTO bundlerec.models (name, source, basket, item, customer, ordered_at, quantity, price,
 	                              category, options, results_schema)
 	VALUES (create_model.name, source, basket, item, customer, ordered_at, quantity, price,
@@ -337,6 +501,20 @@ BEGIN
 			USING ERRCODE = 'undefined_object',
 			      HINT = 'SELECT name FROM bundlerec.models lists the models.';
 	END IF;
+	-- readers finish first; the ones that come later find no model.  All
+	-- that DROP SCHEMA ... CASCADE will lock is taken first: the schema's
+	-- views and tables, and views elsewhere built on them.
+	PERFORM bundlerec._lock_results(m, ARRAY(
+		WITH RECURSIVE dep(rel) AS (
+			SELECT c.oid FROM pg_class c
+			WHERE c.relnamespace = to_regnamespace(quote_ident(m.results_schema)) AND c.relkind IN ('r', 'v')
+			UNION
+			SELECT w.ev_class FROM dep
+			JOIN pg_depend d ON d.refclassid = 'pg_class'::regclass AND d.refobjid = dep.rel
+			                AND d.classid = 'pg_rewrite'::regclass
+			JOIN pg_rewrite w ON w.oid = d.objid
+			WHERE w.ev_class <> dep.rel)
+		SELECT dep.rel::regclass FROM dep ORDER BY dep.rel));
 	PERFORM bundlerec._drop_schema(m.results_schema);
 	DELETE FROM bundlerec.models mm WHERE mm.name = m.name;
 END

@@ -19,8 +19,10 @@ $body$;
 
 -- The model's order lines under fixed names and types, as a temporary
 -- view: basket, item, customer, ordered_at, quantity, price, category.
--- Lines without a basket or item are left out; before, when given, keeps
--- the orders placed before that time.
+-- Lines without a basket or item are left out; an infinite order time is
+-- no time (it must never become the watermark); a NaN or infinite price is
+-- no price (published prices also need it positive).  before, when given, keeps the
+-- orders placed before that time.
 CREATE FUNCTION bundlerec._lines_view(m bundlerec.models, view_name text, before timestamptz DEFAULT NULL)
 RETURNS regclass
 LANGUAGE plpgsql VOLATILE
@@ -36,14 +38,44 @@ BEGIN
 		'WHERE %I IS NOT NULL AND %I IS NOT NULL%s',
 		view_name, m.basket, m.item,
 		CASE WHEN m.customer IS NULL THEN 'NULL::text' ELSE format('%I::text', m.customer) END,
-		CASE WHEN m.ordered_at IS NULL THEN 'NULL::timestamptz' ELSE format('%I::timestamptz', m.ordered_at) END,
+		CASE WHEN m.ordered_at IS NULL THEN 'NULL::timestamptz'
+		     ELSE format('CASE WHEN pg_catalog.isfinite(%1$I::timestamptz) THEN %1$I::timestamptz END', m.ordered_at) END,
 		CASE WHEN m.quantity IS NULL THEN '1::numeric' ELSE format('%I::numeric', m.quantity) END,
-		CASE WHEN m.price IS NULL THEN 'NULL::numeric' ELSE format('%I::numeric', m.price) END,
+		CASE WHEN m.price IS NULL THEN 'NULL::numeric'
+		     ELSE format('CASE WHEN %1$I::numeric OPERATOR(pg_catalog.>) ''-Infinity''::numeric AND %1$I::numeric OPERATOR(pg_catalog.<) ''Infinity''::numeric THEN %1$I::numeric END',
+		                 m.price) END,
 		CASE WHEN m.category IS NULL THEN 'NULL::text' ELSE format('%I::text', m.category) END,
 		m.source, m.basket, m.item,
 		CASE WHEN before IS NULL THEN ''
 		     ELSE format(' AND %I::timestamptz < %L::timestamptz', m.ordered_at, before) END);
 	RETURN format('pg_temp.%I', view_name)::regclass;
+END
+$body$;
+
+-- The table behind result t: with suffix sfx, the one being built ('':
+-- plain names, for evaluate's scratch schema); with NULL, the current one.
+CREATE FUNCTION bundlerec._phys(t text, sfx text, cur jsonb DEFAULT '{}')
+RETURNS text
+LANGUAGE sql IMMUTABLE
+SET search_path = pg_catalog, pg_temp
+AS $body$
+SELECT CASE WHEN sfx IS NULL THEN coalesce(cur ->> t, t)
+            WHEN sfx = '' THEN t
+            ELSE '_' || t || sfx END
+$body$;
+
+-- The lines of the orders with at most cap distinct items, as a temporary view.
+CREATE FUNCTION bundlerec._capped_lines(lines regclass, cap integer)
+RETURNS regclass
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $body$
+BEGIN
+	EXECUTE format(
+		'CREATE OR REPLACE TEMP VIEW _br_pair_lines AS SELECT l.* FROM %1$s l '
+		'WHERE l.basket IN (SELECT c.basket FROM %1$s c GROUP BY c.basket '
+		'HAVING pg_catalog.count(DISTINCT c.item) OPERATOR(pg_catalog.<=) %2$s)', lines, cap);
+	RETURN 'pg_temp._br_pair_lines'::regclass;
 END
 $body$;
 
@@ -67,7 +99,8 @@ CREATE FUNCTION bundlerec._build(
 	sfx text,
 	incremental boolean,
 	wm timestamptz,
-	warm_start regclass DEFAULT NULL)
+	warm_start regclass DEFAULT NULL,
+	cur jsonb DEFAULT '{}')
 RETURNS jsonb
 LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
@@ -75,7 +108,7 @@ AS $body$
 DECLARE
 	o jsonb := m.options;
 	mc bigint := (o ->> 'min_count')::bigint;
-	st text := CASE WHEN incremental THEN '' ELSE sfx END;	-- count tables' suffix
+	st text := CASE WHEN incremental THEN NULL ELSE sfx END;	-- count tables: NULL = the current ones
 	has_customer boolean := m.customer IS NOT NULL;
 	has_embeddings boolean := m.customer IS NOT NULL AND (o ->> 'embeddings')::boolean;
 	built text[] := '{}';
@@ -90,7 +123,10 @@ DECLARE
 	wm_lines bigint;
 	msg_level text;
 	pair_rows bigint;
-	pair_state text := '_pair_counts' || CASE WHEN incremental THEN '' ELSE sfx END;
+	pair_state text := bundlerec._phys('_pair_counts', st, cur);
+	cap integer := (o ->> 'max_basket_items')::integer;
+	pair_lines regclass := lines;
+	n_capped bigint;
 BEGIN
 	-- what is read
 	t0 := clock_timestamp();
@@ -140,11 +176,23 @@ BEGIN
 	               new_wm, lines)
 	INTO max_ts, wm_lines;
 
+	-- wholesale baskets: left out of pairs, rules and bundles above the cap
+	IF cap > 0 THEN
+		EXECUTE format('SELECT count(*) FROM (SELECT 1 FROM %s GROUP BY basket HAVING count(DISTINCT item) > %s) x',
+		               lines, cap) INTO n_capped;
+		IF n_capped > 0 THEN
+			RAISE NOTICE 'bundlerec %: % orders with more than % distinct items are left out of pairs, rules and bundles',
+				m.name, n_capped, cap
+				USING HINT = 'The model option max_basket_items sets the cap; 0 counts every order.';
+		END IF;
+		pair_lines := bundlerec._capped_lines(lines, cap);
+	END IF;
+
 	-- item counts
 	t0 := clock_timestamp();
 	IF incremental THEN
 		EXECUTE format($q$
-			INSERT INTO %1$I._item_counts AS t (item, orders, quantity, revenue, first_ordered, last_ordered)
+			INSERT INTO %1$I.%2$I AS t (item, orders, quantity, revenue, first_ordered, last_ordered)
 			SELECT d.item, count(DISTINCT d.basket) FILTER (WHERE NOT d.old_bi), sum(d.quantity), sum(d.revenue),
 			       min(d.first_new), max(d.last_ordered)
 			FROM _br_delta d GROUP BY d.item
@@ -154,7 +202,7 @@ BEGIN
 				revenue = bundlerec._add(t.revenue, excluded.revenue),
 				first_ordered = least(t.first_ordered, excluded.first_ordered),
 				last_ordered = greatest(t.last_ordered, excluded.last_ordered)
-			$q$, sch);
+			$q$, sch, bundlerec._phys('_item_counts', NULL, cur));
 		GET DIAGNOSTICS n = ROW_COUNT;
 	ELSE
 		EXECUTE format($q$
@@ -163,9 +211,8 @@ BEGIN
 			       sum(quantity * price) AS revenue, min(ordered_at) AS first_ordered,
 			       max(ordered_at) AS last_ordered
 			FROM %3$s GROUP BY item
-			$q$, sch, '_item_counts' || st, lines);
+			$q$, sch, bundlerec._phys('_item_counts', st, cur), lines);
 		GET DIAGNOSTICS n = ROW_COUNT;
-		EXECUTE format('ALTER TABLE %I.%I ADD PRIMARY KEY (item)', sch, '_item_counts' || st);
 		built := built || '_item_counts'::text;
 	END IF;
 	stages := stages || bundlerec._stage(m.name, 'item counts', n, t0);
@@ -175,7 +222,7 @@ BEGIN
 		t0 := clock_timestamp();
 		IF incremental THEN
 			EXECUTE format($q$
-				INSERT INTO %1$I.customers AS t (customer, orders, first_ordered, last_ordered)
+				INSERT INTO %1$I.%2$I AS t (customer, orders, first_ordered, last_ordered)
 				SELECT d.customer, count(DISTINCT d.basket) FILTER (WHERE NOT d.old_bc),
 				       min(d.first_new), max(d.last_ordered)
 				FROM _br_delta d WHERE d.customer IS NOT NULL GROUP BY d.customer
@@ -183,9 +230,9 @@ BEGIN
 					orders = t.orders + excluded.orders,
 					first_ordered = least(t.first_ordered, excluded.first_ordered),
 					last_ordered = greatest(t.last_ordered, excluded.last_ordered)
-				$q$, sch);
+				$q$, sch, bundlerec._phys('customers', NULL, cur));
 			EXECUTE format($q$
-				INSERT INTO %1$I.customer_items AS t (customer, item, orders, quantity, first_ordered, last_ordered)
+				INSERT INTO %1$I.%2$I AS t (customer, item, orders, quantity, first_ordered, last_ordered)
 				SELECT d.customer, d.item, count(*) FILTER (WHERE NOT d.old_bic), sum(d.quantity),
 				       min(d.first_new), max(d.last_ordered)
 				FROM _br_delta d WHERE d.customer IS NOT NULL GROUP BY d.customer, d.item
@@ -194,58 +241,68 @@ BEGIN
 					quantity = bundlerec._add(t.quantity, excluded.quantity),
 					first_ordered = least(t.first_ordered, excluded.first_ordered),
 					last_ordered = greatest(t.last_ordered, excluded.last_ordered)
-				$q$, sch);
+				$q$, sch, bundlerec._phys('customer_items', NULL, cur));
 		ELSE
 			EXECUTE format($q$
 				CREATE TABLE %1$I.%2$I AS
 				SELECT customer, count(DISTINCT basket) AS orders, min(ordered_at) AS first_ordered,
 				       max(ordered_at) AS last_ordered
 				FROM %3$s WHERE customer IS NOT NULL GROUP BY customer
-				$q$, sch, 'customers' || st, lines);
-			EXECUTE format('ALTER TABLE %I.%I ADD PRIMARY KEY (customer)', sch, 'customers' || st);
+				$q$, sch, bundlerec._phys('customers', st, cur), lines);
 			EXECUTE format($q$
 				CREATE TABLE %1$I.%2$I AS
 				SELECT customer, item, count(DISTINCT basket) AS orders, sum(quantity) AS quantity,
 				       min(ordered_at) AS first_ordered, max(ordered_at) AS last_ordered
 				FROM %3$s WHERE customer IS NOT NULL GROUP BY customer, item
-				$q$, sch, 'customer_items' || st, lines);
-			EXECUTE format('ALTER TABLE %I.%I ADD PRIMARY KEY (customer, item)', sch, 'customer_items' || st);
+				$q$, sch, bundlerec._phys('customer_items', st, cur), lines);
 			built := built || ARRAY['customers', 'customer_items'];
 		END IF;
-		EXECUTE format('SELECT count(*) FROM %I.%I', sch, 'customer_items' || st) INTO n;
+		EXECUTE format('SELECT count(*) FROM %I.%I', sch, bundlerec._phys('customer_items', st, cur)) INTO n;
 		stages := stages || bundlerec._stage(m.name, 'customer items', n, t0);
 	END IF;
 
 	-- pair counts: every pair, so later orders can be added exactly
 	t0 := clock_timestamp();
 	IF incremental THEN
-		CREATE TEMP TABLE _br_pair_delta ON COMMIT DROP AS
-		WITH bi AS (SELECT DISTINCT d.basket, d.item, d.old_bi FROM _br_delta d)
-		SELECT a.item AS item_a, b.item AS item_b, count(*) FILTER (WHERE NOT (a.old_bi AND b.old_bi)) AS count
-		FROM bi a JOIN bi b ON b.basket = a.basket AND a.item < b.item COLLATE "C"
-		GROUP BY a.item, b.item
-		HAVING count(*) FILTER (WHERE NOT (a.old_bi AND b.old_bi)) > 0;
+		-- a basket counts once its items are all in; one that grows past
+		-- max_basket_items takes back the pairs it had added
+		EXECUTE format($q$
+			CREATE TEMP TABLE _br_pair_delta ON COMMIT DROP AS
+			WITH bi AS (SELECT DISTINCT d.basket, d.item, d.old_bi FROM _br_delta d),
+			sz AS (SELECT bi.basket, count(*) AS now, count(*) FILTER (WHERE bi.old_bi) AS was
+			       FROM bi GROUP BY bi.basket),
+			pr AS (
+				SELECT a.item AS item_a, b.item AS item_b,
+				       CASE WHEN s.now <= %1$s THEN CASE WHEN a.old_bi AND b.old_bi THEN 0 ELSE 1 END
+				            WHEN s.was <= %1$s AND a.old_bi AND b.old_bi THEN -1
+				            ELSE 0 END AS d
+				FROM bi a JOIN bi b ON b.basket = a.basket AND a.item < b.item COLLATE "C"
+				JOIN sz s ON s.basket = a.basket)
+			SELECT pr.item_a, pr.item_b, sum(pr.d)::bigint AS count FROM pr
+			GROUP BY pr.item_a, pr.item_b HAVING sum(pr.d) <> 0
+			$q$, coalesce(nullif(cap, 0), 2147483647));
 		GET DIAGNOSTICS n = ROW_COUNT;
 		SELECT c.reltuples::bigint INTO pair_rows FROM pg_class c
-		WHERE c.oid = format('%I._pair_counts', sch)::regclass;
+		WHERE c.oid = format('%I.%I', sch, pair_state)::regclass;
 		IF n * 20 > pair_rows THEN
 			-- a large delta: merging into a new table beats updating in place
 			EXECUTE format($q$
 				CREATE TABLE %1$I.%2$I AS
 				SELECT coalesce(t.item_a, d.item_a) AS item_a, coalesce(t.item_b, d.item_b) AS item_b,
 				       coalesce(t.count, 0) + coalesce(d.count, 0) AS count
-				FROM %1$I._pair_counts t FULL JOIN pg_temp._br_pair_delta d
+				FROM %1$I.%3$I t FULL JOIN pg_temp._br_pair_delta d
 				  ON d.item_a = t.item_a AND d.item_b = t.item_b
-				$q$, sch, '_pair_counts' || sfx);
-			EXECUTE format('ALTER TABLE %I.%I ADD PRIMARY KEY (item_a, item_b)', sch, '_pair_counts' || sfx);
+				WHERE coalesce(t.count, 0) + coalesce(d.count, 0) > 0
+				$q$, sch, bundlerec._phys('_pair_counts', sfx), pair_state);
 			built := built || '_pair_counts'::text;
-			pair_state := '_pair_counts' || sfx;
+			pair_state := bundlerec._phys('_pair_counts', sfx);
 		ELSE
 			EXECUTE format($q$
-				INSERT INTO %1$I._pair_counts AS t (item_a, item_b, count)
+				INSERT INTO %1$I.%2$I AS t (item_a, item_b, count)
 				SELECT d.item_a, d.item_b, d.count FROM pg_temp._br_pair_delta d
 				ON CONFLICT (item_a, item_b) DO UPDATE SET count = t.count + excluded.count
-				$q$, sch);
+				$q$, sch, bundlerec._phys('_pair_counts', NULL, cur));
+			EXECUTE format('DELETE FROM %I.%I WHERE count <= 0', sch, bundlerec._phys('_pair_counts', NULL, cur));
 		END IF;
 		DROP TABLE pg_temp._br_pair_delta;
 	ELSE
@@ -255,9 +312,8 @@ BEGIN
 			       CASE WHEN p.item_a < p.item_b COLLATE "C" THEN p.item_b ELSE p.item_a END AS item_b,
 			       p.count_ab AS count
 			FROM bundlerec.item_pairs(%3$L::regclass, 'basket', 'item') p
-			$q$, sch, '_pair_counts' || st, lines);
+			$q$, sch, bundlerec._phys('_pair_counts', st, cur), pair_lines);
 		GET DIAGNOSTICS n = ROW_COUNT;
-		EXECUTE format('ALTER TABLE %I.%I ADD PRIMARY KEY (item_a, item_b)', sch, '_pair_counts' || st);
 		built := built || '_pair_counts'::text;
 	END IF;
 	stages := stages || bundlerec._stage(m.name, 'pair counts', n, t0);
@@ -279,13 +335,10 @@ BEGIN
 		       row_number() OVER (PARTITION BY a.category ORDER BY c.orders DESC, c.item COLLATE "C")::integer AS category_rank,
 		       c.first_ordered, c.last_ordered
 		FROM %1$I.%5$I c JOIN attr a ON a.item = c.item LEFT JOIN ci ON ci.item = c.item
-		$q$, sch, 'items' || sfx, lines, n_baskets, '_item_counts' || st, max_ts, o ->> 'price_window',
-		CASE WHEN has_customer THEN format('SELECT item, count(*) AS customers FROM %I.%I GROUP BY item', sch, 'customer_items' || st)
+		$q$, sch, bundlerec._phys('items', sfx), lines, n_baskets, bundlerec._phys('_item_counts', st, cur), max_ts, o ->> 'price_window',
+		CASE WHEN has_customer THEN format('SELECT item, count(*) AS customers FROM %I.%I GROUP BY item', sch, bundlerec._phys('customer_items', st, cur))
 		     ELSE 'SELECT NULL::text AS item, 0::bigint AS customers WHERE false' END);
 	GET DIAGNOSTICS n = ROW_COUNT;
-	EXECUTE format('ALTER TABLE %I.%I ADD PRIMARY KEY (item)', sch, 'items' || sfx);
-	EXECUTE format('CREATE UNIQUE INDEX ON %I.%I (popularity_rank)', sch, 'items' || sfx);
-	EXECUTE format('CREATE UNIQUE INDEX ON %I.%I (category, category_rank)', sch, 'items' || sfx);
 	built := built || 'items'::text;
 	stages := stages || bundlerec._stage(m.name, 'items', n, t0);
 
@@ -314,11 +367,9 @@ BEGIN
 		       r.count::float8 * %6$s / (r.item_orders::float8 * r.partner_orders) AS lift,
 		       r.npmi, r.score
 		FROM r WHERE r.rank <= %8$s
-		$q$, sch, 'pairs' || sfx, pair_state, '_item_counts' || st, mc, n_baskets,
+		$q$, sch, bundlerec._phys('pairs', sfx), pair_state, bundlerec._phys('_item_counts', st, cur), mc, n_baskets,
 		(o ->> 'shrinkage')::float8, (o ->> 'pairs_per_item')::int);
 	GET DIAGNOSTICS n = ROW_COUNT;
-	EXECUTE format('ALTER TABLE %I.%I ADD PRIMARY KEY (item, rank)', sch, 'pairs' || sfx);
-	EXECUTE format('CREATE UNIQUE INDEX ON %I.%I (item, partner)', sch, 'pairs' || sfx);
 	built := built || 'pairs'::text;
 	stages := stages || bundlerec._stage(m.name, 'pairs', n, t0);
 
@@ -335,12 +386,10 @@ BEGIN
 			           min_support => %4$s, min_confidence => %5$s, max_size => %6$s, min_size => 2,
 			           min_count => %7$s) r) r
 			WHERE r.rank <= %8$s
-			$q$, sch, 'rules' || sfx, lines, (o ->> 'rules_min_support')::float8,
+			$q$, sch, bundlerec._phys('rules', sfx), pair_lines, (o ->> 'rules_min_support')::float8,
 			(o ->> 'rules_min_confidence')::float8, (o ->> 'rules_max_size')::int, mc,
 			(o ->> 'rules_per_item')::int);
 		GET DIAGNOSTICS n = ROW_COUNT;
-		EXECUTE format('ALTER TABLE %I.%I ADD PRIMARY KEY (consequent, antecedent)', sch, 'rules' || sfx);
-		EXECUTE format('CREATE INDEX ON %I.%I USING gin (antecedent)', sch, 'rules' || sfx);
 		built := built || 'rules'::text;
 		stages := stages || bundlerec._stage(m.name, 'rules', n, t0);
 	END IF;
@@ -354,8 +403,8 @@ BEGIN
 			PERFORM set_config('client_min_messages', 'warning', true);
 		END IF;
 		PERFORM bundlerec.als_train(
-			format('%I.%I', sch, 'customer_items' || st)::regclass, 'customer', 'item',
-			format('%I.%I', sch, 'customer_embeddings' || sfx), format('%I.%I', sch, 'item_embeddings' || sfx),
+			format('%I.%I', sch, bundlerec._phys('customer_items', st, cur))::regclass, 'customer', 'item',
+			format('%I.%I', sch, bundlerec._phys('customer_embeddings', sfx)), format('%I.%I', sch, bundlerec._phys('item_embeddings', sfx)),
 			weight => 'orders',
 			factors => (o ->> 'factors')::int,
 			regularization => (o ->> 'regularization')::float8,
@@ -365,7 +414,7 @@ BEGIN
 			warm_start => warm_start);
 		PERFORM set_config('client_min_messages', msg_level, true);
 		-- als_train gives both tables a primary key on their first column
-		EXECUTE format('SELECT count(*) FROM %I.%I', sch, 'item_embeddings' || sfx) INTO n;
+		EXECUTE format('SELECT count(*) FROM %I.%I', sch, bundlerec._phys('item_embeddings', sfx)) INTO n;
 		built := built || ARRAY['customer_embeddings', 'item_embeddings'];
 		stages := stages || bundlerec._stage(m.name,
 			CASE WHEN warm_start IS NOT NULL THEN 'embeddings (warm start)' ELSE 'embeddings' END, n, t0);
@@ -375,10 +424,9 @@ BEGIN
 			CREATE TABLE %1$I.%2$I AS
 			SELECT s.item, s.rank, s.neighbor, s.similarity::float8 AS similarity
 			FROM bundlerec.als_similar_items(%3$L::regclass, %4$s) s
-			$q$, sch, 'similar_items' || sfx, format('%I.%I', sch, 'item_embeddings' || sfx),
+			$q$, sch, bundlerec._phys('similar_items', sfx), format('%I.%I', sch, bundlerec._phys('item_embeddings', sfx)),
 			(o ->> 'similar_per_item')::int);
 		GET DIAGNOSTICS n = ROW_COUNT;
-		EXECUTE format('ALTER TABLE %I.%I ADD PRIMARY KEY (item, rank)', sch, 'similar_items' || sfx);
 		built := built || 'similar_items'::text;
 		stages := stages || bundlerec._stage(m.name, 'similar items', n, t0);
 	END IF;
@@ -406,23 +454,22 @@ BEGIN
 			FROM (SELECT r.*, row_number() OVER (PARTITION BY r.customer ORDER BY r.score DESC, r.item COLLATE "C") AS rank
 			      FROM r WHERE r.score > 0) r
 			WHERE r.rank <= %11$s
-			$q$, sch, 'recommendations' || sfx, sch, 'customer_items' || st,
+			$q$, sch, bundlerec._phys('recommendations', sfx), sch, bundlerec._phys('customer_items', st, cur),
 			CASE WHEN has_embeddings
 			     THEN format('UNION SELECT a.customer, a.item FROM bundlerec.als_recommend_all(%L::regclass, %L::regclass, %s) a',
-			                 format('%I.%I', sch, 'customer_embeddings' || sfx), format('%I.%I', sch, 'item_embeddings' || sfx),
+			                 format('%I.%I', sch, bundlerec._phys('customer_embeddings', sfx)), format('%I.%I', sch, bundlerec._phys('item_embeddings', sfx)),
 			                 2 * (o ->> 'recommendations_per_customer')::int)
 			     ELSE '' END,
 			CASE WHEN has_embeddings THEN 'greatest(0, least(1, bundlerec.factors_dot(ce.factors, ie.factors)))'
 			     ELSE 'NULL::float8' END,
-			'customers' || st,
+			bundlerec._phys('customers', st, cur),
 			CASE WHEN has_embeddings
 			     THEN format('LEFT JOIN %1$I.%2$I ce ON ce.customer = c.customer LEFT JOIN %1$I.%3$I ie ON ie.item = c.item',
-			                 sch, 'customer_embeddings' || sfx, 'item_embeddings' || sfx)
+			                 sch, bundlerec._phys('customer_embeddings', sfx), bundlerec._phys('item_embeddings', sfx))
 			     ELSE '' END,
 			(o ->> 'repeat_weight')::float8, (o ->> 'model_weight')::float8,
 			(o ->> 'recommendations_per_customer')::int);
 		GET DIAGNOSTICS n = ROW_COUNT;
-		EXECUTE format('ALTER TABLE %I.%I ADD PRIMARY KEY (customer, rank)', sch, 'recommendations' || sfx);
 		built := built || 'recommendations'::text;
 		stages := stages || bundlerec._stage(m.name, 'recommendations', n, t0);
 	END IF;
@@ -439,15 +486,13 @@ BEGIN
 			       max_size => %4$s, k => %5$s, min_count => %6$s, price => %7$L,
 			       ordered_at => %8$L, price_window => %9$L::interval, discount => %10$s,
 			       beam => %11$s, shrinkage => %12$s) b
-			$q$, sch, 'item_bundles' || sfx, lines, (o ->> 'bundle_max_size')::int,
+			$q$, sch, bundlerec._phys('item_bundles', sfx), pair_lines, (o ->> 'bundle_max_size')::int,
 			(o ->> 'bundles_per_item')::int, mc,
 			CASE WHEN m.price IS NOT NULL THEN 'price' END,
 			CASE WHEN m.ordered_at IS NOT NULL THEN 'ordered_at' END,
 			o ->> 'price_window', (o ->> 'discount')::float8, (o ->> 'beam')::int,
 			(o ->> 'shrinkage')::float8);
 		GET DIAGNOSTICS n = ROW_COUNT;
-		EXECUTE format('ALTER TABLE %I.%I ADD PRIMARY KEY (anchor, rank)', sch, 'item_bundles' || sfx);
-		EXECUTE format('CREATE UNIQUE INDEX ON %I.%I (anchor, items)', sch, 'item_bundles' || sfx);
 		built := built || 'item_bundles'::text;
 		stages := stages || bundlerec._stage(m.name, 'item bundles', n, t0);
 
@@ -502,19 +547,17 @@ BEGIN
 				           format('cohesion %%s', round(r.cohesion::numeric, 2))) AS explanation
 				FROM ranked r
 				WHERE r.rank <= %11$s OR r.rank_new <= %11$s
-				$q$, sch, 'customer_bundles' || sfx, 'customer_items' || st, 'item_bundles' || sfx,
+				$q$, sch, bundlerec._phys('customer_bundles', sfx), bundlerec._phys('customer_items', st, cur), bundlerec._phys('item_bundles', sfx),
 				CASE WHEN has_embeddings THEN 'greatest(0, least(1, bundlerec.factors_dot(ce.factors, ie.factors)))'
 				     ELSE 'NULL::float8' END,
-				'customers' || st,
+				bundlerec._phys('customers', st, cur),
 				CASE WHEN has_embeddings
 				     THEN format('LEFT JOIN %1$I.%2$I ce ON ce.customer = c.customer LEFT JOIN %1$I.%3$I ie ON ie.item = i.item',
-				                 sch, 'customer_embeddings' || sfx, 'item_embeddings' || sfx)
+				                 sch, bundlerec._phys('customer_embeddings', sfx), bundlerec._phys('item_embeddings', sfx))
 				     ELSE '' END,
 				(o ->> 'repeat_weight')::float8, (o ->> 'model_weight')::float8,
 				(o ->> 'cohesion_weight')::float8, (o ->> 'bundles_per_customer')::int);
 			GET DIAGNOSTICS n = ROW_COUNT;
-			EXECUTE format('ALTER TABLE %I.%I ADD PRIMARY KEY (customer, rank)', sch, 'customer_bundles' || sfx);
-			EXECUTE format('CREATE UNIQUE INDEX ON %I.%I (customer, rank_new)', sch, 'customer_bundles' || sfx);
 			built := built || 'customer_bundles'::text;
 			stages := stages || bundlerec._stage(m.name, 'customer bundles', n, t0);
 		END IF;
@@ -523,103 +566,147 @@ BEGIN
 	IF incremental THEN
 		DROP TABLE pg_temp._br_delta;
 	END IF;
+	IF pair_lines <> lines THEN
+		DROP VIEW pg_temp._br_pair_lines;
+	END IF;
 	RETURN jsonb_build_object('stages', stages, 'built', to_jsonb(built), 'rows_read', n_read,
 	                          'n_baskets', n_baskets, 'watermark', new_wm, 'watermark_lines', wm_lines);
 END
 $body$;
 
--- Documentation of the result tables, applied after every swap.
-CREATE FUNCTION bundlerec._comment_results(m bundlerec.models)
+-- Makes the tables just built ready to publish, before any lock is taken:
+-- their columns checked against the declaration, keys and indexes, ANALYZE
+-- and a comment.  Returns the rows of each.
+CREATE FUNCTION bundlerec._prepare(m bundlerec.models, sch text, sfx text, built text[])
+RETURNS jsonb
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $body$
+DECLARE
+	r bundlerec.result_tables;
+	t text;
+	cols text[];
+	idx text;
+	n bigint;
+	rows jsonb := '{}';
+BEGIN
+	FOR r IN SELECT * FROM bundlerec.result_tables d WHERE d.name = ANY (built) ORDER BY d.position LOOP
+		t := bundlerec._phys(r.name, sfx);
+		SELECT array_agg(a.attname::text ORDER BY a.attnum) INTO cols FROM pg_attribute a
+		WHERE a.attrelid = format('%I.%I', sch, t)::regclass AND a.attnum > 0 AND NOT a.attisdropped;
+		IF cols IS DISTINCT FROM r.columns THEN
+			RAISE EXCEPTION 'bundlerec %: table % was built with columns %, not the declared %', m.name, r.name, cols, r.columns
+				USING ERRCODE = 'internal_error', HINT = 'This is a bug in bundlerec; please report it.';
+		END IF;
+		IF NOT EXISTS (SELECT 1 FROM pg_index i WHERE i.indrelid = format('%I.%I', sch, t)::regclass AND i.indisprimary) THEN
+			EXECUTE format('ALTER TABLE %I.%I ADD PRIMARY KEY (%s)', sch, t,
+			               (SELECT string_agg(quote_ident(c), ', ') FROM unnest(r.primary_key) c));
+		END IF;
+		FOREACH idx IN ARRAY r.indexes LOOP
+			EXECUTE format('CREATE %s INDEX ON %I.%I %s', CASE WHEN idx LIKE 'UNIQUE %' THEN 'UNIQUE' ELSE '' END,
+			               sch, t, CASE WHEN idx LIKE 'UNIQUE %' THEN substr(idx, 8) ELSE idx END);
+		END LOOP;
+		EXECUTE format('ANALYZE %I.%I', sch, t);
+		IF sfx <> '' THEN
+			EXECUTE format('COMMENT ON TABLE %I.%I IS %L', sch, t,
+			               format('bundlerec model %s: the %s behind view %s (read the view)', m.name,
+			                      CASE WHEN sfx LIKE '\_g%' THEN 'generation ' || substr(sfx, 3) ELSE 'rows' END, r.name));
+		END IF;
+		EXECUTE format('SELECT count(*) FROM %I.%I', sch, t) INTO n;
+		rows := rows || jsonb_build_object(r.name, n);
+	END LOOP;
+	RETURN rows;
+END
+$body$;
+
+/*
+ * Takes the locks that publishing or dropping model m needs, in the one
+ * order that serving shares: first the model's advisory lock (serving calls
+ * hold it shared, so they finish first and later ones queue behind us),
+ * then rels.  A statement may hold some of rels (a report joining result
+ * tables) and then want the advisory lock (a serving call), so while we
+ * hold the advisory lock we never wait: rels are taken NOWAIT, and when one
+ * is busy everything is given back and tried again a little later.  After
+ * 50 tries (about 1.5 s of busy readers) each table is waited for up to
+ * 200 ms, and after 100 as long as lock_timeout says.  A deadlock found
+ * while we wait is ours to give way to: it is retried like a busy table.
+ */
+CREATE FUNCTION bundlerec._lock_results(m bundlerec.models, rels regclass[])
 RETURNS void
 LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
 AS $body$
 DECLARE
-	r record;
+	saved text := current_setting('lock_timeout');
+	tries integer := 0;
+	list text := (SELECT string_agg(r::text, ', ' ORDER BY o) FROM unnest(rels) WITH ORDINALITY u(r, o) WHERE r IS NOT NULL);
 BEGIN
-	FOR r IN
-		SELECT * FROM (VALUES
-		('items', NULL, 'item statistics: orders, customers, quantity, revenue, current price, category and popularity'),
-		('items', 'orders', 'orders holding the item'),
-		('items', 'customers', 'customers who bought it'),
-		('items', 'price', 'mean unit price over the price window before the latest order (else over all lines)'),
-		('items', 'support', 'orders / all orders'),
-		('items', 'popularity_rank', '1 = the item in most orders'),
-		('items', 'category_rank', 'popularity rank within its category'),
-		('pairs', NULL, 'frequently bought together: the best partners of each item, pairs in at least min_count orders'),
-		('pairs', 'rank', '1 = best partner, by score'),
-		('pairs', 'count', 'orders holding both items'),
-		('pairs', 'confidence', 'count / item_orders: P(partner | item)'),
-		('pairs', 'lift', 'count * orders / (item_orders * partner_orders)'),
-		('pairs', 'npmi', 'normalised pointwise mutual information, in [-1, 1]'),
-		('pairs', 'score', 'npmi * count / (count + shrinkage)'),
-		('rules', NULL, 'association rules antecedent => consequent (arules semantics) in at least min_count orders and rules_min_support of them: the rules_per_item best (by confidence, then lift) of each consequent'),
-		('rules', 'rank', '1 = the consequent''s most confident rule'),
-		('item_embeddings', NULL, 'ALS item factor vectors'),
-		('customer_embeddings', NULL, 'ALS customer factor vectors'),
-		('similar_items', NULL, 'nearest items by cosine of their ALS vectors'),
-		('recommendations', NULL, 'items per customer: repeat_weight * repeat_part + model_weight * model_part'),
-		('recommendations', 'repeat_part', 'share of the customer''s orders holding the item'),
-		('recommendations', 'model_part', 'ALS predicted preference x . y, clipped to [0, 1]'),
-		('recommendations', 'bought', 'orders of the customer holding the item'),
-		('item_bundles', NULL, 'bundles around each item (anchor), by bundlerec.generate_bundles; count >= min_count'),
-		('item_bundles', 'rank', '1 = best bundle of the anchor'),
-		('customer_bundles', NULL, 'bundles per customer, anchored on their most bought items: repeat, model and cohesion parts'),
-		('customer_bundles', 'rank', 'rank among all of the customer''s bundles'),
-		('customer_bundles', 'rank_new', 'rank among bundles whose added items the customer never bought; NULL otherwise'),
-		('customer_bundles', 'new_items', 'added items the customer never bought'),
-		('customer_bundles', 'repeat_part', 'mean over the bundle''s items of the share of the customer''s orders holding it'),
-		('customer_bundles', 'model_part', 'mean ALS preference for the added items, clipped to [0, 1]'),
-		('customers', NULL, 'orders per customer'),
-		('customer_items', NULL, 'what each customer bought: orders, quantity, first and last time'),
-		('_item_counts', NULL, 'refresh state: orders per item'),
-		('_pair_counts', NULL, 'refresh state: orders per item pair, every pair (kept for incremental refresh; not for serving)')
-		) v(tab, col, txt)
-		WHERE to_regclass(format('%I.%I', m.results_schema, v.tab)) IS NOT NULL
 	LOOP
-		IF r.col IS NULL THEN
-			EXECUTE format('COMMENT ON TABLE %I.%I IS %L', m.results_schema, r.tab,
-			               format('bundlerec model %s: %s', m.name, r.txt));
-		ELSE
-			EXECUTE format('COMMENT ON COLUMN %I.%I.%I IS %L', m.results_schema, r.tab, r.col, r.txt);
-		END IF;
+		BEGIN
+			PERFORM set_config('lock_timeout', CASE WHEN tries < 100 THEN '200ms' ELSE saved END, true);
+			PERFORM pg_advisory_xact_lock(bundlerec._lock_key(m.name));
+			IF list IS NOT NULL THEN
+				EXECUTE format('LOCK TABLE %s IN ACCESS EXCLUSIVE MODE%s', list, CASE WHEN tries < 50 THEN ' NOWAIT' ELSE '' END);
+			END IF;
+			PERFORM set_config('lock_timeout', saved, true);
+			RETURN;
+		EXCEPTION WHEN lock_not_available OR deadlock_detected THEN
+			tries := tries + 1;
+			IF tries % 25 = 0 THEN
+				RAISE NOTICE 'bundlerec %: waiting for readers of the results (try %)', m.name, tries;
+			END IF;
+			PERFORM pg_sleep(0.02 * (1 + random()));
+		END;
 	END LOOP;
 END
 $body$;
 
--- Replace each table of built by its <table><sfx> twin, keeping grants.
-CREATE FUNCTION bundlerec._swap(sch text, sfx text, built text[])
-RETURNS void
+/*
+ * Publishes the tables just built: each result's view is pointed at its new
+ * table and the old one dropped, all under _lock_results, so the step is
+ * short and readers see either the old results or the new.  Views (and so
+ * their grants, comments and the user's views on them) live as long as the
+ * model.  Returns the model's new map of current tables.
+ */
+CREATE FUNCTION bundlerec._publish(m bundlerec.models, sfx text, built text[])
+RETURNS jsonb
 LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
 AS $body$
 DECLARE
-	t text;
-	old regclass;
-	neu regclass;
-	g record;
-	idx record;
+	sch name := m.results_schema;
+	r bundlerec.result_tables;
+	cur jsonb := m.tables;
+	old text;
+	c record;
 BEGIN
-	FOREACH t IN ARRAY built LOOP
-		old := to_regclass(format('%I.%I', sch, t));
-		neu := format('%I.%I', sch, t || sfx)::regclass;
-		IF old IS NOT NULL THEN
-			FOR g IN SELECT a.grantee, a.privilege_type, a.is_grantable
-			         FROM pg_class c, aclexplode(c.relacl) a
-			         WHERE c.oid = old AND a.grantee <> c.relowner LOOP
-				EXECUTE format('GRANT %s ON %s TO %s%s', g.privilege_type, neu,
-				               CASE WHEN g.grantee = 0 THEN 'PUBLIC' ELSE quote_ident(pg_get_userbyid(g.grantee)) END,
-				               CASE WHEN g.is_grantable THEN ' WITH GRANT OPTION' ELSE '' END);
+	PERFORM bundlerec._lock_results(m, ARRAY(
+		SELECT x.rel FROM (
+			SELECT d.position, 1 AS o, to_regclass(format('%I.%I', sch, d.name)) AS rel
+			FROM bundlerec.result_tables d WHERE d.name = ANY (built)
+			UNION ALL
+			SELECT d.position, 2, to_regclass(format('%I.%I', sch, cur ->> d.name))
+			FROM bundlerec.result_tables d WHERE d.name = ANY (built) AND cur ? d.name) x
+		WHERE x.rel IS NOT NULL ORDER BY x.o, x.position));
+	FOR r IN SELECT * FROM bundlerec.result_tables d WHERE d.name = ANY (built) ORDER BY d.position LOOP
+		old := cur ->> r.name;
+		IF to_regclass(format('%I.%I', sch, r.name)) IS NULL THEN
+			EXECUTE format('CREATE VIEW %I.%I AS SELECT %s FROM %I.%I', sch, r.name,
+			               (SELECT string_agg(quote_ident(x), ', ') FROM unnest(r.columns) x), sch, bundlerec._phys(r.name, sfx));
+			EXECUTE format('COMMENT ON VIEW %I.%I IS %L', sch, r.name, format('bundlerec model %s: %s', m.name, r.comment));
+			FOR c IN SELECT * FROM jsonb_each_text(r.column_comments) LOOP
+				EXECUTE format('COMMENT ON COLUMN %I.%I.%I IS %L', sch, r.name, c.key, c.value);
 			END LOOP;
-			EXECUTE format('DROP TABLE %s', old);
+		ELSE
+			EXECUTE format('CREATE OR REPLACE VIEW %I.%I AS SELECT %s FROM %I.%I', sch, r.name,
+			               (SELECT string_agg(quote_ident(x), ', ') FROM unnest(r.columns) x), sch, bundlerec._phys(r.name, sfx));
 		END IF;
-		EXECUTE format('ALTER TABLE %s RENAME TO %I', neu, t);
-		FOR idx IN SELECT c.relname FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
-		           WHERE i.indrelid = neu AND left(c.relname, length(t || sfx)) = t || sfx LOOP
-			EXECUTE format('ALTER INDEX %I.%I RENAME TO %I', sch, idx.relname,
-			               t || substr(idx.relname, length(t || sfx) + 1));
-		END LOOP;
+		IF old IS NOT NULL AND old <> bundlerec._phys(r.name, sfx) THEN
+			EXECUTE format('DROP TABLE %I.%I', sch, old);
+		END IF;
+		cur := cur || jsonb_build_object(r.name, bundlerec._phys(r.name, sfx));
 	END LOOP;
+	RETURN cur;
 END
 $body$;
 
@@ -635,12 +722,14 @@ DECLARE
 	lines regclass;
 	inc boolean := coalesce(incremental, false);
 	res jsonb;
-	written bigint := 0;
-	t text;
-	n bigint;
+	built text[];
+	sizes jsonb;
+	new_tables jsonb;
 	warm regclass;
 	now_lines bigint;
 	kind text;
+	sfx text;
+	written bigint;
 BEGIN
 	PERFORM bundlerec._model(refresh.name);
 	BEGIN
@@ -650,11 +739,7 @@ BEGIN
 			USING ERRCODE = 'lock_not_available',
 			      HINT = 'Wait for that refresh to finish; its results replace the current ones when it commits.';
 	END;
-	IF NOT has_table_privilege(m.source, 'SELECT') THEN
-		RAISE EXCEPTION 'permission denied to read %', m.source
-			USING ERRCODE = 'insufficient_privilege',
-			      HINT = 'A refresh reads the source with the privileges of the role that runs it.';
-	END IF;
+	PERFORM bundlerec._check_source(m);
 	lines := bundlerec._lines_view(m, '_br_lines');
 
 	IF inc THEN
@@ -662,9 +747,8 @@ BEGIN
 			RAISE NOTICE 'bundlerec %: no ordered_at column, so a full refresh', m.name;
 			inc := false;
 		ELSIF m.last_refresh IS NULL OR m.watermark IS NULL
-		      OR to_regclass(format('%I._pair_counts', m.results_schema)) IS NULL
-		      OR to_regclass(format('%I._item_counts', m.results_schema)) IS NULL
-		      OR m.customer IS NOT NULL AND to_regclass(format('%I.customer_items', m.results_schema)) IS NULL THEN
+		      OR EXISTS (SELECT 1 FROM bundlerec._result_tables(m) d
+		                 WHERE d.refresh = 'counted' AND to_regclass(format('%I.%I', m.results_schema, m.tables ->> d.name)) IS NULL) THEN
 			RAISE NOTICE 'bundlerec %: no earlier refresh to build on, so a full refresh', m.name;
 			inc := false;
 		ELSE
@@ -678,29 +762,28 @@ BEGIN
 		END IF;
 	END IF;
 	IF inc AND m.customer IS NOT NULL AND (m.options ->> 'embeddings')::boolean THEN
-		warm := to_regclass(format('%I.customer_embeddings', m.results_schema));
+		warm := to_regclass(format('%I.%I', m.results_schema, m.tables ->> 'customer_embeddings'));
 	END IF;
 
-	res := bundlerec._build(m, lines, m.results_schema, '_new', inc, m.watermark, warm);
-	PERFORM bundlerec._swap(m.results_schema, '_new',
-	                        ARRAY(SELECT jsonb_array_elements_text(res -> 'built')));
-	PERFORM bundlerec._comment_results(m);
-	FOR t IN SELECT v FROM unnest(ARRAY['items', 'pairs', 'rules', 'item_embeddings', 'customer_embeddings',
-	                                    'similar_items', 'recommendations', 'item_bundles', 'customer_bundles']) v
-	         WHERE to_regclass(format('%I.%I', m.results_schema, v)) IS NOT NULL LOOP
-		EXECUTE format('ANALYZE %I.%I', m.results_schema, t);
-		EXECUTE format('SELECT count(*) FROM %I.%I', m.results_schema, t) INTO n;
-		written := written + n;
-	END LOOP;
+	-- the next generation of the model's tables
+	SELECT '_g' || (1 + coalesce(max(substring(t.value FROM '_g([0-9]+)$')::bigint), 0))::text INTO sfx
+	FROM jsonb_each_text(m.tables) t;
+	res := bundlerec._build(m, lines, m.results_schema, sfx, inc, m.watermark, warm, m.tables);
+	built := ARRAY(SELECT jsonb_array_elements_text(res -> 'built'));
+	sizes := bundlerec._prepare(m, m.results_schema, sfx, built);
+	new_tables := bundlerec._publish(m, sfx, built);
 	EXECUTE format('DROP VIEW %s', lines);
 
+	SELECT coalesce(sum((sizes ->> d.name)::bigint), 0) INTO written
+	FROM bundlerec._result_tables(m) d WHERE d.served AND d.refresh = 'rebuilt';
 	kind := CASE WHEN inc THEN 'incremental' ELSE 'full' END;
 	UPDATE bundlerec.models mm
 	SET last_refresh = clock_timestamp(), last_refresh_kind = kind,
 	    watermark = (res ->> 'watermark')::timestamptz,
 	    watermark_lines = (res ->> 'watermark_lines')::bigint,
 	    n_lines = CASE WHEN inc THEN mm.n_lines + (res ->> 'rows_read')::bigint ELSE (res ->> 'rows_read')::bigint END,
-	    n_baskets = (res ->> 'n_baskets')::bigint
+	    n_baskets = (res ->> 'n_baskets')::bigint,
+	    tables = new_tables
 	WHERE mm.name = m.name;
 	INSERT INTO bundlerec.refresh_history (model, kind, started_at, finished_at, seconds, rows_read,
 	                                       rows_written, watermark, stages, metrics)
@@ -716,4 +799,4 @@ END
 $body$;
 
 COMMENT ON FUNCTION bundlerec.refresh(text, boolean) IS
-	'rebuilds a model''s result tables aside and swaps them in, in one transaction (a failed or cancelled refresh keeps the old results); incremental => true adds only the orders after the watermark to the counts and warm-starts the embeddings';
+	'rebuilds a model''s results aside (new tables with keys, indexes and statistics) and publishes them in one short step behind stable views, in one transaction (a failed or cancelled refresh keeps the old results); incremental => true adds only the orders after the watermark to the counts and warm-starts the embeddings';

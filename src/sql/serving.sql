@@ -2,21 +2,26 @@
 ------------------------------------------------------------------------------
 -- Serving: storefront queries answered from a model's result tables
 ------------------------------------------------------------------------------
--- Every function is STABLE, runs with the caller's privileges (the caller
+-- Every function runs with the caller's privileges (the caller
 -- needs USAGE on the model's schema and SELECT on its tables) and ranks the
 -- model's own answers first, then fills up to k with fallbacks, marked in
 -- the source column: 'popular in category' (the item's category, or the
 -- category argument for an item the model does not know), then 'popular'.
 
--- Schema of a model's results; raises for an unknown model.
+-- Schema of a model's results; raises for an unknown model.  Takes the
+-- model's lock shared first, so a publish or drop in progress finishes
+-- before the catalogue is read (see _lock_results).  VOLATILE, as are the
+-- serving functions: their queries must take their snapshot after this
+-- lock, or a call that waited for a publish would not see its tables.
 CREATE FUNCTION bundlerec._results(model text)
 RETURNS name
-LANGUAGE plpgsql STABLE
+LANGUAGE plpgsql VOLATILE PARALLEL RESTRICTED
 SET search_path = pg_catalog, pg_temp
 AS $body$
 DECLARE
 	sch name;
 BEGIN
+	PERFORM pg_catalog.pg_advisory_xact_lock_shared(bundlerec._lock_key(coalesce(model, '')));
 	SELECT m.results_schema INTO sch FROM bundlerec.models m
 	WHERE m.name = model AND m.last_refresh IS NOT NULL;
 	IF sch IS NULL THEN
@@ -82,7 +87,7 @@ RETURNS TABLE (
 	lift double precision,
 	source text,
 	explanation text)
-LANGUAGE plpgsql STABLE PARALLEL SAFE
+LANGUAGE plpgsql VOLATILE PARALLEL RESTRICTED
 SET search_path = pg_catalog, pg_temp
 AS $body$
 DECLARE
@@ -132,7 +137,7 @@ RETURNS TABLE (
 	similarity double precision,
 	source text,
 	explanation text)
-LANGUAGE plpgsql STABLE PARALLEL SAFE
+LANGUAGE plpgsql VOLATILE PARALLEL RESTRICTED
 SET search_path = pg_catalog, pg_temp
 AS $body$
 DECLARE
@@ -283,12 +288,16 @@ RETURNS TABLE (
 	from_embeddings double precision,
 	source text,
 	explanation text)
-LANGUAGE sql STABLE PARALLEL SAFE
+LANGUAGE plpgsql VOLATILE PARALLEL RESTRICTED
+SET search_path = pg_catalog, pg_temp
 AS $body$
-SELECT * FROM bundlerec._complete_cart(
-	bundlerec._results(model),
-	(SELECT m.options FROM bundlerec.models m WHERE m.name = model),
-	items, k, category)
+DECLARE
+	sch name := bundlerec._results(model);
+BEGIN
+	RETURN QUERY SELECT * FROM bundlerec._complete_cart(
+		sch, (SELECT m.options FROM bundlerec.models m WHERE m.name = complete_cart.model),
+		complete_cart.items, complete_cart.k, complete_cart.category);
+END
 $body$;
 
 COMMENT ON FUNCTION bundlerec.complete_cart(text, text[], integer, text) IS
@@ -331,7 +340,7 @@ RETURNS TABLE (
 	expected_revenue double precision,
 	source text,
 	explanation text)
-LANGUAGE plpgsql STABLE PARALLEL RESTRICTED
+LANGUAGE plpgsql VOLATILE PARALLEL RESTRICTED
 SET search_path = pg_catalog, pg_temp
 AS $body$
 DECLARE
@@ -401,7 +410,7 @@ RETURNS TABLE (
 	new_items integer,
 	source text,
 	explanation text)
-LANGUAGE plpgsql STABLE PARALLEL RESTRICTED
+LANGUAGE plpgsql VOLATILE PARALLEL RESTRICTED
 SET search_path = pg_catalog, pg_temp
 AS $body$
 DECLARE
@@ -471,7 +480,7 @@ RETURNS TABLE (
 	model_part double precision,
 	source text,
 	explanation text)
-LANGUAGE plpgsql STABLE PARALLEL SAFE
+LANGUAGE plpgsql VOLATILE PARALLEL RESTRICTED
 SET search_path = pg_catalog, pg_temp
 AS $body$
 DECLARE

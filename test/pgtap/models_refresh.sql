@@ -41,7 +41,7 @@ CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION IF NOT EXISTS bundlerec;
 
 BEGIN;
-SELECT plan(196);
+SELECT plan(200);
 
 CREATE SCHEMA tap_models_refresh;
 SET LOCAL search_path = tap_models_refresh, public;
@@ -218,7 +218,7 @@ DECLARE
 	t text;
 BEGIN
 	EXECUTE format('CREATE SCHEMA %I', snap);
-	FOR t IN SELECT c.relname FROM pg_class c WHERE c.relnamespace = sch::regnamespace AND c.relkind = 'r' LOOP
+	FOREACH t IN ARRAY tables_of(sch) LOOP
 		EXECUTE format('CREATE TABLE %I.%I AS SELECT * FROM %I.%I', snap, t, sch, t);
 	END LOOP;
 END
@@ -232,10 +232,19 @@ RETURNS text[] LANGUAGE sql STABLE AS $$
 	FROM pg_class c WHERE c.relnamespace = sch::regnamespace
 $$;
 
+-- The results of a schema: a model's views (not the generation tables
+-- behind them), or the tables of a snapshot.
 CREATE FUNCTION tables_of(sch text)
 RETURNS text[] LANGUAGE sql STABLE AS $$
 	SELECT coalesce(array_agg(c.relname::text ORDER BY c.relname COLLATE "C"), '{}')
-	FROM pg_class c WHERE c.relnamespace = sch::regnamespace AND c.relkind = 'r'
+	FROM pg_class c WHERE c.relnamespace = sch::regnamespace AND c.relkind IN ('r', 'v')
+	  AND c.relname !~ '_g[0-9]+$'
+$$;
+
+-- The table behind result t of model mdl.
+CREATE FUNCTION phys(mdl text, t text)
+RETURNS name LANGUAGE sql STABLE AS $$
+	SELECT (m.tables ->> t)::name FROM bundlerec.models m WHERE m.name = mdl
 $$;
 
 -- The result of a query as text, or 'ERROR: sqlstate' (used where a bug
@@ -567,11 +576,14 @@ GRANT SELECT ON bundlerec_tmr_shop.pairs TO tmr_reader;
 GRANT SELECT ON bundlerec_tmr_shop.items TO tmr_reader WITH GRANT OPTION;
 GRANT SELECT ON bundlerec_tmr_shop.recommendations TO PUBLIC;
 CREATE TABLE shop_before AS SELECT relations_of('bundlerec_tmr_shop') AS rels,
-	'bundlerec_tmr_shop.pairs'::regclass::oid AS pairs_oid;
+	'bundlerec_tmr_shop.pairs'::regclass::oid AS pairs_oid, phys('tmr_shop', 'pairs') AS pairs_table;
 CREATE TABLE shop_stages2 AS SELECT * FROM bundlerec.refresh('tmr_shop');
 
-SELECT isnt('bundlerec_tmr_shop.pairs'::regclass::oid, (SELECT pairs_oid FROM shop_before),
-	'a full refresh replaces the pairs table');
+SELECT is('bundlerec_tmr_shop.pairs'::regclass::oid, (SELECT pairs_oid FROM shop_before),
+	'a full refresh keeps the pairs view: the same object, so grants and views on it stay');
+SELECT ok(phys('tmr_shop', 'pairs') <> (SELECT pairs_table FROM shop_before)
+          AND to_regclass(format('bundlerec_tmr_shop.%I', (SELECT pairs_table FROM shop_before))) IS NULL,
+	'a full refresh puts a new table behind the pairs view and drops the old one');
 SELECT ok(has_table_privilege('tmr_reader', 'bundlerec_tmr_shop.pairs', 'SELECT'),
 	'a GRANT SELECT on pairs survives the refresh');
 SELECT ok(has_table_privilege('tmr_reader', 'bundlerec_tmr_shop.items', 'SELECT WITH GRANT OPTION'),
@@ -594,27 +606,48 @@ SELECT is(tables_of('bundlerec_tmr_shop'),
 	      'item_bundles', 'item_embeddings', 'items', 'pairs', 'recommendations', 'rules', 'similar_items'],
 	'the result tables');
 SELECT is(ARRAY(SELECT c.relname || ':' || c.relkind::text FROM pg_class c
-                WHERE c.relnamespace = 'bundlerec_tmr_shop'::regnamespace AND c.relkind NOT IN ('r', 'i')),
-	'{}'::text[], 'the results schema holds only ordinary tables and their indexes');
+                WHERE c.relnamespace = 'bundlerec_tmr_shop'::regnamespace AND c.relkind NOT IN ('r', 'i', 'v')),
+	'{}'::text[], 'the results schema holds only views, ordinary tables and their indexes');
+SELECT is(ARRAY(SELECT c.relname::text FROM pg_class c
+                WHERE c.relnamespace = 'bundlerec_tmr_shop'::regnamespace AND c.relkind = 'r'
+                ORDER BY c.relname COLLATE "C"),
+	ARRAY(SELECT t.value FROM bundlerec.models m, jsonb_each_text(m.tables) t WHERE m.name = 'tmr_shop'
+	      ORDER BY t.value COLLATE "C"),
+	'the only tables are the current generation, one behind each view');
+SELECT is(ARRAY(SELECT x.dep FROM (
+                SELECT DISTINCT v.relname::text || ' -> ' || t.relname::text AS dep FROM pg_class v
+                JOIN pg_rewrite w ON w.ev_class = v.oid
+                JOIN pg_depend d ON d.classid = 'pg_rewrite'::regclass AND d.objid = w.oid AND d.refclassid = 'pg_class'::regclass
+                JOIN pg_class t ON t.oid = d.refobjid AND t.oid <> v.oid
+                WHERE v.relnamespace = 'bundlerec_tmr_shop'::regnamespace AND v.relkind = 'v') x
+                ORDER BY x.dep COLLATE "C"),
+	ARRAY(SELECT t.key || ' -> ' || t.value FROM bundlerec.models m, jsonb_each_text(m.tables) t WHERE m.name = 'tmr_shop'
+	      ORDER BY t.key || ' -> ' || t.value COLLATE "C"),
+	'each view reads the table the catalogue names for it');
+SELECT is(ARRAY(SELECT c.relname::text FROM pg_class c
+                WHERE c.relnamespace = 'bundlerec_tmr_shop'::regnamespace AND c.relkind = 'v'
+                ORDER BY c.relname COLLATE "C"),
+	ARRAY(SELECT r.name FROM bundlerec.result_tables r ORDER BY r.name COLLATE "C"),
+	'a model with every option publishes every declared result');
 SELECT is(ARRAY(SELECT c.relname::text FROM pg_class c
                 WHERE c.relnamespace = 'bundlerec_tmr_shop'::regnamespace AND c.relkind = 'r'
                   AND NOT EXISTS (SELECT 1 FROM pg_index i WHERE i.indrelid = c.oid AND i.indisprimary)),
 	'{}'::text[], 'every result table has a primary key');
 SELECT is(ARRAY(SELECT c.relname::text FROM pg_class c
-                WHERE c.relnamespace = 'bundlerec_tmr_shop'::regnamespace AND c.relkind = 'r'
+                WHERE c.relnamespace = 'bundlerec_tmr_shop'::regnamespace AND c.relkind IN ('r', 'v')
                   AND obj_description(c.oid, 'pg_class') IS NULL),
-	'{}'::text[], 'every result table has a COMMENT');
+	'{}'::text[], 'every result view and table has a COMMENT');
 SELECT is(ARRAY(SELECT c.relname::text FROM pg_class c
                 WHERE c.relnamespace = 'bundlerec_tmr_shop'::regnamespace
                   AND (c.relname LIKE '%\_new' OR EXISTS (SELECT 1 FROM unnest(tables_of('bundlerec_tmr_shop')) t
                                                           WHERE c.relname LIKE t || '\_new\_%'))),
 	'{}'::text[], 'no *_new table or index is left after a refresh');
-SELECT col_is_pk('bundlerec_tmr_shop', '_item_counts', 'item', '_item_counts: primary key item');
-SELECT col_is_pk('bundlerec_tmr_shop', '_pair_counts', ARRAY['item_a', 'item_b'], '_pair_counts: primary key (item_a, item_b)');
-SELECT col_is_pk('bundlerec_tmr_shop', 'customers', 'customer', 'customers: primary key customer');
-SELECT col_is_pk('bundlerec_tmr_shop', 'customer_items', ARRAY['customer', 'item'], 'customer_items: primary key (customer, item)');
-SELECT col_is_pk('bundlerec_tmr_shop', 'items', 'item', 'items: primary key item');
-SELECT col_is_pk('bundlerec_tmr_shop', 'pairs', ARRAY['item', 'rank'], 'pairs: primary key (item, rank)');
+SELECT col_is_pk('bundlerec_tmr_shop', phys('tmr_shop', '_item_counts'), 'item', '_item_counts: primary key item');
+SELECT col_is_pk('bundlerec_tmr_shop', phys('tmr_shop', '_pair_counts'), ARRAY['item_a', 'item_b'], '_pair_counts: primary key (item_a, item_b)');
+SELECT col_is_pk('bundlerec_tmr_shop', phys('tmr_shop', 'customers'), 'customer', 'customers: primary key customer');
+SELECT col_is_pk('bundlerec_tmr_shop', phys('tmr_shop', 'customer_items'), ARRAY['customer', 'item'], 'customer_items: primary key (customer, item)');
+SELECT col_is_pk('bundlerec_tmr_shop', phys('tmr_shop', 'items'), 'item', 'items: primary key item');
+SELECT col_is_pk('bundlerec_tmr_shop', phys('tmr_shop', 'pairs'), ARRAY['item', 'rank'], 'pairs: primary key (item, rank)');
 SELECT ok(col_description('bundlerec_tmr_shop.pairs'::regclass,
                           (SELECT attnum FROM pg_attribute WHERE attrelid = 'bundlerec_tmr_shop.pairs'::regclass
                            AND attname = 'score')) IS NOT NULL,
