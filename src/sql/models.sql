@@ -22,6 +22,7 @@ CREATE TABLE bundlerec.models (
 	last_refresh_kind text,
 	watermark timestamptz,
 	watermark_lines bigint,
+	watermark_orders jsonb,
 	n_lines bigint,
 	n_baskets bigint,
 	tables jsonb NOT NULL DEFAULT '{}'
@@ -43,6 +44,7 @@ COMMENT ON COLUMN bundlerec.models.last_refresh IS 'when the last refresh commit
 COMMENT ON COLUMN bundlerec.models.last_refresh_kind IS 'full or incremental';
 COMMENT ON COLUMN bundlerec.models.watermark IS 'latest order time the results include; an incremental refresh reads the orders after it';
 COMMENT ON COLUMN bundlerec.models.watermark_lines IS 'lines at or before the watermark (or undated) at the last refresh; a change means old orders changed, and the next incremental refresh runs in full';
+COMMENT ON COLUMN bundlerec.models.watermark_orders IS 'the orders with lines at the watermark''s very time, with their line counts: a later order at the same time is new, a changed one means old orders changed';
 COMMENT ON COLUMN bundlerec.models.n_lines IS 'order lines read by the last refresh';
 COMMENT ON COLUMN bundlerec.models.n_baskets IS 'orders in the results';
 COMMENT ON COLUMN bundlerec.models.tables IS 'for each published result, the table of the current generation behind its view';

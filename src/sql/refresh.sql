@@ -79,6 +79,20 @@ BEGIN
 END
 $body$;
 
+-- The condition, over lines l, that a line is new since a refresh with
+-- watermark wm that saw the orders wm_orders at that very time: dated
+-- after wm, or at wm in an order it did not see.
+CREATE FUNCTION bundlerec._is_new_line(wm timestamptz, wm_orders jsonb)
+RETURNS text
+LANGUAGE sql IMMUTABLE
+SET search_path = pg_catalog, pg_temp
+AS $body$
+SELECT CASE WHEN wm_orders IS NULL
+            THEN pg_catalog.format('coalesce(l.ordered_at OPERATOR(pg_catalog.>) %L::timestamptz, false)', wm)
+            ELSE pg_catalog.format('coalesce(l.ordered_at OPERATOR(pg_catalog.>) %1$L::timestamptz OR l.ordered_at OPERATOR(pg_catalog.=) %1$L::timestamptz AND NOT %2$L::jsonb OPERATOR(pg_catalog.?) l.basket, false)',
+                                   wm, wm_orders) END
+$body$;
+
 -- a + b where NULL means "nothing yet"
 CREATE FUNCTION bundlerec._add(a numeric, b numeric)
 RETURNS numeric
@@ -121,6 +135,7 @@ DECLARE
 	new_wm timestamptz;
 	max_ts timestamptz;
 	wm_lines bigint;
+	wm_orders jsonb;
 	msg_level text;
 	pair_rows bigint;
 	pair_state text := bundlerec._phys('_pair_counts', st, cur);
@@ -139,14 +154,14 @@ BEGIN
 		END IF;
 		EXECUTE format($q$
 			CREATE TEMP TABLE _br_delta ON COMMIT DROP AS
-			WITH nb AS (SELECT DISTINCT basket FROM %1$s WHERE ordered_at > %2$L),
+			WITH nb AS (SELECT DISTINCT basket FROM %1$s l WHERE %3$s),
 			bic AS (
 				SELECT l.basket, l.item, l.customer,
-				       bool_or(l.ordered_at IS NULL OR l.ordered_at <= %2$L) AS old_bic,
-				       count(*) FILTER (WHERE l.ordered_at > %2$L) AS new_lines,
-				       sum(l.quantity) FILTER (WHERE l.ordered_at > %2$L) AS quantity,
-				       sum(l.quantity * l.price) FILTER (WHERE l.ordered_at > %2$L) AS revenue,
-				       min(l.ordered_at) FILTER (WHERE l.ordered_at > %2$L) AS first_new,
+				       bool_or(NOT (%3$s)) AS old_bic,
+				       count(*) FILTER (WHERE %3$s) AS new_lines,
+				       sum(l.quantity) FILTER (WHERE %3$s) AS quantity,
+				       sum(l.quantity * l.price) FILTER (WHERE %3$s) AS revenue,
+				       min(l.ordered_at) FILTER (WHERE %3$s) AS first_new,
 				       max(l.ordered_at) AS last_ordered
 				FROM %1$s l JOIN nb ON nb.basket = l.basket
 				GROUP BY l.basket, l.item, l.customer)
@@ -155,7 +170,7 @@ BEGIN
 			       bool_or(bic.old_bic) OVER (PARTITION BY bic.basket, bic.customer) AS old_bc,
 			       bool_or(bic.old_bic) OVER (PARTITION BY bic.basket) AS basket_had_old
 			FROM bic
-			$q$, lines, wm);
+			$q$, lines, wm, bundlerec._is_new_line(wm, m.watermark_orders));
 		SELECT coalesce(sum(d.new_lines), 0), count(DISTINCT d.basket) FILTER (WHERE NOT d.basket_had_old),
 		       max(d.last_ordered)
 		INTO n_read, n_new_baskets, new_wm FROM _br_delta d;
@@ -175,6 +190,11 @@ BEGIN
 	EXECUTE format('SELECT max(ordered_at), count(*) FILTER (WHERE ordered_at IS NULL OR ordered_at <= %L) FROM %s',
 	               new_wm, lines)
 	INTO max_ts, wm_lines;
+	-- the orders at the new watermark, so that later orders with the same
+	-- time are told from them
+	EXECUTE format('SELECT pg_catalog.jsonb_object_agg(basket, n) FROM (SELECT basket, count(*) AS n FROM %s WHERE ordered_at = %L GROUP BY basket) x',
+	               lines, new_wm)
+	INTO wm_orders;
 
 	-- wholesale baskets: left out of pairs, rules and bundles above the cap
 	IF cap > 0 THEN
@@ -570,7 +590,8 @@ BEGIN
 		DROP VIEW pg_temp._br_pair_lines;
 	END IF;
 	RETURN jsonb_build_object('stages', stages, 'built', to_jsonb(built), 'rows_read', n_read,
-	                          'n_baskets', n_baskets, 'watermark', new_wm, 'watermark_lines', wm_lines);
+	                          'n_baskets', n_baskets, 'watermark', new_wm, 'watermark_lines', wm_lines,
+	                          'watermark_orders', wm_orders);
 END
 $body$;
 
@@ -752,7 +773,8 @@ BEGIN
 			RAISE NOTICE 'bundlerec %: no earlier refresh to build on, so a full refresh', m.name;
 			inc := false;
 		ELSE
-			EXECUTE format('SELECT count(*) FROM %s WHERE ordered_at IS NULL OR ordered_at <= %L', lines, m.watermark)
+			EXECUTE format('SELECT count(*) FROM %s l WHERE NOT (%s)', lines,
+			               bundlerec._is_new_line(m.watermark, m.watermark_orders))
 			INTO now_lines;
 			IF now_lines <> m.watermark_lines THEN
 				RAISE NOTICE 'bundlerec %: % lines at or before the watermark % now, % at the last refresh: old orders changed, so a full refresh',
@@ -781,6 +803,7 @@ BEGIN
 	SET last_refresh = clock_timestamp(), last_refresh_kind = kind,
 	    watermark = (res ->> 'watermark')::timestamptz,
 	    watermark_lines = (res ->> 'watermark_lines')::bigint,
+	    watermark_orders = res -> 'watermark_orders',
 	    n_lines = CASE WHEN inc THEN mm.n_lines + (res ->> 'rows_read')::bigint ELSE (res ->> 'rows_read')::bigint END,
 	    n_baskets = (res ->> 'n_baskets')::bigint,
 	    tables = new_tables

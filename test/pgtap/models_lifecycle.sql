@@ -4,7 +4,8 @@
 --      follows it), a column changed to a type bundlerec cannot use (42804
 --      at refresh, as at create_model).
 --   2. An infinite order time is no time: never the watermark, and later
---      incremental refreshes stay incremental and equal a full refresh.
+--      incremental refreshes stay incremental and equal a full refresh;
+--      so do new orders at the watermark's very time.
 --   3. NaN, infinite, zero and negative prices never reach items.price.
 --   4. max_basket_items: orders above the cap are left out of pairs (not
 --      of item counts), checked against brute-force SQL, also after an
@@ -15,7 +16,7 @@ SET client_min_messages = warning;
 CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION IF NOT EXISTS bundlerec;
 BEGIN;
-SELECT plan(21);
+SELECT plan(24);
 
 CREATE TABLE lc_lines (basket text, item text, customer text, ordered_at timestamptz, price numeric);
 
@@ -81,6 +82,21 @@ SELECT bag_eq('SELECT * FROM bundlerec_lc_inf._pair_counts', 'SELECT * FROM bund
 	'infinite order times: incremental pair counts equal a full refresh');
 SELECT bag_eq('SELECT * FROM bundlerec_lc_inf.items', 'SELECT * FROM bundlerec_lc_inf_full.items',
 	'infinite order times: incremental items equal a full refresh');
+
+-- orders with the watermark's very time: new ones stay incremental, a
+-- changed one means a full refresh
+INSERT INTO lc_lines VALUES ('o6', 'A', 'c4', '2024-01-03 10:00', 2), ('o6', 'C', 'c4', '2024-01-03 10:00', 1);
+SELECT count(*) AS n FROM bundlerec.refresh('lc_inf', incremental => true) \gset
+SELECT count(*) AS n FROM bundlerec.refresh('lc_inf_full') \gset
+SELECT is((SELECT last_refresh_kind || ' ' || watermark FROM bundlerec.models WHERE name = 'lc_inf'),
+	'incremental ' || '2024-01-03 10:00'::timestamptz,
+	'a new order at the watermark''s very time: the refresh stays incremental');
+SELECT bag_eq('SELECT * FROM bundlerec_lc_inf._pair_counts', 'SELECT * FROM bundlerec_lc_inf_full._pair_counts',
+	'a new order at the watermark''s time: pair counts equal a full refresh');
+INSERT INTO lc_lines VALUES ('o6', 'B', 'c4', '2024-01-03 10:00', 3);
+SELECT count(*) AS n FROM bundlerec.refresh('lc_inf', incremental => true) \gset
+SELECT is((SELECT last_refresh_kind FROM bundlerec.models WHERE name = 'lc_inf'), 'full',
+	'a line added to an order already counted at the watermark''s time: a full refresh');
 
 ------------------------------------------------------------------------------
 -- 3. prices
