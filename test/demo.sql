@@ -229,11 +229,12 @@ SELECT kind, rows_read, rows_written, round(seconds::numeric, 1) AS seconds FROM
 WHERE model = 'demo' ORDER BY id;
 
 \echo
-\echo '== The result tables, ready for BI tools'
-SELECT c.relname AS "table", obj_description(c.oid, 'pg_class') AS comment
-FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-WHERE n.nspname = 'bundlerec_demo_model' AND c.relkind = 'r' AND c.relname NOT LIKE '\_%'
-ORDER BY c.relname;
+\echo '== The results, ready for BI tools (views that survive refreshes; bundlerec.result_tables declares them)'
+SELECT r.name AS result, r.refresh, m.tables ->> r.name AS current_table,
+       obj_description(format('%I.%I', m.results_schema, r.name)::regclass, 'pg_class') AS comment
+FROM bundlerec.result_tables r, bundlerec.models m
+WHERE m.name = 'demo' AND r.served AND m.tables ? r.name
+ORDER BY r.position;
 
 \echo
 \echo '== frequently_bought_together: WHITE HANGING HEART T-LIGHT HOLDER'
