@@ -214,10 +214,11 @@ $body$;
 
 -- The key of the advisory lock that orders serving, refresh and drop_model
 -- on one model: readers share it, publishing and dropping take it alone.
+-- Qualified throughout and without a SET clause, so that it is inlined:
+-- serving computes it on every call.
 CREATE FUNCTION bundlerec._lock_key(model text)
 RETURNS bigint
 LANGUAGE sql IMMUTABLE PARALLEL SAFE
-SET search_path = pg_catalog, pg_temp
 AS $body$
 SELECT (x'62726563'::bigint OPERATOR(pg_catalog.<<) 32) OPERATOR(pg_catalog.|)
        (pg_catalog.hashtext(model)::bigint OPERATOR(pg_catalog.&) x'ffffffff'::bigint)

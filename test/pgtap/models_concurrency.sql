@@ -47,13 +47,7 @@ INSERT INTO conc_fixture.lines
 SELECT 'p' || b, 'i' || (1 + ((b + j) % 5)), 'c' || (b % 40), timestamptz '2024-02-01' + b * interval '1 hour'
 FROM generate_series(1, 60) b, generate_series(0, 1) j;
 
-\getenv pghost PGHOST
-\getenv pgport PGPORT
-\set pgpass ''
-\getenv pgpass PGPASSWORD
-SELECT format('host=%s port=%s dbname=%s user=%s%s', :'pghost', coalesce(nullif(:'pgport', ''), current_setting('port')),
-              current_database(), current_user,
-              CASE WHEN :'pgpass' <> '' THEN ' password=' || :'pgpass' ELSE '' END) AS connstr \gset
+\ir lib/connstr.psql
 SELECT dblink_connect('refresher', :'connstr');
 SELECT dblink_exec('refresher', 'SET client_min_messages = warning');
 SELECT dblink_exec('refresher', 'SET conc.nap = 0.2');

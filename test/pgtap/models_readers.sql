@@ -56,13 +56,7 @@ INSERT INTO rdr_fixture.flag VALUES (false);
 CREATE TABLE rdr_fixture.calls (reader text, fn text, at timestamptz, rows bigint, sqlstate text, message text);
 CREATE TABLE rdr_fixture.events (what text, at timestamptz);
 
-\getenv pghost PGHOST
-\getenv pgport PGPORT
-\set pgpass ''
-\getenv pgpass PGPASSWORD
-SELECT format('host=%s port=%s dbname=%s user=%s%s', :'pghost', coalesce(nullif(:'pgport', ''), current_setting('port')),
-              current_database(), current_user,
-              CASE WHEN :'pgpass' <> '' THEN ' password=' || :'pgpass' ELSE '' END) AS connstr \gset
+\ir lib/connstr.psql
 
 -- a reader: every serving function and the report, one transaction per
 -- call, until the flag says stop.  Reader r1 runs one statement per call;
