@@ -99,36 +99,46 @@ RETURNS numeric
 LANGUAGE sql IMMUTABLE PARALLEL SAFE
 AS $body$ SELECT CASE WHEN a IS NULL THEN b WHEN b IS NULL THEN a ELSE a + b END $body$;
 
-/*
- * Builds every result table of model m from the order lines in lines, in
- * schema sch, each named <table><sfx>.  With incremental, the count tables
- * (_item_counts, _pair_counts, customers, customer_items) are brought up to
- * date in place from the orders after wm; otherwise they are built anew
- * like the rest.  Returns the stages, the tables built and the sizes.
- */
-CREATE FUNCTION bundlerec._build(
+-- What the stages of one build share: the model, where its lines are and
+-- where the results go, and the sizes the read step found.
+CREATE TYPE bundlerec._build_context AS (
 	m bundlerec.models,
-	lines regclass,
-	sch text,
-	sfx text,
+	lines regclass,			-- the model's lines (bundlerec._lines_view)
+	pair_lines regclass,	-- the lines pairs, rules and bundles count (max_basket_items)
+	sch text,				-- schema of the results
+	sfx text,				-- suffix of the tables being built ('' for plain names)
 	incremental boolean,
-	wm timestamptz,
-	warm_start regclass DEFAULT NULL,
-	cur jsonb DEFAULT '{}')
+	cur jsonb,				-- the model's current tables (bundlerec.models.tables)
+	warm_start regclass,	-- customer factors to start ALS from
+	n_baskets bigint,
+	max_ts timestamptz		-- the latest order time
+);
+
+-- The table a stage reads result t from: the one this build made, else the
+-- current one (the count tables of an incremental refresh).
+CREATE FUNCTION bundlerec._current(c bundlerec._build_context, t text)
+RETURNS text
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $body$
+SELECT CASE WHEN to_regclass(format('%I.%I', c.sch, bundlerec._phys(t, c.sfx))) IS NOT NULL
+            THEN bundlerec._phys(t, c.sfx)
+            ELSE bundlerec._phys(t, NULL, c.cur) END
+$body$;
+
+/*
+ * The read step of a build: counts the lines (an incremental refresh reads
+ * the orders that are new since watermark wm into pg_temp._br_delta, with
+ * flags for what the last refresh already counted), finds the new
+ * watermark and the orders at it, and makes the view of the lines under
+ * max_basket_items.  Returns what it found.
+ */
+CREATE FUNCTION bundlerec._read_lines(m bundlerec.models, lines regclass, incremental boolean, wm timestamptz)
 RETURNS jsonb
 LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
 AS $body$
 DECLARE
-	o jsonb := m.options;
-	mc bigint := (o ->> 'min_count')::bigint;
-	st text := CASE WHEN incremental THEN NULL ELSE sfx END;	-- count tables: NULL = the current ones
-	has_customer boolean := m.customer IS NOT NULL;
-	has_embeddings boolean := m.customer IS NOT NULL AND (o ->> 'embeddings')::boolean;
-	built text[] := '{}';
-	stages jsonb := '[]';
-	t0 timestamptz;
-	n bigint;
 	n_read bigint;
 	n_new_baskets bigint;
 	n_baskets bigint;
@@ -136,15 +146,10 @@ DECLARE
 	max_ts timestamptz;
 	wm_lines bigint;
 	wm_orders jsonb;
-	msg_level text;
-	pair_rows bigint;
-	pair_state text := bundlerec._phys('_pair_counts', st, cur);
-	cap integer := (o ->> 'max_basket_items')::integer;
+	cap integer := (m.options ->> 'max_basket_items')::integer;
 	pair_lines regclass := lines;
 	n_capped bigint;
 BEGIN
-	-- what is read
-	t0 := clock_timestamp();
 	IF incremental THEN
 		-- one row per (basket, item, customer) of the orders with new lines;
 		-- "old" flags say what the last refresh already counted, per item,
@@ -176,11 +181,9 @@ BEGIN
 		INTO n_read, n_new_baskets, new_wm FROM _br_delta d;
 		n_baskets := m.n_baskets + n_new_baskets;
 		new_wm := greatest(wm, new_wm);
-		stages := stages || bundlerec._stage(m.name, 'new order lines', n_read, t0);
 	ELSE
 		EXECUTE format('SELECT count(*), count(DISTINCT basket), max(ordered_at) FROM %s', lines)
 		INTO n_read, n_baskets, new_wm;
-		stages := stages || bundlerec._stage(m.name, 'order lines', n_read, t0);
 	END IF;
 	IF n_baskets = 0 THEN
 		RAISE EXCEPTION 'model "%": % has no order lines', m.name, m.source
@@ -208,8 +211,26 @@ BEGIN
 		pair_lines := bundlerec._capped_lines(lines, cap);
 	END IF;
 
-	-- item counts
-	t0 := clock_timestamp();
+	RETURN jsonb_build_object('rows_read', n_read, 'n_baskets', n_baskets, 'watermark', new_wm,
+	                          'watermark_lines', wm_lines, 'watermark_orders', wm_orders,
+	                          'max_ts', max_ts, 'pair_lines', pair_lines::text);
+END
+$body$;
+
+-- Stage "item counts": Orders, quantity and revenue per item: counted anew, or the new orders added in place.  Returns its rows.
+CREATE FUNCTION bundlerec._stage_item_counts(c bundlerec._build_context)
+RETURNS bigint
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $body$
+DECLARE
+	sch text := c.sch;
+	sfx text := c.sfx;
+	lines regclass := c.lines;
+	cur jsonb := c.cur;
+	incremental boolean := c.incremental;
+	n bigint;
+BEGIN
 	IF incremental THEN
 		EXECUTE format($q$
 			INSERT INTO %1$I.%2$I AS t (item, orders, quantity, revenue, first_ordered, last_ordered)
@@ -231,58 +252,85 @@ BEGIN
 			       sum(quantity * price) AS revenue, min(ordered_at) AS first_ordered,
 			       max(ordered_at) AS last_ordered
 			FROM %3$s GROUP BY item
-			$q$, sch, bundlerec._phys('_item_counts', st, cur), lines);
+			$q$, sch, bundlerec._phys('_item_counts', sfx), lines);
 		GET DIAGNOSTICS n = ROW_COUNT;
-		built := built || '_item_counts'::text;
 	END IF;
-	stages := stages || bundlerec._stage(m.name, 'item counts', n, t0);
+	RETURN n;
+END
+$body$;
 
-	-- customers and what they bought
-	IF has_customer THEN
-		t0 := clock_timestamp();
-		IF incremental THEN
-			EXECUTE format($q$
-				INSERT INTO %1$I.%2$I AS t (customer, orders, first_ordered, last_ordered)
-				SELECT d.customer, count(DISTINCT d.basket) FILTER (WHERE NOT d.old_bc),
-				       min(d.first_new), max(d.last_ordered)
-				FROM _br_delta d WHERE d.customer IS NOT NULL GROUP BY d.customer
-				ON CONFLICT (customer) DO UPDATE SET
-					orders = t.orders + excluded.orders,
-					first_ordered = least(t.first_ordered, excluded.first_ordered),
-					last_ordered = greatest(t.last_ordered, excluded.last_ordered)
-				$q$, sch, bundlerec._phys('customers', NULL, cur));
-			EXECUTE format($q$
-				INSERT INTO %1$I.%2$I AS t (customer, item, orders, quantity, first_ordered, last_ordered)
-				SELECT d.customer, d.item, count(*) FILTER (WHERE NOT d.old_bic), sum(d.quantity),
-				       min(d.first_new), max(d.last_ordered)
-				FROM _br_delta d WHERE d.customer IS NOT NULL GROUP BY d.customer, d.item
-				ON CONFLICT (customer, item) DO UPDATE SET
-					orders = t.orders + excluded.orders,
-					quantity = bundlerec._add(t.quantity, excluded.quantity),
-					first_ordered = least(t.first_ordered, excluded.first_ordered),
-					last_ordered = greatest(t.last_ordered, excluded.last_ordered)
-				$q$, sch, bundlerec._phys('customer_items', NULL, cur));
-		ELSE
-			EXECUTE format($q$
-				CREATE TABLE %1$I.%2$I AS
-				SELECT customer, count(DISTINCT basket) AS orders, min(ordered_at) AS first_ordered,
-				       max(ordered_at) AS last_ordered
-				FROM %3$s WHERE customer IS NOT NULL GROUP BY customer
-				$q$, sch, bundlerec._phys('customers', st, cur), lines);
-			EXECUTE format($q$
-				CREATE TABLE %1$I.%2$I AS
-				SELECT customer, item, count(DISTINCT basket) AS orders, sum(quantity) AS quantity,
-				       min(ordered_at) AS first_ordered, max(ordered_at) AS last_ordered
-				FROM %3$s WHERE customer IS NOT NULL GROUP BY customer, item
-				$q$, sch, bundlerec._phys('customer_items', st, cur), lines);
-			built := built || ARRAY['customers', 'customer_items'];
-		END IF;
-		EXECUTE format('SELECT count(*) FROM %I.%I', sch, bundlerec._phys('customer_items', st, cur)) INTO n;
-		stages := stages || bundlerec._stage(m.name, 'customer items', n, t0);
+-- Stage "customer items": Orders per customer and per customer and item, like item counts.  Returns its rows.
+CREATE FUNCTION bundlerec._stage_customer_items(c bundlerec._build_context)
+RETURNS bigint
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $body$
+DECLARE
+	sch text := c.sch;
+	sfx text := c.sfx;
+	lines regclass := c.lines;
+	cur jsonb := c.cur;
+	incremental boolean := c.incremental;
+	n bigint;
+BEGIN
+	IF incremental THEN
+		EXECUTE format($q$
+			INSERT INTO %1$I.%2$I AS t (customer, orders, first_ordered, last_ordered)
+			SELECT d.customer, count(DISTINCT d.basket) FILTER (WHERE NOT d.old_bc),
+			       min(d.first_new), max(d.last_ordered)
+			FROM _br_delta d WHERE d.customer IS NOT NULL GROUP BY d.customer
+			ON CONFLICT (customer) DO UPDATE SET
+				orders = t.orders + excluded.orders,
+				first_ordered = least(t.first_ordered, excluded.first_ordered),
+				last_ordered = greatest(t.last_ordered, excluded.last_ordered)
+			$q$, sch, bundlerec._phys('customers', NULL, cur));
+		EXECUTE format($q$
+			INSERT INTO %1$I.%2$I AS t (customer, item, orders, quantity, first_ordered, last_ordered)
+			SELECT d.customer, d.item, count(*) FILTER (WHERE NOT d.old_bic), sum(d.quantity),
+			       min(d.first_new), max(d.last_ordered)
+			FROM _br_delta d WHERE d.customer IS NOT NULL GROUP BY d.customer, d.item
+			ON CONFLICT (customer, item) DO UPDATE SET
+				orders = t.orders + excluded.orders,
+				quantity = bundlerec._add(t.quantity, excluded.quantity),
+				first_ordered = least(t.first_ordered, excluded.first_ordered),
+				last_ordered = greatest(t.last_ordered, excluded.last_ordered)
+			$q$, sch, bundlerec._phys('customer_items', NULL, cur));
+	ELSE
+		EXECUTE format($q$
+			CREATE TABLE %1$I.%2$I AS
+			SELECT customer, count(DISTINCT basket) AS orders, min(ordered_at) AS first_ordered,
+			       max(ordered_at) AS last_ordered
+			FROM %3$s WHERE customer IS NOT NULL GROUP BY customer
+			$q$, sch, bundlerec._phys('customers', sfx), lines);
+		EXECUTE format($q$
+			CREATE TABLE %1$I.%2$I AS
+			SELECT customer, item, count(DISTINCT basket) AS orders, sum(quantity) AS quantity,
+			       min(ordered_at) AS first_ordered, max(ordered_at) AS last_ordered
+			FROM %3$s WHERE customer IS NOT NULL GROUP BY customer, item
+			$q$, sch, bundlerec._phys('customer_items', sfx), lines);
 	END IF;
+	EXECUTE format('SELECT count(*) FROM %I.%I', sch, bundlerec._current(c, 'customer_items')) INTO n;
+	RETURN n;
+END
+$body$;
 
-	-- pair counts: every pair, so later orders can be added exactly
-	t0 := clock_timestamp();
+-- Stage "pair counts": Orders per item pair, every pair, so later orders can be added exactly.  Returns its rows.
+CREATE FUNCTION bundlerec._stage_pair_counts(c bundlerec._build_context)
+RETURNS bigint
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $body$
+DECLARE
+	sch text := c.sch;
+	sfx text := c.sfx;
+	pair_lines regclass := c.pair_lines;
+	cur jsonb := c.cur;
+	incremental boolean := c.incremental;
+	pair_rows bigint;
+	pair_state text := bundlerec._current(c, '_pair_counts');
+	cap integer := ((c.m).options ->> 'max_basket_items')::integer;
+	n bigint;
+BEGIN
 	IF incremental THEN
 		-- a basket counts once its items are all in; one that grows past
 		-- max_basket_items takes back the pairs it had added
@@ -302,8 +350,8 @@ BEGIN
 			GROUP BY pr.item_a, pr.item_b HAVING sum(pr.d) <> 0
 			$q$, coalesce(nullif(cap, 0), 2147483647));
 		GET DIAGNOSTICS n = ROW_COUNT;
-		SELECT c.reltuples::bigint INTO pair_rows FROM pg_class c
-		WHERE c.oid = format('%I.%I', sch, pair_state)::regclass;
+		SELECT pc.reltuples::bigint INTO pair_rows FROM pg_class pc
+		WHERE pc.oid = format('%I.%I', sch, pair_state)::regclass;
 		IF n * 20 > pair_rows THEN
 			-- a large delta: merging into a new table beats updating in place
 			EXECUTE format($q$
@@ -314,7 +362,6 @@ BEGIN
 				  ON d.item_a = t.item_a AND d.item_b = t.item_b
 				WHERE coalesce(t.count, 0) + coalesce(d.count, 0) > 0
 				$q$, sch, bundlerec._phys('_pair_counts', sfx), pair_state);
-			built := built || '_pair_counts'::text;
 			pair_state := bundlerec._phys('_pair_counts', sfx);
 		ELSE
 			EXECUTE format($q$
@@ -332,14 +379,29 @@ BEGIN
 			       CASE WHEN p.item_a < p.item_b COLLATE "C" THEN p.item_b ELSE p.item_a END AS item_b,
 			       p.count_ab AS count
 			FROM bundlerec.item_pairs(%3$L::regclass, 'basket', 'item') p
-			$q$, sch, bundlerec._phys('_pair_counts', st, cur), pair_lines);
+			$q$, sch, bundlerec._phys('_pair_counts', sfx), pair_lines);
 		GET DIAGNOSTICS n = ROW_COUNT;
-		built := built || '_pair_counts'::text;
 	END IF;
-	stages := stages || bundlerec._stage(m.name, 'pair counts', n, t0);
+	RETURN n;
+END
+$body$;
 
-	-- item statistics
-	t0 := clock_timestamp();
+-- Stage "items": Item statistics from the counts and the lines: category, current price, popularity.  Returns its rows.
+CREATE FUNCTION bundlerec._stage_items(c bundlerec._build_context)
+RETURNS bigint
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $body$
+DECLARE
+	o jsonb := (c.m).options;
+	sch text := c.sch;
+	sfx text := c.sfx;
+	lines regclass := c.lines;
+	n_baskets bigint := c.n_baskets;
+	max_ts timestamptz := c.max_ts;
+	has_customer boolean := (c.m).customer IS NOT NULL;
+	n bigint;
+BEGIN
 	EXECUTE format($q$
 		CREATE TABLE %1$I.%2$I AS
 		WITH attr AS (
@@ -355,15 +417,30 @@ BEGIN
 		       row_number() OVER (PARTITION BY a.category ORDER BY c.orders DESC, c.item COLLATE "C")::integer AS category_rank,
 		       c.first_ordered, c.last_ordered
 		FROM %1$I.%5$I c JOIN attr a ON a.item = c.item LEFT JOIN ci ON ci.item = c.item
-		$q$, sch, bundlerec._phys('items', sfx), lines, n_baskets, bundlerec._phys('_item_counts', st, cur), max_ts, o ->> 'price_window',
-		CASE WHEN has_customer THEN format('SELECT item, count(*) AS customers FROM %I.%I GROUP BY item', sch, bundlerec._phys('customer_items', st, cur))
+		$q$, sch, bundlerec._phys('items', sfx), lines, n_baskets, bundlerec._current(c, '_item_counts'), max_ts, o ->> 'price_window',
+		CASE WHEN has_customer THEN format('SELECT item, count(*) AS customers FROM %I.%I GROUP BY item', sch, bundlerec._current(c, 'customer_items'))
 		     ELSE 'SELECT NULL::text AS item, 0::bigint AS customers WHERE false' END);
 	GET DIAGNOSTICS n = ROW_COUNT;
-	built := built || 'items'::text;
-	stages := stages || bundlerec._stage(m.name, 'items', n, t0);
+	RETURN n;
+END
+$body$;
 
-	-- top pairs per item, published at min_count
-	t0 := clock_timestamp();
+-- Stage "pairs": The pairs_per_item best partners of each item, pairs in at least min_count orders, by shrunk npmi.  Returns its rows.
+CREATE FUNCTION bundlerec._stage_pairs(c bundlerec._build_context)
+RETURNS bigint
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $body$
+DECLARE
+	m bundlerec.models := c.m;
+	o jsonb := (c.m).options;
+	sch text := c.sch;
+	sfx text := c.sfx;
+	mc bigint := ((c.m).options ->> 'min_count')::bigint;
+	n_baskets bigint := c.n_baskets;
+	pair_state text := bundlerec._current(c, '_pair_counts');
+	n bigint;
+BEGIN
 	EXECUTE format($q$
 		CREATE TABLE %1$I.%2$I AS
 		WITH d AS (
@@ -387,211 +464,318 @@ BEGIN
 		       r.count::float8 * %6$s / (r.item_orders::float8 * r.partner_orders) AS lift,
 		       r.npmi, r.score
 		FROM r WHERE r.rank <= %8$s
-		$q$, sch, bundlerec._phys('pairs', sfx), pair_state, bundlerec._phys('_item_counts', st, cur), mc, n_baskets,
+		$q$, sch, bundlerec._phys('pairs', sfx), pair_state, bundlerec._current(c, '_item_counts'), mc, n_baskets,
 		(o ->> 'shrinkage')::float8, (o ->> 'pairs_per_item')::int);
 	GET DIAGNOSTICS n = ROW_COUNT;
-	built := built || 'pairs'::text;
-	stages := stages || bundlerec._stage(m.name, 'pairs', n, t0);
+	RETURN n;
+END
+$body$;
 
-	-- association rules
-	IF (o ->> 'rules')::boolean THEN
-		t0 := clock_timestamp();
-		EXECUTE format($q$
-			CREATE TABLE %1$I.%2$I AS
-			SELECT r.antecedent, r.consequent, r.rank::integer AS rank, r.size, r.count, r.support,
-			       r.confidence, r.coverage, r.lift, r.leverage, r.conviction, r.fisher_p
-			FROM (SELECT r.*, row_number() OVER (PARTITION BY r.consequent
-			                                     ORDER BY r.confidence DESC, r.lift DESC, r.antecedent::text COLLATE "C") AS rank
-			      FROM bundlerec.association_rules(%3$L::regclass, 'basket', 'item',
-			           min_support => %4$s, min_confidence => %5$s, max_size => %6$s, min_size => 2,
-			           min_count => %7$s) r) r
-			WHERE r.rank <= %8$s
-			$q$, sch, bundlerec._phys('rules', sfx), pair_lines, (o ->> 'rules_min_support')::float8,
-			(o ->> 'rules_min_confidence')::float8, (o ->> 'rules_max_size')::int, mc,
-			(o ->> 'rules_per_item')::int);
-		GET DIAGNOSTICS n = ROW_COUNT;
-		built := built || 'rules'::text;
-		stages := stages || bundlerec._stage(m.name, 'rules', n, t0);
+-- Stage "rules": Association rules with arules semantics, the rules_per_item best of each consequent.  Returns its rows.
+CREATE FUNCTION bundlerec._stage_rules(c bundlerec._build_context)
+RETURNS bigint
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $body$
+DECLARE
+	o jsonb := (c.m).options;
+	sch text := c.sch;
+	sfx text := c.sfx;
+	pair_lines regclass := c.pair_lines;
+	mc bigint := ((c.m).options ->> 'min_count')::bigint;
+	n bigint;
+BEGIN
+	EXECUTE format($q$
+		CREATE TABLE %1$I.%2$I AS
+		SELECT r.antecedent, r.consequent, r.rank::integer AS rank, r.size, r.count, r.support,
+		       r.confidence, r.coverage, r.lift, r.leverage, r.conviction, r.fisher_p
+		FROM (SELECT r.*, row_number() OVER (PARTITION BY r.consequent
+		                                     ORDER BY r.confidence DESC, r.lift DESC, r.antecedent::text COLLATE "C") AS rank
+		      FROM bundlerec.association_rules(%3$L::regclass, 'basket', 'item',
+		           min_support => %4$s, min_confidence => %5$s, max_size => %6$s, min_size => 2,
+		           min_count => %7$s) r) r
+		WHERE r.rank <= %8$s
+		$q$, sch, bundlerec._phys('rules', sfx), pair_lines, (o ->> 'rules_min_support')::float8,
+		(o ->> 'rules_min_confidence')::float8, (o ->> 'rules_max_size')::int, mc,
+		(o ->> 'rules_per_item')::int);
+	GET DIAGNOSTICS n = ROW_COUNT;
+	RETURN n;
+END
+$body$;
+
+-- Stage "embeddings": ALS factors of customers and items (warm-started from the current customers on an incremental refresh).  Returns its rows.
+CREATE FUNCTION bundlerec._stage_embeddings(c bundlerec._build_context)
+RETURNS bigint
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $body$
+DECLARE
+	o jsonb := (c.m).options;
+	sch text := c.sch;
+	sfx text := c.sfx;
+	warm_start regclass := c.warm_start;
+	msg_level text;
+	n bigint;
+BEGIN
+	-- ALS's per-iteration NOTICEs would drown the stage NOTICEs
+	msg_level := current_setting('client_min_messages');
+	IF msg_level IN ('notice', 'info') THEN
+		PERFORM set_config('client_min_messages', 'warning', true);
 	END IF;
+	PERFORM bundlerec.als_train(
+		format('%I.%I', sch, bundlerec._current(c, 'customer_items'))::regclass, 'customer', 'item',
+		format('%I.%I', sch, bundlerec._phys('customer_embeddings', sfx)), format('%I.%I', sch, bundlerec._phys('item_embeddings', sfx)),
+		weight => 'orders',
+		factors => (o ->> 'factors')::int,
+		regularization => (o ->> 'regularization')::float8,
+		alpha => (o ->> 'alpha')::float8,
+		iterations => CASE WHEN warm_start IS NOT NULL THEN (o ->> 'incremental_iterations')::int
+		                   ELSE (o ->> 'iterations')::int END,
+		warm_start => warm_start);
+	PERFORM set_config('client_min_messages', msg_level, true);
+	-- als_train gives both tables a primary key on their first column
+	EXECUTE format('SELECT count(*) FROM %I.%I', sch, bundlerec._phys('item_embeddings', sfx)) INTO n;
+	RETURN n;
+END
+$body$;
 
-	-- embeddings, their nearest items, and per-customer item scores
-	IF has_embeddings THEN
+-- Stage "similar items": Nearest items by cosine of their ALS vectors.  Returns its rows.
+CREATE FUNCTION bundlerec._stage_similar_items(c bundlerec._build_context)
+RETURNS bigint
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $body$
+DECLARE
+	o jsonb := (c.m).options;
+	sch text := c.sch;
+	sfx text := c.sfx;
+	n bigint;
+BEGIN
+	EXECUTE format($q$
+		CREATE TABLE %1$I.%2$I AS
+		SELECT s.item, s.rank, s.neighbor, s.similarity::float8 AS similarity
+		FROM bundlerec.als_similar_items(%3$L::regclass, %4$s) s
+		$q$, sch, bundlerec._phys('similar_items', sfx), format('%I.%I', sch, bundlerec._phys('item_embeddings', sfx)),
+		(o ->> 'similar_per_item')::int);
+	GET DIAGNOSTICS n = ROW_COUNT;
+	RETURN n;
+END
+$body$;
+
+-- Stage "recommendations": Items per customer: the repeat share blended with the ALS preference.  Returns its rows.
+CREATE FUNCTION bundlerec._stage_recommendations(c bundlerec._build_context)
+RETURNS bigint
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $body$
+DECLARE
+	o jsonb := (c.m).options;
+	sch text := c.sch;
+	sfx text := c.sfx;
+	has_embeddings boolean := (c.m).customer IS NOT NULL AND ((c.m).options ->> 'embeddings')::boolean;
+	n bigint;
+BEGIN
+	EXECUTE format($q$
+		CREATE TABLE %1$I.%2$I AS
+		WITH cand AS (
+			SELECT customer, item FROM %3$I.%4$I
+			%5$s),
+		s AS (
+			SELECT c.customer, c.item, coalesce(ci.orders, 0) AS bought, cu.orders AS customer_orders,
+			       coalesce(ci.orders, 0)::float8 / cu.orders AS repeat_part,
+			       %6$s AS model_part
+			FROM cand c
+			JOIN %3$I.%7$I cu ON cu.customer = c.customer
+			LEFT JOIN %3$I.%4$I ci ON ci.customer = c.customer AND ci.item = c.item
+			%8$s),
+		r AS (
+			SELECT s.*, %9$s * s.repeat_part + %10$s * coalesce(s.model_part, 0) AS score
+			FROM s)
+		SELECT r.customer, r.rank::integer AS rank, r.item, r.score, r.repeat_part, r.model_part,
+		       r.bought, r.customer_orders
+		FROM (SELECT r.*, row_number() OVER (PARTITION BY r.customer ORDER BY r.score DESC, r.item COLLATE "C") AS rank
+		      FROM r WHERE r.score > 0) r
+		WHERE r.rank <= %11$s
+		$q$, sch, bundlerec._phys('recommendations', sfx), sch, bundlerec._current(c, 'customer_items'),
+		CASE WHEN has_embeddings
+		     THEN format('UNION SELECT a.customer, a.item FROM bundlerec.als_recommend_all(%L::regclass, %L::regclass, %s) a',
+		                 format('%I.%I', sch, bundlerec._phys('customer_embeddings', sfx)), format('%I.%I', sch, bundlerec._phys('item_embeddings', sfx)),
+		                 2 * (o ->> 'recommendations_per_customer')::int)
+		     ELSE '' END,
+		CASE WHEN has_embeddings THEN 'greatest(0, least(1, bundlerec.factors_dot(ce.factors, ie.factors)))'
+		     ELSE 'NULL::float8' END,
+		bundlerec._current(c, 'customers'),
+		CASE WHEN has_embeddings
+		     THEN format('LEFT JOIN %1$I.%2$I ce ON ce.customer = c.customer LEFT JOIN %1$I.%3$I ie ON ie.item = c.item',
+		                 sch, bundlerec._phys('customer_embeddings', sfx), bundlerec._phys('item_embeddings', sfx))
+		     ELSE '' END,
+		(o ->> 'repeat_weight')::float8, (o ->> 'model_weight')::float8,
+		(o ->> 'recommendations_per_customer')::int);
+	GET DIAGNOSTICS n = ROW_COUNT;
+	RETURN n;
+END
+$body$;
+
+-- Stage "item bundles": Bundles around every item, by generate_bundles.  Returns its rows.
+CREATE FUNCTION bundlerec._stage_item_bundles(c bundlerec._build_context)
+RETURNS bigint
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $body$
+DECLARE
+	m bundlerec.models := c.m;
+	o jsonb := (c.m).options;
+	sch text := c.sch;
+	sfx text := c.sfx;
+	pair_lines regclass := c.pair_lines;
+	mc bigint := ((c.m).options ->> 'min_count')::bigint;
+	n bigint;
+BEGIN
+	EXECUTE format($q$
+		CREATE TABLE %1$I.%2$I AS
+		SELECT (b.anchor)[1] AS anchor, b.rank, b.items, b.size, b.count, b.support, b.cohesion,
+		       b.min_npmi, b.mean_lift, b.list_price, b.bundle_price, b.accept_probability,
+		       b.expected_revenue, b.score, b.explanation
+		FROM bundlerec.generate_bundles(%3$L::regclass, 'basket', 'item', anchor => NULL,
+		       max_size => %4$s, k => %5$s, min_count => %6$s, price => %7$L,
+		       ordered_at => %8$L, price_window => %9$L::interval, discount => %10$s,
+		       beam => %11$s, shrinkage => %12$s) b
+		$q$, sch, bundlerec._phys('item_bundles', sfx), pair_lines, (o ->> 'bundle_max_size')::int,
+		(o ->> 'bundles_per_item')::int, mc,
+		CASE WHEN m.price IS NOT NULL THEN 'price' END,
+		CASE WHEN m.ordered_at IS NOT NULL THEN 'ordered_at' END,
+		o ->> 'price_window', (o ->> 'discount')::float8, (o ->> 'beam')::int,
+		(o ->> 'shrinkage')::float8);
+	GET DIAGNOSTICS n = ROW_COUNT;
+	RETURN n;
+END
+$body$;
+
+-- Stage "customer bundles": Bundles per customer, anchored on their most bought items.  Returns its rows.
+CREATE FUNCTION bundlerec._stage_customer_bundles(c bundlerec._build_context)
+RETURNS bigint
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $body$
+DECLARE
+	o jsonb := (c.m).options;
+	sch text := c.sch;
+	sfx text := c.sfx;
+	has_embeddings boolean := (c.m).customer IS NOT NULL AND ((c.m).options ->> 'embeddings')::boolean;
+	n bigint;
+BEGIN
+	EXECUTE format($q$
+		CREATE TABLE %1$I.%2$I AS
+		WITH top_items AS (
+			SELECT customer, item FROM (
+				SELECT customer, item, row_number() OVER (PARTITION BY customer
+				       ORDER BY orders DESC, last_ordered DESC NULLS LAST, item COLLATE "C") AS rn
+				FROM %1$I.%3$I) x
+			WHERE rn <= 20),
+		cand AS (
+			SELECT t.customer, b.anchor, b.items, b.size, b.cohesion, b.accept_probability
+			FROM top_items t JOIN %1$I.%4$I b ON b.anchor = t.item),
+		parts AS (
+			SELECT c.customer, c.anchor, c.items, c.size, c.cohesion, c.accept_probability,
+			       cu.orders AS customer_orders,
+			       avg(coalesce(ci.orders, 0)::float8 / cu.orders) AS repeat_part,
+			       avg(%5$s) FILTER (WHERE i.ord > 1) AS model_part,
+			       count(*) FILTER (WHERE i.ord > 1 AND ci.item IS NULL) AS new_items,
+			       (array_agg(i.item ORDER BY ci.orders DESC NULLS LAST, i.ord))[1] AS top_item,
+			       max(ci.orders) AS top_orders
+			FROM cand c
+			CROSS JOIN LATERAL unnest(c.items) WITH ORDINALITY i(item, ord)
+			JOIN %1$I.%6$I cu ON cu.customer = c.customer
+			LEFT JOIN %1$I.%3$I ci ON ci.customer = c.customer AND ci.item = i.item
+			%7$s
+			GROUP BY c.customer, c.anchor, c.items, c.size, c.cohesion, c.accept_probability, cu.orders),
+		scored AS (
+			SELECT DISTINCT ON (p.customer, bundlerec.bundle_key(p.items)) p.*,
+			       %8$s * p.repeat_part + %9$s * coalesce(p.model_part, 0) + %10$s * p.cohesion AS score
+			FROM parts p
+			ORDER BY p.customer, bundlerec.bundle_key(p.items),
+			         %8$s * p.repeat_part + %9$s * coalesce(p.model_part, 0) + %10$s * p.cohesion DESC, p.anchor COLLATE "C"),
+		ranked AS (
+			SELECT s.*,
+			       row_number() OVER (PARTITION BY s.customer ORDER BY s.score DESC, s.items::text COLLATE "C") AS rank,
+			       CASE WHEN s.new_items = s.size - 1 THEN
+			            row_number() OVER (PARTITION BY s.customer, s.new_items = s.size - 1
+			                               ORDER BY s.score DESC, s.items::text COLLATE "C") END AS rank_new
+			FROM scored s)
+		SELECT r.customer, r.rank::integer AS rank, r.rank_new::integer AS rank_new, r.anchor, r.items,
+		       r.size, r.new_items::integer AS new_items, r.score, r.repeat_part, r.model_part, r.cohesion,
+		       r.accept_probability,
+		       concat_ws('; ',
+		           format('you bought %%s in %%s of your %%s orders', r.top_item, r.top_orders, r.customer_orders),
+		           CASE WHEN r.model_part IS NOT NULL
+		                THEN format('customers who buy like you would pick the rest at %%s', round(r.model_part::numeric, 2)) END,
+		           CASE WHEN r.new_items > 0 THEN format('%%s new to you', r.new_items) END,
+		           format('cohesion %%s', round(r.cohesion::numeric, 2))) AS explanation
+		FROM ranked r
+		WHERE r.rank <= %11$s OR r.rank_new <= %11$s
+		$q$, sch, bundlerec._phys('customer_bundles', sfx), bundlerec._current(c, 'customer_items'), bundlerec._phys('item_bundles', sfx),
+		CASE WHEN has_embeddings THEN 'greatest(0, least(1, bundlerec.factors_dot(ce.factors, ie.factors)))'
+		     ELSE 'NULL::float8' END,
+		bundlerec._current(c, 'customers'),
+		CASE WHEN has_embeddings
+		     THEN format('LEFT JOIN %1$I.%2$I ce ON ce.customer = c.customer LEFT JOIN %1$I.%3$I ie ON ie.item = i.item',
+		                 sch, bundlerec._phys('customer_embeddings', sfx), bundlerec._phys('item_embeddings', sfx))
+		     ELSE '' END,
+		(o ->> 'repeat_weight')::float8, (o ->> 'model_weight')::float8,
+		(o ->> 'cohesion_weight')::float8, (o ->> 'bundles_per_customer')::int);
+	GET DIAGNOSTICS n = ROW_COUNT;
+	RETURN n;
+END
+$body$;
+
+/*
+ * Builds every result of model m from the order lines in lines, in schema
+ * sch, as tables named by bundlerec._phys(result, sfx): the read step, then
+ * one function per declared stage, in the declared order.  With
+ * incremental, the count tables are brought up to date in place from the
+ * orders new since wm; otherwise they are built anew like the rest.
+ * Returns the stages, the results built, and what the read step found.
+ */
+CREATE FUNCTION bundlerec._build(
+	m bundlerec.models,
+	lines regclass,
+	sch text,
+	sfx text,
+	incremental boolean,
+	wm timestamptz,
+	warm_start regclass DEFAULT NULL,
+	cur jsonb DEFAULT '{}')
+RETURNS jsonb
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $body$
+DECLARE
+	t0 timestamptz := clock_timestamp();
+	facts jsonb := bundlerec._read_lines(m, lines, incremental, wm);
+	stages jsonb := jsonb_build_array(bundlerec._stage(m.name,
+		CASE WHEN incremental THEN 'new order lines' ELSE 'order lines' END, (facts ->> 'rows_read')::bigint, t0));
+	c bundlerec._build_context := ROW(m, lines, (facts ->> 'pair_lines')::regclass, sch, sfx, incremental,
+	                                  coalesce(cur, '{}'), warm_start, (facts ->> 'n_baskets')::bigint,
+	                                  (facts ->> 'max_ts')::timestamptz);
+	stage text;
+	n bigint;
+BEGIN
+	FOR stage IN SELECT r.stage FROM bundlerec._result_tables(m) r GROUP BY r.stage ORDER BY min(r.position) LOOP
 		t0 := clock_timestamp();
-		-- ALS's per-iteration NOTICEs would drown the stage NOTICEs
-		msg_level := current_setting('client_min_messages');
-		IF msg_level IN ('notice', 'info') THEN
-			PERFORM set_config('client_min_messages', 'warning', true);
-		END IF;
-		PERFORM bundlerec.als_train(
-			format('%I.%I', sch, bundlerec._phys('customer_items', st, cur))::regclass, 'customer', 'item',
-			format('%I.%I', sch, bundlerec._phys('customer_embeddings', sfx)), format('%I.%I', sch, bundlerec._phys('item_embeddings', sfx)),
-			weight => 'orders',
-			factors => (o ->> 'factors')::int,
-			regularization => (o ->> 'regularization')::float8,
-			alpha => (o ->> 'alpha')::float8,
-			iterations => CASE WHEN warm_start IS NOT NULL THEN (o ->> 'incremental_iterations')::int
-			                   ELSE (o ->> 'iterations')::int END,
-			warm_start => warm_start);
-		PERFORM set_config('client_min_messages', msg_level, true);
-		-- als_train gives both tables a primary key on their first column
-		EXECUTE format('SELECT count(*) FROM %I.%I', sch, bundlerec._phys('item_embeddings', sfx)) INTO n;
-		built := built || ARRAY['customer_embeddings', 'item_embeddings'];
+		EXECUTE format('SELECT bundlerec.%I($1)', '_stage_' || replace(stage, ' ', '_')) INTO n USING c;
 		stages := stages || bundlerec._stage(m.name,
-			CASE WHEN warm_start IS NOT NULL THEN 'embeddings (warm start)' ELSE 'embeddings' END, n, t0);
-
-		t0 := clock_timestamp();
-		EXECUTE format($q$
-			CREATE TABLE %1$I.%2$I AS
-			SELECT s.item, s.rank, s.neighbor, s.similarity::float8 AS similarity
-			FROM bundlerec.als_similar_items(%3$L::regclass, %4$s) s
-			$q$, sch, bundlerec._phys('similar_items', sfx), format('%I.%I', sch, bundlerec._phys('item_embeddings', sfx)),
-			(o ->> 'similar_per_item')::int);
-		GET DIAGNOSTICS n = ROW_COUNT;
-		built := built || 'similar_items'::text;
-		stages := stages || bundlerec._stage(m.name, 'similar items', n, t0);
-	END IF;
-
-	IF has_customer THEN
-		t0 := clock_timestamp();
-		EXECUTE format($q$
-			CREATE TABLE %1$I.%2$I AS
-			WITH cand AS (
-				SELECT customer, item FROM %3$I.%4$I
-				%5$s),
-			s AS (
-				SELECT c.customer, c.item, coalesce(ci.orders, 0) AS bought, cu.orders AS customer_orders,
-				       coalesce(ci.orders, 0)::float8 / cu.orders AS repeat_part,
-				       %6$s AS model_part
-				FROM cand c
-				JOIN %3$I.%7$I cu ON cu.customer = c.customer
-				LEFT JOIN %3$I.%4$I ci ON ci.customer = c.customer AND ci.item = c.item
-				%8$s),
-			r AS (
-				SELECT s.*, %9$s * s.repeat_part + %10$s * coalesce(s.model_part, 0) AS score
-				FROM s)
-			SELECT r.customer, r.rank::integer AS rank, r.item, r.score, r.repeat_part, r.model_part,
-			       r.bought, r.customer_orders
-			FROM (SELECT r.*, row_number() OVER (PARTITION BY r.customer ORDER BY r.score DESC, r.item COLLATE "C") AS rank
-			      FROM r WHERE r.score > 0) r
-			WHERE r.rank <= %11$s
-			$q$, sch, bundlerec._phys('recommendations', sfx), sch, bundlerec._phys('customer_items', st, cur),
-			CASE WHEN has_embeddings
-			     THEN format('UNION SELECT a.customer, a.item FROM bundlerec.als_recommend_all(%L::regclass, %L::regclass, %s) a',
-			                 format('%I.%I', sch, bundlerec._phys('customer_embeddings', sfx)), format('%I.%I', sch, bundlerec._phys('item_embeddings', sfx)),
-			                 2 * (o ->> 'recommendations_per_customer')::int)
-			     ELSE '' END,
-			CASE WHEN has_embeddings THEN 'greatest(0, least(1, bundlerec.factors_dot(ce.factors, ie.factors)))'
-			     ELSE 'NULL::float8' END,
-			bundlerec._phys('customers', st, cur),
-			CASE WHEN has_embeddings
-			     THEN format('LEFT JOIN %1$I.%2$I ce ON ce.customer = c.customer LEFT JOIN %1$I.%3$I ie ON ie.item = c.item',
-			                 sch, bundlerec._phys('customer_embeddings', sfx), bundlerec._phys('item_embeddings', sfx))
-			     ELSE '' END,
-			(o ->> 'repeat_weight')::float8, (o ->> 'model_weight')::float8,
-			(o ->> 'recommendations_per_customer')::int);
-		GET DIAGNOSTICS n = ROW_COUNT;
-		built := built || 'recommendations'::text;
-		stages := stages || bundlerec._stage(m.name, 'recommendations', n, t0);
-	END IF;
-
-	-- bundles around every item
-	IF (o ->> 'bundles')::boolean THEN
-		t0 := clock_timestamp();
-		EXECUTE format($q$
-			CREATE TABLE %1$I.%2$I AS
-			SELECT (b.anchor)[1] AS anchor, b.rank, b.items, b.size, b.count, b.support, b.cohesion,
-			       b.min_npmi, b.mean_lift, b.list_price, b.bundle_price, b.accept_probability,
-			       b.expected_revenue, b.score, b.explanation
-			FROM bundlerec.generate_bundles(%3$L::regclass, 'basket', 'item', anchor => NULL,
-			       max_size => %4$s, k => %5$s, min_count => %6$s, price => %7$L,
-			       ordered_at => %8$L, price_window => %9$L::interval, discount => %10$s,
-			       beam => %11$s, shrinkage => %12$s) b
-			$q$, sch, bundlerec._phys('item_bundles', sfx), pair_lines, (o ->> 'bundle_max_size')::int,
-			(o ->> 'bundles_per_item')::int, mc,
-			CASE WHEN m.price IS NOT NULL THEN 'price' END,
-			CASE WHEN m.ordered_at IS NOT NULL THEN 'ordered_at' END,
-			o ->> 'price_window', (o ->> 'discount')::float8, (o ->> 'beam')::int,
-			(o ->> 'shrinkage')::float8);
-		GET DIAGNOSTICS n = ROW_COUNT;
-		built := built || 'item_bundles'::text;
-		stages := stages || bundlerec._stage(m.name, 'item bundles', n, t0);
-
-		IF has_customer THEN
-			t0 := clock_timestamp();
-			EXECUTE format($q$
-				CREATE TABLE %1$I.%2$I AS
-				WITH top_items AS (
-					SELECT customer, item FROM (
-						SELECT customer, item, row_number() OVER (PARTITION BY customer
-						       ORDER BY orders DESC, last_ordered DESC NULLS LAST, item COLLATE "C") AS rn
-						FROM %1$I.%3$I) x
-					WHERE rn <= 20),
-				cand AS (
-					SELECT t.customer, b.anchor, b.items, b.size, b.cohesion, b.accept_probability
-					FROM top_items t JOIN %1$I.%4$I b ON b.anchor = t.item),
-				parts AS (
-					SELECT c.customer, c.anchor, c.items, c.size, c.cohesion, c.accept_probability,
-					       cu.orders AS customer_orders,
-					       avg(coalesce(ci.orders, 0)::float8 / cu.orders) AS repeat_part,
-					       avg(%5$s) FILTER (WHERE i.ord > 1) AS model_part,
-					       count(*) FILTER (WHERE i.ord > 1 AND ci.item IS NULL) AS new_items,
-					       (array_agg(i.item ORDER BY ci.orders DESC NULLS LAST, i.ord))[1] AS top_item,
-					       max(ci.orders) AS top_orders
-					FROM cand c
-					CROSS JOIN LATERAL unnest(c.items) WITH ORDINALITY i(item, ord)
-					JOIN %1$I.%6$I cu ON cu.customer = c.customer
-					LEFT JOIN %1$I.%3$I ci ON ci.customer = c.customer AND ci.item = i.item
-					%7$s
-					GROUP BY c.customer, c.anchor, c.items, c.size, c.cohesion, c.accept_probability, cu.orders),
-				scored AS (
-					SELECT DISTINCT ON (p.customer, bundlerec.bundle_key(p.items)) p.*,
-					       %8$s * p.repeat_part + %9$s * coalesce(p.model_part, 0) + %10$s * p.cohesion AS score
-					FROM parts p
-					ORDER BY p.customer, bundlerec.bundle_key(p.items),
-					         %8$s * p.repeat_part + %9$s * coalesce(p.model_part, 0) + %10$s * p.cohesion DESC, p.anchor COLLATE "C"),
-				ranked AS (
-					SELECT s.*,
-					       row_number() OVER (PARTITION BY s.customer ORDER BY s.score DESC, s.items::text COLLATE "C") AS rank,
-					       CASE WHEN s.new_items = s.size - 1 THEN
-					            row_number() OVER (PARTITION BY s.customer, s.new_items = s.size - 1
-					                               ORDER BY s.score DESC, s.items::text COLLATE "C") END AS rank_new
-					FROM scored s)
-				SELECT r.customer, r.rank::integer AS rank, r.rank_new::integer AS rank_new, r.anchor, r.items,
-				       r.size, r.new_items::integer AS new_items, r.score, r.repeat_part, r.model_part, r.cohesion,
-				       r.accept_probability,
-				       concat_ws('; ',
-				           format('you bought %%s in %%s of your %%s orders', r.top_item, r.top_orders, r.customer_orders),
-				           CASE WHEN r.model_part IS NOT NULL
-				                THEN format('customers who buy like you would pick the rest at %%s', round(r.model_part::numeric, 2)) END,
-				           CASE WHEN r.new_items > 0 THEN format('%%s new to you', r.new_items) END,
-				           format('cohesion %%s', round(r.cohesion::numeric, 2))) AS explanation
-				FROM ranked r
-				WHERE r.rank <= %11$s OR r.rank_new <= %11$s
-				$q$, sch, bundlerec._phys('customer_bundles', sfx), bundlerec._phys('customer_items', st, cur), bundlerec._phys('item_bundles', sfx),
-				CASE WHEN has_embeddings THEN 'greatest(0, least(1, bundlerec.factors_dot(ce.factors, ie.factors)))'
-				     ELSE 'NULL::float8' END,
-				bundlerec._phys('customers', st, cur),
-				CASE WHEN has_embeddings
-				     THEN format('LEFT JOIN %1$I.%2$I ce ON ce.customer = c.customer LEFT JOIN %1$I.%3$I ie ON ie.item = i.item',
-				                 sch, bundlerec._phys('customer_embeddings', sfx), bundlerec._phys('item_embeddings', sfx))
-				     ELSE '' END,
-				(o ->> 'repeat_weight')::float8, (o ->> 'model_weight')::float8,
-				(o ->> 'cohesion_weight')::float8, (o ->> 'bundles_per_customer')::int);
-			GET DIAGNOSTICS n = ROW_COUNT;
-			built := built || 'customer_bundles'::text;
-			stages := stages || bundlerec._stage(m.name, 'customer bundles', n, t0);
-		END IF;
-	END IF;
-
+			stage || CASE WHEN stage = 'embeddings' AND warm_start IS NOT NULL THEN ' (warm start)' ELSE '' END, n, t0);
+	END LOOP;
 	IF incremental THEN
 		DROP TABLE pg_temp._br_delta;
 	END IF;
-	IF pair_lines <> lines THEN
+	IF c.pair_lines <> lines THEN
 		DROP VIEW pg_temp._br_pair_lines;
 	END IF;
-	RETURN jsonb_build_object('stages', stages, 'built', to_jsonb(built), 'rows_read', n_read,
-	                          'n_baskets', n_baskets, 'watermark', new_wm, 'watermark_lines', wm_lines,
-	                          'watermark_orders', wm_orders);
+	RETURN facts - 'max_ts' - 'pair_lines' || jsonb_build_object('stages', stages, 'built', to_jsonb(ARRAY(
+		SELECT r.name FROM bundlerec._result_tables(m) r
+		WHERE to_regclass(format('%I.%I', sch, bundlerec._phys(r.name, sfx))) IS NOT NULL
+		ORDER BY r.position)));
 END
 $body$;
 
