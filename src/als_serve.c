@@ -83,7 +83,7 @@ LoadFactorTableKeyed(Oid relid, const char *keycol)
 				(errcode(ERRCODE_UNDEFINED_COLUMN),
 				 errmsg("\"%s\" is not a %s factor table", get_rel_name(relid), keycol),
 				 errhint("Pass a table written by bundlerec.als_train: columns %s and factors real[].", keycol)));
-	sql = psprintf("SELECT %s::text, factors FROM %s WHERE %s IS NOT NULL",
+	sql = psprintf("SELECT %s::pg_catalog.text, factors FROM %s WHERE %s IS NOT NULL",
 				   quote_identifier(keycol),
 				   quote_qualified_identifier(get_namespace_name(get_rel_namespace(relid)),
 											  get_rel_name(relid)),

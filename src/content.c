@@ -318,11 +318,11 @@ content_neighbors(PG_FUNCTION_ARGS)
 	initStringInfo(&q);
 	appendStringInfo(&q, "SELECT %s", quote_identifier(item_col));
 	for (a = 0; a < nattr; a++)
-		appendStringInfo(&q, ", CAST(%s AS text)", quote_identifier(attrs[a]));
+		appendStringInfo(&q, ", CAST(%s AS pg_catalog.text)", quote_identifier(attrs[a]));
 	if (name_col)
-		appendStringInfo(&q, ", CAST(%s AS text)", quote_identifier(name_col));
+		appendStringInfo(&q, ", CAST(%s AS pg_catalog.text)", quote_identifier(name_col));
 	if (price_col)
-		appendStringInfo(&q, ", CAST(%s AS double precision)", quote_identifier(price_col));
+		appendStringInfo(&q, ", CAST(%s AS pg_catalog.float8)", quote_identifier(price_col));
 	appendStringInfo(&q, " FROM %s",
 					 quote_qualified_identifier(get_namespace_name(get_rel_namespace(relid)),
 												get_rel_name(relid)));
