@@ -18,6 +18,7 @@
 #include "miscadmin.h"
 #include "utils/builtins.h"
 
+#include "arrays.h"
 #include "interactions.h"
 #include "linalg.h"
 #include "output.h"
@@ -202,7 +203,7 @@ ease_train(PG_FUNCTION_ARGS)
 		for (c = 0; c < m->n_items; c++)
 			col_of_id[m->item_key[c]] = c;
 		target = palloc0(sizeof(bool) * n);
-		names = TextArrayStrings(PG_GETARG_ARRAYTYPE_P(7), &nn);
+		names = ArrayArgTexts(PG_GETARG_ARRAYTYPE_P(7), "neighbors", &nn);
 		for (q = 0; q < nn; q++)
 		{
 			int32		id = ItemDictFind(m->items, names[q]);

@@ -45,32 +45,6 @@ FloatArray(const float *v, int n)
 	return arr;
 }
 
-/* The elements of a one-dimensional real[] without NULLs. */
-float *
-ArrayFloats(ArrayType *arr, int *n, const char *what)
-{
-	int			nitems = ArrayGetNItems(ARR_NDIM(arr), ARR_DIMS(arr));
-	float	   *v;
-	int			i;
-
-	if (ARR_ELEMTYPE(arr) != FLOAT4OID)
-		elog(ERROR, "%s must be a real[]", what);
-	if (ARR_NDIM(arr) > 1 || ARR_HASNULL(arr))
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("%s must be a one-dimensional array without NULLs", what),
-				 errhint("Factor vectors are written by bundlerec.als_train as real[].")));
-	v = (float *) palloc(sizeof(float) * Max(nitems, 1));
-	memcpy(v, ARR_DATA_PTR(arr), sizeof(float) * nitems);
-	for (i = 0; i < nitems; i++)
-		if (isnan(v[i]) || isinf(v[i]))
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("%s has a non-finite element", what)));
-	*n = nitems;
-	return v;
-}
-
 /*
  * A table name as the caller wrote it ("name" or "schema.name", quoted
  * parts allowed), quoted safely for SQL text.

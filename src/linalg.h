@@ -31,11 +31,9 @@ typedef struct FactorTable
 extern FactorTable *LoadFactorTable(Oid relid);
 extern FactorTable *LoadFactorTableKeyed(Oid relid, const char *keycol);
 extern int32 FindKey(const FactorTable *t, const char *key);
-extern char **TextArrayStrings(ArrayType *arr, int *n);
 
 extern void CopyUpperToLower(double *a, int n);
 extern ArrayType *FloatArray(const float *v, int n);
-extern float *ArrayFloats(ArrayType *arr, int *n, const char *what);
 extern char *QualifiedTableName(const char *name, const char *param);
 
 #endif							/* LINALG_H */
