@@ -90,7 +90,6 @@ bundlerec_basket_agg_trans(PG_FUNCTION_ARGS)
 	old = MemoryContextSwitchTo(aggcxt);
 	if (state == NULL)
 	{
-		CheckBasketArray(arr);
 		CheckItemType(ARR_ELEMTYPE(arr), "basket array element");
 		state = palloc0(sizeof(BasketAggState));
 		state->store = BasketStoreCreate(ARR_ELEMTYPE(arr), PG_GET_COLLATION(),

@@ -11,6 +11,7 @@
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
 
+#include "arrays.h"
 #include "baskets.h"
 
 #define BASKET_SERIAL_MAGIC 0x42524231	/* "BRB1" */
@@ -28,23 +29,6 @@ BasketStoreCreate(Oid item_type, Oid collation, const char *what)
 	store->scratch_cap = 256;
 	store->scratch = palloc(sizeof(int32) * store->scratch_cap);
 	return store;
-}
-
-/* Error unless arr is a one-dimensional basket without NULL items. */
-void
-CheckBasketArray(ArrayType *arr)
-{
-	if (ARR_NDIM(arr) > 1)
-		ereport(ERROR,
-				(errcode(ERRCODE_ARRAY_SUBSCRIPT_ERROR),
-				 errmsg("basket array must be one-dimensional"),
-				 errdetail("The array has %d dimensions.", ARR_NDIM(arr)),
-				 errhint("Pass one flat array of item keys per basket.")));
-	if (array_contains_nulls(arr))
-		ereport(ERROR,
-				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("basket array must not contain NULL items"),
-				 errhint("Remove them first, for example with array_remove(items, NULL).")));
 }
 
 static int
@@ -114,7 +98,7 @@ BasketStoreAddArray(BasketStore *store, ArrayType *arr)
 	int			nelems;
 	int			i;
 
-	CheckBasketArray(arr);
+	CheckArrayArg(arr, "basket");
 	if (elemtype != ItemDictType(store->dict))
 		ereport(ERROR,
 				(errcode(ERRCODE_DATATYPE_MISMATCH),
