@@ -5,6 +5,7 @@ EXTVERSION = 0.1.0
 MODULE_big = bundlerec
 OBJS = \
 	src/bundlerec.o \
+	src/arrays.o \
 	src/budget.o \
 	src/items.o \
 	src/baskets.o \

@@ -314,7 +314,7 @@ CheckAlsParams(const AlsParams *p)
 static void
 CreateFactorTable(const char *qname, const char *keycol, Oid keytype)
 {
-	char	   *sql = psprintf("CREATE TABLE %s (%s %s PRIMARY KEY, factors real[] NOT NULL)",
+	char	   *sql = psprintf("CREATE TABLE %s (%s %s PRIMARY KEY, factors pg_catalog.float4[] NOT NULL)",
 							   qname, keycol, format_type_be_qualified(keytype));
 
 	if (SPI_execute(sql, false, 0) != SPI_OK_UTILITY)

@@ -17,6 +17,7 @@
 #include "utils/builtins.h"
 #include "utils/float.h"
 
+#include "arrays.h"
 #include "linalg.h"
 #include "output.h"
 #include "topk.h"
@@ -179,8 +180,8 @@ factors_dot(PG_FUNCTION_ARGS)
 {
 	int			na,
 				nb;
-	float	   *a = ArrayFloats(PG_GETARG_ARRAYTYPE_P(0), &na, "first vector");
-	float	   *b = ArrayFloats(PG_GETARG_ARRAYTYPE_P(1), &nb, "second vector");
+	float	   *a = ArrayArgFloat4s(PG_GETARG_ARRAYTYPE_P(0), "first vector", &na);
+	float	   *b = ArrayArgFloat4s(PG_GETARG_ARRAYTYPE_P(1), "second vector", &nb);
 
 	if (na != nb)
 		ereport(ERROR,
@@ -200,19 +201,13 @@ NormalDraw(void)
 	return sqrt(-2.0 * log(1.0 - u1)) * cos(2.0 * M_PI * u2);
 }
 
-/* A Gamma(shape, 1) draw: Marsaglia and Tsang (2000), boosted below 1. */
+/* A Gamma(shape, 1) draw for shape >= 1: Marsaglia and Tsang (2000). */
 static double
 GammaDraw(double shape)
 {
 	double		d,
 				c;
 
-	if (shape < 1.0)
-	{
-		double		u = pg_prng_double(&pg_global_prng_state);
-
-		return GammaDraw(shape + 1.0) * pow(1.0 - u, 1.0 / shape);
-	}
 	d = shape - 1.0 / 3.0;
 	c = 1.0 / sqrt(9.0 * d);
 	for (;;)
@@ -230,6 +225,22 @@ GammaDraw(double shape)
 	}
 }
 
+/*
+ * The log of a Gamma(shape, 1) draw, boosted below shape 1 (G(s) =
+ * G(s + 1) U^(1/s)); logs, because U^(1/s) underflows to 0 for tiny s.
+ */
+static double
+LogGammaDraw(double shape)
+{
+	if (shape < 1.0)
+	{
+		double		u = pg_prng_double(&pg_global_prng_state);
+
+		return log(GammaDraw(shape + 1.0)) + log(1.0 - u) / shape;
+	}
+	return log(GammaDraw(shape));
+}
+
 /* beta_sample(alpha, beta): one draw from Beta(alpha, beta). */
 Datum
 beta_sample(PG_FUNCTION_ARGS)
@@ -244,7 +255,11 @@ beta_sample(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("Beta parameters must be finite and positive, not %g and %g", a, b),
 				 errhint("Use the successes plus a prior and the failures plus a prior.")));
-	x = GammaDraw(a);
-	y = GammaDraw(b);
-	PG_RETURN_FLOAT8(x / (x + y));
+	x = LogGammaDraw(a);
+	y = LogGammaDraw(b);
+	/* both logs -inf: only tiny shapes; the draw is 1 with odds a : b */
+	if (isinf(x) && isinf(y))
+		PG_RETURN_FLOAT8(pg_prng_double(&pg_global_prng_state) < a / (a + b) ? 1.0 : 0.0);
+	/* x / (x + y) from the logs */
+	PG_RETURN_FLOAT8(1.0 / (1.0 + exp(y - x)));
 }

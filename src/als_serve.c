@@ -18,6 +18,7 @@
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
 
+#include "arrays.h"
 #include "linalg.h"
 #include "output.h"
 #include "topk.h"
@@ -83,7 +84,7 @@ LoadFactorTableKeyed(Oid relid, const char *keycol)
 				(errcode(ERRCODE_UNDEFINED_COLUMN),
 				 errmsg("\"%s\" is not a %s factor table", get_rel_name(relid), keycol),
 				 errhint("Pass a table written by bundlerec.als_train: columns %s and factors real[].", keycol)));
-	sql = psprintf("SELECT %s::text, factors FROM %s WHERE %s IS NOT NULL",
+	sql = psprintf("SELECT %s::pg_catalog.text, factors FROM %s WHERE %s IS NOT NULL",
 				   quote_identifier(keycol),
 				   quote_qualified_identifier(get_namespace_name(get_rel_namespace(relid)),
 											  get_rel_name(relid)),
@@ -116,7 +117,7 @@ LoadFactorTableKeyed(Oid relid, const char *keycol)
 					 errmsg("item factor table \"%s\" has a NULL factors value",
 							get_rel_name(relid))));
 		arr = DatumGetArrayTypeP(fd);
-		vals = ArrayFloats(arr, &nv, "factors");
+		vals = ArrayArgFloat4s(arr, "factors", &nv);
 		if (r == 0)
 		{
 			t->k = nv;
@@ -154,26 +155,6 @@ LoadFactorTableKeyed(Oid relid, const char *keycol)
 	return t;
 }
 
-/* The texts of a text[] argument, NULL elements left out. */
-char	  **
-TextArrayStrings(ArrayType *arr, int *n)
-{
-	Datum	   *d;
-	bool	   *nulls;
-	int			nd,
-				i,
-				out = 0;
-	char	  **s;
-
-	deconstruct_array(arr, TEXTOID, -1, false, TYPALIGN_INT, &d, &nulls, &nd);
-	s = palloc(sizeof(char *) * Max(nd, 1));
-	for (i = 0; i < nd; i++)
-		if (!nulls[i])
-			s[out++] = TextDatumGetCString(d[i]);
-	*n = out;
-	return s;
-}
-
 /*
  * als_recommend(vector real[], item_factors regclass, k int, exclude text[])
  *	  The k items with the largest vector . factors, with sigmoid affinity.
@@ -206,7 +187,7 @@ als_recommend(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("k must be at least 1, not %d", k),
 				 errhint("k is the number of items to return.")));
-	u = ArrayFloats(PG_GETARG_ARRAYTYPE_P(0), &nu, "customer vector");
+	u = ArrayArgFloat4s(PG_GETARG_ARRAYTYPE_P(0), "customer_vector", &nu);
 	t = LoadFactorTable(PG_GETARG_OID(1));
 	if (t->n == 0)
 		PG_RETURN_NULL();
@@ -220,7 +201,7 @@ als_recommend(PG_FUNCTION_ARGS)
 	if (!PG_ARGISNULL(3))
 	{
 		int			ne;
-		char	  **ex = TextArrayStrings(PG_GETARG_ARRAYTYPE_P(3), &ne);
+		char	  **ex = ArrayArgTexts(PG_GETARG_ARRAYTYPE_P(3), "exclude", &ne);
 
 		for (i = 0; i < ne; i++)
 		{
@@ -303,40 +284,23 @@ als_fold_in(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("alpha must be a finite number >= 0, not %g", alpha),
 				 errhint("Pass the alpha the model was trained with.")));
-	{
-		ArrayType  *arr = PG_GETARG_ARRAYTYPE_P(0);
-		Datum	   *d;
-		bool	   *nulls;
-
-		deconstruct_array(arr, TEXTOID, -1, false, TYPALIGN_INT, &d, &nulls, &ni);
-		items = palloc(sizeof(char *) * Max(ni, 1));
-		for (i = 0; i < ni; i++)
-			items[i] = nulls[i] ? NULL : TextDatumGetCString(d[i]);
-	}
+	items = ArrayArgTexts(PG_GETARG_ARRAYTYPE_P(0), "items", &ni);
 	if (!PG_ARGISNULL(4))
 	{
-		ArrayType  *warr = PG_GETARG_ARRAYTYPE_P(4);
-		Datum	   *d;
-		bool	   *nulls;
 		int			nw;
 
-		deconstruct_array(warr, FLOAT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE,
-						  &d, &nulls, &nw);
+		w = ArrayArgFloat8s(PG_GETARG_ARRAYTYPE_P(4), "weights", &nw);
 		if (nw != ni)
 			ereport(ERROR,
 					(errcode(ERRCODE_ARRAY_SUBSCRIPT_ERROR),
 					 errmsg("weights has %d elements but items has %d", nw, ni),
 					 errhint("Give one weight per item, or leave weights out.")));
-		w = palloc(sizeof(double) * Max(ni, 1));
 		for (i = 0; i < ni; i++)
-		{
-			w[i] = nulls[i] ? 0 : DatumGetFloat8(d[i]);
-			if (!(w[i] >= 0) || isinf(w[i]))
+			if (w[i] < 0)
 				ereport(ERROR,
 						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-						 errmsg("weights must be finite and >= 0"),
+						 errmsg("weights must be >= 0, not %g", w[i]),
 						 errhint("A weight is the quantity or number of orders of the item.")));
-		}
 	}
 
 	t = LoadFactorTable(PG_GETARG_OID(1));

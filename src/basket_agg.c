@@ -90,7 +90,6 @@ bundlerec_basket_agg_trans(PG_FUNCTION_ARGS)
 	old = MemoryContextSwitchTo(aggcxt);
 	if (state == NULL)
 	{
-		CheckBasketArray(arr);
 		CheckItemType(ARR_ELEMTYPE(arr), "basket array element");
 		state = palloc0(sizeof(BasketAggState));
 		state->store = BasketStoreCreate(ARR_ELEMTYPE(arr), PG_GET_COLLATION(),
@@ -177,24 +176,28 @@ bundlerec_basket_agg_deserialize(PG_FUNCTION_ARGS)
 	BasketAggState *state;
 	const char *p;
 	Size		len;
-	uint32		magic;
+	uint32		magic = 0;
 
 	CheckAggContext(fcinfo, "bundlerec_basket_agg_deserialize");
 	in = PG_GETARG_BYTEA_PP(0);
 	p = VARDATA_ANY(in);
 	len = VARSIZE_ANY_EXHDR(in);
-	if (len < sizeof(uint32) + sizeof(int64))
+	if (len >= sizeof(uint32))
+		memcpy(&magic, p, sizeof(uint32));
+	if (len < sizeof(uint32) + sizeof(int64) || magic != AGG_SERIAL_MAGIC)
 		ereport(ERROR,
-				(errcode(ERRCODE_DATA_CORRUPTED),
-				 errmsg("invalid bundlerec aggregate state")));
-	memcpy(&magic, p, sizeof(uint32));
-	if (magic != AGG_SERIAL_MAGIC)
-		ereport(ERROR,
-				(errcode(ERRCODE_DATA_CORRUPTED),
-				 errmsg("invalid bundlerec aggregate state")));
+				(errcode(ERRCODE_INVALID_BINARY_REPRESENTATION),
+				 errmsg("invalid bundlerec aggregate state"),
+				 errdetail("The state is truncated or has a wrong format word."),
+				 errhint("Aggregate states are passed between the workers of one query only.")));
 	state = palloc0(sizeof(BasketAggState));
 	memcpy(&state->min_count, p + sizeof(uint32), sizeof(int64));
-	CheckMinCount(state->min_count);
+	if (state->min_count < 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_BINARY_REPRESENTATION),
+				 errmsg("invalid bundlerec aggregate state"),
+				 errdetail("The state's min_count " INT64_FORMAT " is below 1.", state->min_count),
+				 errhint("Aggregate states are passed between the workers of one query only.")));
 	state->store = BasketStoreDeserialize(p + sizeof(uint32) + sizeof(int64),
 										  len - sizeof(uint32) - sizeof(int64),
 										  "bundlerec basket aggregate");

@@ -11,6 +11,7 @@
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
 
+#include "arrays.h"
 #include "baskets.h"
 
 #define BASKET_SERIAL_MAGIC 0x42524231	/* "BRB1" */
@@ -28,23 +29,6 @@ BasketStoreCreate(Oid item_type, Oid collation, const char *what)
 	store->scratch_cap = 256;
 	store->scratch = palloc(sizeof(int32) * store->scratch_cap);
 	return store;
-}
-
-/* Error unless arr is a one-dimensional basket without NULL items. */
-void
-CheckBasketArray(ArrayType *arr)
-{
-	if (ARR_NDIM(arr) > 1)
-		ereport(ERROR,
-				(errcode(ERRCODE_ARRAY_SUBSCRIPT_ERROR),
-				 errmsg("basket array must be one-dimensional"),
-				 errdetail("The array has %d dimensions.", ARR_NDIM(arr)),
-				 errhint("Pass one flat array of item keys per basket.")));
-	if (array_contains_nulls(arr))
-		ereport(ERROR,
-				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("basket array must not contain NULL items"),
-				 errhint("Remove them first, for example with array_remove(items, NULL).")));
 }
 
 static int
@@ -114,7 +98,7 @@ BasketStoreAddArray(BasketStore *store, ArrayType *arr)
 	int			nelems;
 	int			i;
 
-	CheckBasketArray(arr);
+	CheckArrayArg(arr, "basket");
 	if (elemtype != ItemDictType(store->dict))
 		ereport(ERROR,
 				(errcode(ERRCODE_DATATYPE_MISMATCH),
@@ -278,14 +262,15 @@ BasketStoreSerialize(const BasketStore *store, char *dst)
 	return dst + sizeof(int32) * store->len;
 }
 
-/* Report a damaged serialized store. */
+/* Report a damaged serialized store; why is a full sentence. */
 static void
-CorruptBaskets(void)
+CorruptBaskets(const char *why)
 {
 	ereport(ERROR,
-			(errcode(ERRCODE_DATA_CORRUPTED),
+			(errcode(ERRCODE_INVALID_BINARY_REPRESENTATION),
 			 errmsg("invalid bundlerec basket state"),
-			 errdetail("The serialized value is truncated or was not written by this version of bundlerec.")));
+			 errdetail("%s", why),
+			 errhint("Build basketset values with the bundlerec.basket_set aggregate.")));
 }
 
 /* Read a store written by BasketStoreSerialize, checking every basket. */
@@ -301,16 +286,19 @@ BasketStoreDeserialize(const char *src, Size len, const char *what)
 				entries = 0;
 
 	if (len < sizeof(hdr))
-		CorruptBaskets();
+		CorruptBaskets("The value is shorter than its header.");
 	memcpy(&hdr, src, sizeof(hdr));
 	src += sizeof(hdr);
-	if (hdr.magic != BASKET_SERIAL_MAGIC || hdr.len < 0)
-		CorruptBaskets();
+	if (hdr.magic != BASKET_SERIAL_MAGIC)
+		CorruptBaskets("The header has a wrong format word.");
+	if (hdr.len < 0 || hdr.n_baskets < 0 || hdr.n_entries < 0)
+		CorruptBaskets("A count in the header is negative.");
 	BudgetInit(&store->budget, what);
 	store->dict = ItemDictDeserialize(&src, end, &store->budget);
 	nitems = ItemDictSize(store->dict);
-	if ((Size) (end - src) != mul_size(sizeof(int32), hdr.len))
-		CorruptBaskets();
+	if ((Size) (end - src) % sizeof(int32) != 0 ||
+		(uint64) hdr.len != (Size) (end - src) / sizeof(int32))
+		CorruptBaskets("The value's length does not match its header.");
 	store->cap = Max(hdr.len, 1);
 	store->data = BudgetAlloc(&store->budget, sizeof(int32) * store->cap);
 	memcpy(store->data, src, sizeof(int32) * hdr.len);
@@ -320,21 +308,24 @@ BasketStoreDeserialize(const char *src, Size len, const char *what)
 		int32		n = store->data[pos++];
 		int32		i;
 
+		CHECK_FOR_INTERRUPTS();
 		if (n < 0 || n > store->len - pos)
-			CorruptBaskets();
+			CorruptBaskets("A basket runs past the end of the value.");
 		for (i = 0; i < n; i++)
 		{
 			int32		id = store->data[pos + i];
 
-			if (id < 0 || id >= nitems || (i > 0 && id <= store->data[pos + i - 1]))
-				CorruptBaskets();
+			if (id < 0 || id >= nitems)
+				CorruptBaskets("An item index is out of range.");
+			if (i > 0 && id <= store->data[pos + i - 1])
+				CorruptBaskets("The items of a basket are not sorted and distinct.");
 		}
 		pos += n;
 		entries += n;
 		baskets++;
 	}
 	if (baskets != hdr.n_baskets || entries != hdr.n_entries)
-		CorruptBaskets();
+		CorruptBaskets("The basket counts do not match the header.");
 	store->n_baskets = baskets;
 	store->n_entries = entries;
 	store->scratch_cap = 256;

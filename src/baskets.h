@@ -44,7 +44,6 @@ typedef struct FrequentItems
 
 extern BasketStore *BasketStoreCreate(Oid item_type, Oid collation,
 									  const char *what);
-extern void CheckBasketArray(ArrayType *arr);
 extern void BasketStoreAddArray(BasketStore *store, ArrayType *arr);
 extern void BasketStoreReserve(BasketStore *store, int64 slots);
 extern void BasketStoreAddIds(BasketStore *store, int32 *ids, int32 n);

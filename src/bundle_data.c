@@ -79,8 +79,8 @@ LoadItemAttributes(BundleData *d, Oid relid, const char *item_col,
 	const char *rel = quote_qualified_identifier(get_namespace_name(get_rel_namespace(relid)),
 												 get_rel_name(relid));
 	const char *it = quote_identifier(item_col);
-	char	   *price_expr = "NULL::float8";
-	char	   *cat_expr = "NULL::text";
+	char	   *price_expr = "NULL::pg_catalog.float8";
+	char	   *cat_expr = "NULL::pg_catalog.text";
 	char	   *sql;
 	Oid			argtypes[1] = {INTERVALOID};
 	Datum		args[1];
@@ -107,19 +107,20 @@ LoadItemAttributes(BundleData *d, Oid relid, const char *item_col,
 								cols->ordered_at, TYPCATEGORY_DATETIME, "ordered_at",
 								"Map a date, timestamp or timestamptz column.");
 			t = quote_identifier(cols->ordered_at);
-			price_expr = psprintf("coalesce(avg(s.%s::float8) FILTER (WHERE s.%s > 0 AND s.%s >= (SELECT max(m.%s) FROM %s m) - $1), "
-								  "avg(s.%s::float8) FILTER (WHERE s.%s > 0))",
+			price_expr = psprintf("coalesce(pg_catalog.avg(s.%s::pg_catalog.float8) FILTER (WHERE s.%s OPERATOR(pg_catalog.>) 0"
+								  " AND s.%s OPERATOR(pg_catalog.>=) ((SELECT pg_catalog.max(m.%s) FROM %s m) OPERATOR(pg_catalog.-) $1)), "
+								  "pg_catalog.avg(s.%s::pg_catalog.float8) FILTER (WHERE s.%s OPERATOR(pg_catalog.>) 0))",
 								  p, p, t, t, rel, p, p);
 			args[0] = cols->price_window;
 			nargs = 1;
 		}
 		else
-			price_expr = psprintf("avg(s.%s::float8) FILTER (WHERE s.%s > 0)", p, p);
+			price_expr = psprintf("pg_catalog.avg(s.%s::pg_catalog.float8) FILTER (WHERE s.%s OPERATOR(pg_catalog.>) 0)", p, p);
 	}
 	if (cols->category)
 	{
 		SourceColumn(relid, cols->category, "category");
-		cat_expr = psprintf("mode() WITHIN GROUP (ORDER BY s.%s::text)",
+		cat_expr = psprintf("pg_catalog.mode() WITHIN GROUP (ORDER BY s.%s::pg_catalog.text)",
 							quote_identifier(cols->category));
 	}
 

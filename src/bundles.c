@@ -32,6 +32,7 @@
 #include "utils/float.h"
 #include "utils/memutils.h"
 
+#include "arrays.h"
 #include "bundles.h"
 #include "output.h"
 #include "topk.h"
@@ -150,6 +151,7 @@ ItemIdsOf(const BundleData *d, ArrayType *arr, const char *param,
 				m = 0;
 	int32	   *ids;
 
+	CheckArrayArg(arr, param);
 	deconstruct_array(arr, TEXTOID, -1, false, TYPALIGN_INT, &el, &nulls, &ne);
 	ids = palloc(sizeof(int32) * Max(ne, 1));
 	if (n_unknown)
@@ -243,7 +245,10 @@ ReadScoring(FunctionCallInfo fcinfo, const ScoringArgs *a, BundleData *d,
 					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 					 errmsg("customer_vector needs item_factors"),
 					 errhint("Pass the item table written by bundlerec.als_train that the vector belongs to.")));
-		sc->vector = ArrayFloats(PG_GETARG_ARRAYTYPE_P(a->vector), &k, "customer_vector");
+		sc->vector = ArrayArgFloat4s(PG_GETARG_ARRAYTYPE_P(a->vector), "customer_vector", &k);
+		/* history is not used beside a vector, but is still checked */
+		if (!PG_ARGISNULL(a->history))
+			CheckArrayArg(PG_GETARG_ARRAYTYPE_P(a->history), "history");
 		sc->factors = LoadFactorTable(PG_GETARG_OID(a->factors));
 		if (sc->factors->n > 0 && k != sc->factors->k)
 			ereport(ERROR,

@@ -24,6 +24,7 @@
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 
+#include "arrays.h"
 #include "interactions.h"
 #include "neighbors.h"
 #include "output.h"
@@ -251,23 +252,7 @@ content_neighbors(PG_FUNCTION_ARGS)
 				 errmsg("top_k must be at least 1, not %d", top_k),
 				 errhint("top_k is the number of neighbours kept per product, for example 20.")));
 	if (!PG_ARGISNULL(2))
-	{
-		Datum	   *d;
-		bool	   *nulls;
-
-		deconstruct_array(PG_GETARG_ARRAYTYPE_P(2), TEXTOID, -1, false, TYPALIGN_INT,
-						  &d, &nulls, &nattr);
-		attrs = palloc(sizeof(char *) * Max(nattr, 1));
-		for (a = 0; a < nattr; a++)
-		{
-			if (nulls[a])
-				ereport(ERROR,
-						(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-						 errmsg("attributes must not contain NULL"),
-						 errhint("List the categorical columns, for example ARRAY['category', 'brand'].")));
-			attrs[a] = TextDatumGetCString(d[a]);
-		}
-	}
+		attrs = ArrayArgTexts(PG_GETARG_ARRAYTYPE_P(2), "attributes", &nattr);
 	if (!PG_ARGISNULL(3))
 		name_col = text_to_cstring(PG_GETARG_TEXT_PP(3));
 	if (!PG_ARGISNULL(4))
@@ -318,11 +303,11 @@ content_neighbors(PG_FUNCTION_ARGS)
 	initStringInfo(&q);
 	appendStringInfo(&q, "SELECT %s", quote_identifier(item_col));
 	for (a = 0; a < nattr; a++)
-		appendStringInfo(&q, ", CAST(%s AS text)", quote_identifier(attrs[a]));
+		appendStringInfo(&q, ", CAST(%s AS pg_catalog.text)", quote_identifier(attrs[a]));
 	if (name_col)
-		appendStringInfo(&q, ", CAST(%s AS text)", quote_identifier(name_col));
+		appendStringInfo(&q, ", CAST(%s AS pg_catalog.text)", quote_identifier(name_col));
 	if (price_col)
-		appendStringInfo(&q, ", CAST(%s AS double precision)", quote_identifier(price_col));
+		appendStringInfo(&q, ", CAST(%s AS pg_catalog.float8)", quote_identifier(price_col));
 	appendStringInfo(&q, " FROM %s",
 					 quote_qualified_identifier(get_namespace_name(get_rel_namespace(relid)),
 												get_rel_name(relid)));

@@ -316,7 +316,7 @@ ReadInteractions(Oid relid, const char *customer_col, const char *item_col,
 	query = psprintf("SELECT %s, %s%s%s FROM %s",
 					 quote_identifier(customer_col), quote_identifier(item_col),
 					 weight_col ? ", CAST(" : "",
-					 weight_col ? psprintf("%s AS double precision)", quote_identifier(weight_col)) : "",
+					 weight_col ? psprintf("%s AS pg_catalog.float8)", quote_identifier(weight_col)) : "",
 					 quote_qualified_identifier(get_namespace_name(get_rel_namespace(relid)),
 												get_rel_name(relid)));
 	RunQueryInto(query, &r.pub, "interactions");

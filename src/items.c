@@ -10,13 +10,17 @@
  */
 #include "postgres.h"
 
+#include "access/htup_details.h"
 #include "catalog/pg_collation.h"
 #include "catalog/pg_type.h"
 #include "common/hashfn.h"
 #include "fmgr.h"
+#include "mb/pg_wchar.h"
+#include "miscadmin.h"
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
+#include "utils/syscache.h"
 #include "utils/varlena.h"
 
 #include "items.h"
@@ -527,14 +531,49 @@ ItemDictSerialize(const ItemDict *dict, const int32 *ids, int32 n, char *dst)
 	return dst;
 }
 
-/* Report a damaged serialized value. */
+/* Report a damaged serialized value; why is a full sentence. */
 static void
-CorruptItems(void)
+CorruptItems(const char *why)
 {
 	ereport(ERROR,
-			(errcode(ERRCODE_DATA_CORRUPTED),
+			(errcode(ERRCODE_INVALID_BINARY_REPRESENTATION),
 			 errmsg("invalid bundlerec item dictionary"),
-			 errdetail("The serialized value is truncated or was not written by this version of bundlerec.")));
+			 errdetail("%s", why),
+			 errhint("Build values of bundlerec types with bundlerec's aggregates; their bytes are not an interchange format.")));
+}
+
+/*
+ * Error unless a stored key type and collation are usable: the catalogs are
+ * asked before anything else looks the OIDs up.
+ */
+static void
+CheckSerialTypeAndCollation(Oid typid, Oid collation)
+{
+	HeapTuple	tup;
+	int32		encoding;
+
+	if (!OidIsValid(typid) ||
+		!SearchSysCacheExists1(TYPEOID, ObjectIdGetDatum(typid)) ||
+		!ItemTypeSupported(typid))
+		CorruptItems("The item key type is not smallint, integer, bigint, text, varchar or a domain over one of them.");
+	if (!OidIsValid(collation))
+		return;
+	tup = SearchSysCache1(COLLOID, ObjectIdGetDatum(collation));
+	if (!HeapTupleIsValid(tup))
+		CorruptItems("The collation of the item keys does not exist.");
+	encoding = ((Form_pg_collation) GETSTRUCT(tup))->collencoding;
+	ReleaseSysCache(tup);
+	if (encoding != -1 && encoding != GetDatabaseEncoding())
+		CorruptItems("The collation of the item keys does not match the database encoding.");
+}
+
+/* Error unless an integer key fits its declared type. */
+static void
+CheckSerialIntKey(const ItemDict *dict, int64 k)
+{
+	if ((dict->keybase == INT2OID && (k < PG_INT16_MIN || k > PG_INT16_MAX)) ||
+		(dict->keybase == INT4OID && (k < PG_INT32_MIN || k > PG_INT32_MAX)))
+		CorruptItems("An item key is out of range for the item key type.");
 }
 
 /* Read a dictionary written by ItemDictSerialize; ids follow write order. */
@@ -547,12 +586,16 @@ ItemDictDeserialize(const char **src, const char *end, Budget *budget)
 	uint32		i;
 
 	if (end - p < (ptrdiff_t) sizeof(hdr))
-		CorruptItems();
+		CorruptItems("The item dictionary is truncated.");
 	memcpy(hdr, p, sizeof(hdr));
 	p += sizeof(hdr);
-	if (hdr[0] != ITEM_SERIAL_MAGIC || !ItemTypeSupported((Oid) hdr[1]) ||
-		hdr[3] > (uint32) PG_INT32_MAX / 2)
-		CorruptItems();
+	if (hdr[0] != ITEM_SERIAL_MAGIC)
+		CorruptItems("The item dictionary has a wrong format word.");
+	CheckSerialTypeAndCollation((Oid) hdr[1], (Oid) hdr[2]);
+	/* every key takes at least 4 bytes, so this also bounds the count */
+	if (hdr[3] > (uint32) PG_INT32_MAX / 2 ||
+		(Size) hdr[3] > (Size) (end - p) / sizeof(uint32))
+		CorruptItems("The item dictionary holds more keys than its bytes can.");
 	dict = ItemDictCreate((Oid) hdr[1], (Oid) hdr[2], budget);
 	for (i = 0; i < hdr[3]; i++)
 	{
@@ -561,26 +604,31 @@ ItemDictDeserialize(const char **src, const char *end, Budget *budget)
 			int64		k;
 
 			if (end - p < (ptrdiff_t) sizeof(int64))
-				CorruptItems();
+				CorruptItems("The item dictionary is truncated.");
 			memcpy(&k, p, sizeof(int64));
 			p += sizeof(int64);
+			CheckSerialIntKey(dict, k);
 			if (ItemDictAddInt(dict, k) != (int32) i)
-				CorruptItems();
+				CorruptItems("An item key appears twice.");
 		}
 		else
 		{
 			uint32		len;
 
 			if (end - p < (ptrdiff_t) sizeof(uint32))
-				CorruptItems();
+				CorruptItems("The item dictionary is truncated.");
 			memcpy(&len, p, sizeof(uint32));
 			p += sizeof(uint32);
 			if ((Size) (end - p) < len)
-				CorruptItems();
+				CorruptItems("The item dictionary is truncated.");
+			if (!pg_verifymbstr(p, (int) len, true))
+				CorruptItems("An item key is not valid text in the database encoding.");
 			if (ItemDictAddText(dict, p, len) != (int32) i)
-				CorruptItems();
+				CorruptItems("An item key appears twice.");
 			p += len;
 		}
+		if ((i & 0xFFFF) == 0)
+			CHECK_FOR_INTERRUPTS();
 	}
 	*src = p;
 	return dict;

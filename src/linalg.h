@@ -16,6 +16,10 @@ extern void dpotrf_(const char *uplo, const int *n, double *a, const int *lda,
 					int *info);
 extern void dpotri_(const char *uplo, const int *n, double *a, const int *lda,
 					int *info);
+extern void dtrtri_(const char *uplo, const char *diag, const int *n,
+					double *a, const int *lda, int *info);
+extern void dlauum_(const char *uplo, const int *n, double *a, const int *lda,
+					int *info);
 extern void dposv_(const char *uplo, const int *n, const int *nrhs, double *a,
 				   const int *lda, double *b, const int *ldb, int *info);
 
@@ -31,11 +35,10 @@ typedef struct FactorTable
 extern FactorTable *LoadFactorTable(Oid relid);
 extern FactorTable *LoadFactorTableKeyed(Oid relid, const char *keycol);
 extern int32 FindKey(const FactorTable *t, const char *key);
-extern char **TextArrayStrings(ArrayType *arr, int *n);
 
 extern void CopyUpperToLower(double *a, int n);
+extern bool SpdInverse(double *a, int n);
 extern ArrayType *FloatArray(const float *v, int n);
-extern float *ArrayFloats(ArrayType *arr, int *n, const char *what);
 extern char *QualifiedTableName(const char *name, const char *param);
 
 #endif							/* LINALG_H */

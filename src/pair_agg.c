@@ -126,14 +126,19 @@ PairCountsParse(const PairCountsHeader *hdr, ItemDict **dict, Budget *budget)
 	int64		i;
 	Size		fixed;
 
-	if (size < sizeof(PairCountsHeader) || hdr->magic != PAIRCOUNTS_MAGIC)
-		CorruptPairCounts("The header is missing or has a wrong format word.");
+	if (size < sizeof(PairCountsHeader))
+		CorruptPairCounts("The value is shorter than its header.");
+	if (hdr->magic != PAIRCOUNTS_MAGIC)
+		CorruptPairCounts("The header has a wrong format word.");
 	if (hdr->n_items < 0 || hdr->n_pairs < 0 || hdr->n_baskets < 0 ||
 		hdr->min_count < 1)
-		CorruptPairCounts("A count in the header is negative.");
-	fixed = (Size) hdr->n_items * sizeof(int64) +
-		(Size) hdr->n_pairs * (sizeof(int64) + 2 * sizeof(int32));
-	if ((Size) (end - p) < fixed)
+		CorruptPairCounts("A count in the header is out of range.");
+	/* each bound is checked before it is multiplied, so nothing overflows */
+	fixed = (Size) (end - p);
+	if ((Size) hdr->n_items > fixed / sizeof(int64))
+		CorruptPairCounts("The value is shorter than its header says.");
+	fixed -= (Size) hdr->n_items * sizeof(int64);
+	if ((uint64) hdr->n_pairs > fixed / (sizeof(int64) + 2 * sizeof(int32)))
 		CorruptPairCounts("The value is shorter than its header says.");
 
 	pt = palloc0(sizeof(PairTable));
@@ -156,6 +161,8 @@ PairCountsParse(const PairCountsHeader *hdr, ItemDict **dict, Budget *budget)
 	pt->item_src = palloc(mul_size(sizeof(int32), Max(pt->n_items, 1)));
 	for (i = 0; i < pt->n_items; i++)
 	{
+		if ((i & 0xFFFF) == 0)
+			CHECK_FOR_INTERRUPTS();
 		pt->item_src[i] = (int32) i;
 		if (pt->item_count[i] < 1 || pt->item_count[i] > pt->n_baskets)
 			CorruptPairCounts("An item count is out of range.");
@@ -165,7 +172,11 @@ PairCountsParse(const PairCountsHeader *hdr, ItemDict **dict, Budget *budget)
 		int32		a = pt->pa[i],
 					b = pt->pb[i];
 
-		if (a < 0 || b <= a || b >= pt->n_items ||
+		if ((i & 0xFFFF) == 0)
+			CHECK_FOR_INTERRUPTS();
+		if (a < 0 || b < 0 || a >= pt->n_items || b >= pt->n_items)
+			CorruptPairCounts("An item index is out of range.");
+		if (b <= a ||
 			(i > 0 && (a < pt->pa[i - 1] || (a == pt->pa[i - 1] && b <= pt->pb[i - 1]))))
 			CorruptPairCounts("The pairs are not sorted distinct item pairs.");
 		if (pt->cnt[i] < hdr->min_count ||

@@ -6,6 +6,17 @@
 COMMENT ON SCHEMA bundlerec IS 'bundlerec: product-bundle recommendations computed from order lines';
 
 ------------------------------------------------------------------------------
+-- the one check of array arguments, for the SQL-language entry points
+------------------------------------------------------------------------------
+
+CREATE FUNCTION bundlerec.check_array(value anyarray, param text) RETURNS void
+	AS 'MODULE_PATHNAME', 'bundlerec_check_array'
+	LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
+COMMENT ON FUNCTION bundlerec.check_array(anyarray, text) IS
+	'error unless value is one-dimensional without NULL elements (22004, 2202E) and, for real and double precision elements, without NaN or infinite values (22023); param names the argument in the message';
+
+------------------------------------------------------------------------------
 -- paircounts: exact pair co-occurrence counts built by pair_counts()
 ------------------------------------------------------------------------------
 
@@ -389,11 +400,7 @@ BEGIN
 			      DETAIL = 'It needs the columns antecedent, consequent, confidence, lift, support and count.',
 			      HINT = 'Create it from bundlerec.association_rules(), for example CREATE TABLE shop_rules AS SELECT * FROM bundlerec.association_rules(...).';
 	END IF;
-	IF array_position(cart, NULL) IS NOT NULL THEN
-		RAISE EXCEPTION 'cart must not contain NULL items'
-			USING ERRCODE = 'null_value_not_allowed',
-			      HINT = 'Remove them first, for example with array_remove(cart, NULL).';
-	END IF;
+	PERFORM bundlerec.check_array(cart, 'cart');
 	RETURN QUERY EXECUTE format(
 		$q$
 		SELECT b.consequent, b.confidence, b.lift, b.support, b.count, b.antecedent,
@@ -715,6 +722,8 @@ BEGIN
 			USING ERRCODE = 'invalid_parameter_value',
 			      HINT = 'k is the number of items to return.';
 	END IF;
+	PERFORM bundlerec.check_array(history, 'history');
+	PERFORM bundlerec.check_array(ratings, 'ratings');
 	IF ratings IS NOT NULL AND cardinality(ratings) <> cardinality(history) THEN
 		RAISE EXCEPTION 'ratings has % elements but history has %', cardinality(ratings), cardinality(history)
 			USING ERRCODE = 'array_subscript_error',
@@ -979,6 +988,7 @@ BEGIN
 		RAISE EXCEPTION 'cohesion_weight and shrinkage must be numbers >= 0'
 			USING ERRCODE = 'invalid_parameter_value', HINT = 'Leave them out to use the defaults.';
 	END IF;
+	PERFORM bundlerec.check_array(customers, 'customers');
 	IF exclude_bought IS NULL THEN
 		RAISE EXCEPTION 'exclude_bought must not be NULL'
 			USING ERRCODE = 'null_value_not_allowed', HINT = 'Leave it out to leave out bundles the customer already took.';

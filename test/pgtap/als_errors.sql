@@ -148,7 +148,7 @@ SELECT throws_ok($$SELECT * FROM bundlerec.als_recommend('{1, 2, 3, 4}'::real[],
 SELECT throws_ok($$SELECT * FROM bundlerec.als_recommend('{1, 2}'::real[], 'model_i')$$,
 	'22023', NULL, 'a vector of 2 factors against a 3-factor item table is SQLSTATE 22023');
 SELECT throws_ok($$SELECT * FROM bundlerec.als_recommend('{1, NULL, 3}'::real[], 'model_i')$$,
-	'22023', NULL, 'a vector with a NULL element is SQLSTATE 22023');
+	'22004', NULL, 'a vector with a NULL element is SQLSTATE 22004');
 SELECT throws_ok($$SELECT * FROM bundlerec.als_recommend('{1, 2, 3}'::real[], 'model_i', 0)$$,
 	'22023', NULL, 'k 0 is SQLSTATE 22023');
 SELECT throws_ok($$SELECT * FROM bundlerec.als_recommend('{1, 2, 3}'::real[], NULL)$$,
