@@ -260,6 +260,7 @@ SELECT '{
 	"cart_rules_weight": 1,
 	"cart_embedding_weight": 0.5,
 	"feedback_prior": 20,
+	"feedback_max_bundles": 100000,
 	"eval_max_baskets": 2000
 }'::jsonb
 $body$;
@@ -278,8 +279,11 @@ DECLARE
 	o jsonb;
 	key text;
 	v jsonb;
-	n double precision;
-	lo integer;
+	n numeric;
+	lo numeric;
+	hi numeric;
+	whole boolean;
+	pw interval;
 BEGIN
 	IF options IS NULL OR jsonb_typeof(options) <> 'object' THEN
 		RAISE EXCEPTION 'options must be a JSON object'
@@ -302,32 +306,32 @@ BEGIN
 				      HINT = format('The default is %s.', d -> key);
 		END IF;
 		IF jsonb_typeof(v) = 'number' THEN
-			n := v::text::double precision;
-			IF key IN ('shrinkage', 'regularization', 'alpha', 'repeat_weight', 'model_weight',
-			           'cohesion_weight', 'cart_pairs_weight', 'cart_rules_weight',
-			           'cart_embedding_weight', 'rules_min_support') THEN
-				IF n < 0 THEN
-					RAISE EXCEPTION 'model option "%" must be >= 0, not %', key, v
-						USING ERRCODE = 'invalid_parameter_value', HINT = format('The default is %s.', d -> key);
-				END IF;
-			ELSIF key IN ('discount', 'rules_min_confidence') THEN
-				IF n < 0 OR n >= 1 THEN
-					RAISE EXCEPTION 'model option "%" must be in [0, 1), not %', key, v
-						USING ERRCODE = 'invalid_parameter_value', HINT = format('The default is %s.', d -> key);
-				END IF;
-			ELSIF key = 'feedback_prior' THEN
-				IF n <= 0 THEN
-					RAISE EXCEPTION 'model option "feedback_prior" must be > 0, not %', v
-						USING ERRCODE = 'invalid_parameter_value', HINT = 'It is the weight, in impressions, of the model''s own estimate.';
-				END IF;
-			ELSE
-				-- counts and sizes
-				lo := CASE WHEN key IN ('bundle_max_size', 'rules_max_size') THEN 2
-				           WHEN key = 'max_basket_items' THEN 0 ELSE 1 END;
-				IF n <> trunc(n) OR n < lo THEN
-					RAISE EXCEPTION 'model option "%" must be a whole number of at least %, not %', key, lo, v
-						USING ERRCODE = 'invalid_parameter_value', HINT = format('The default is %s.', d -> key);
-				END IF;
+			-- the ranges the engines accept, so that a model that is created
+			-- also refreshes
+			SELECT r.lo, r.hi, r.whole INTO lo, hi, whole FROM (VALUES
+				('min_count', 1, 2147483647, true), ('max_basket_items', 0, 1000000, true),
+				('pairs_per_item', 1, 1000, true), ('shrinkage', 0, 1e9, false),
+				('rules_min_support', 0, 1, false), ('rules_min_confidence', 0, 0.999999, false),
+				('rules_max_size', 2, 64, true), ('rules_per_item', 1, 1000, true),
+				('factors', 1, 1024, true), ('regularization', 0, 1e9, false), ('alpha', 0, 1e9, false),
+				('iterations', 1, 10000, true), ('incremental_iterations', 1, 10000, true),
+				('similar_per_item', 1, 1000, true), ('recommendations_per_customer', 1, 1000, true),
+				('bundles_per_item', 1, 1000, true), ('bundle_max_size', 2, 100, true), ('beam', 1, 1000, true),
+				('discount', 0, 0.999999, false), ('bundles_per_customer', 1, 1000, true),
+				('repeat_weight', 0, 1e9, false), ('model_weight', 0, 1e9, false), ('cohesion_weight', 0, 1e9, false),
+				('cart_pairs_weight', 0, 1e9, false), ('cart_rules_weight', 0, 1e9, false),
+				('cart_embedding_weight', 0, 1e9, false), ('feedback_prior', 1e-6, 1e9, false),
+				('feedback_max_bundles', 1, 100000000, true), ('eval_max_baskets', 1, 1000000, true)) r(k, lo, hi, whole)
+			WHERE r.k = key;
+			IF NOT FOUND THEN
+				RAISE EXCEPTION 'model option "%" has no declared range', key
+					USING ERRCODE = 'internal_error', HINT = 'This is a bug in bundlerec; please report it.';
+			END IF;
+			n := v::text::numeric;
+			IF n < lo OR n > hi OR whole AND n <> trunc(n) THEN
+				RAISE EXCEPTION 'model option "%" must be % from % to %, not %', key,
+					CASE WHEN whole THEN 'a whole number' ELSE 'a number' END, lo, hi, v
+					USING ERRCODE = 'invalid_parameter_value', HINT = format('The default is %s.', d -> key);
 			END IF;
 		END IF;
 	END LOOP;
@@ -336,11 +340,20 @@ BEGIN
 			USING HINT = 'A pair or bundle from one order can single out that customer; the default is 2.';
 	END IF;
 	BEGIN
-		PERFORM (o ->> 'price_window')::interval;
+		pw := (o ->> 'price_window')::interval;
 	EXCEPTION WHEN others THEN
-		RAISE EXCEPTION 'model option "price_window" must be an interval, not %', o -> 'price_window'
-			USING ERRCODE = 'invalid_parameter_value', HINT = 'For example "90 days".';
+		pw := NULL;
 	END;
+	IF pw IS NULL OR pw <= interval '0' THEN
+		RAISE EXCEPTION 'model option "price_window" must be a positive interval, not %', o -> 'price_window'
+			USING ERRCODE = 'invalid_parameter_value', HINT = 'For example "90 days".';
+	END IF;
+	IF o ? 'schema' AND (jsonb_typeof(o -> 'schema') <> 'string' OR o ->> 'schema' !~ '^[a-z_][a-z0-9_]{0,62}$'
+	                     OR o ->> 'schema' ~ '^pg_') THEN
+		RAISE EXCEPTION 'model option "schema" must name a new schema, not %', o -> 'schema'
+			USING ERRCODE = 'invalid_parameter_value',
+			      HINT = 'Use up to 63 lower-case letters, digits and _, not starting with pg_; the default is bundlerec_<model>.';
+	END IF;
 	RETURN o;
 END
 $body$;
@@ -391,14 +404,14 @@ BEGIN
 				      HINT = 'Column names are matched exactly as given, without case folding or quotes.';
 		END IF;
 		typ := coalesce((SELECT t.typbasetype::regtype FROM pg_type t WHERE t.oid = typ AND t.typtype = 'd'), typ);
-		IF role IN ('basket', 'item', 'customer') AND NOT typ = ANY (key_types) OR
+		IF role IN ('basket', 'item', 'customer', 'category') AND NOT typ = ANY (key_types) OR
 		   role IN ('quantity', 'price') AND NOT typ = ANY (num_types) OR
 		   role = 'ordered_at' AND NOT typ = ANY (time_types) THEN
 			RAISE EXCEPTION '%column "%" (%) of % has type %, which bundlerec cannot use as %', what, col, role, m.source, typ,
-				CASE WHEN role IN ('basket', 'item', 'customer') THEN 'a key'
+				CASE WHEN role IN ('basket', 'item', 'customer', 'category') THEN 'a key'
 				     WHEN role = 'ordered_at' THEN 'an order time' ELSE 'a number' END
 				USING ERRCODE = 'datatype_mismatch',
-				      HINT = CASE WHEN role IN ('basket', 'item', 'customer') THEN 'Keys are integers, text, varchar or uuid; cast in a view.'
+				      HINT = CASE WHEN role IN ('basket', 'item', 'customer', 'category') THEN 'Keys and categories are integers, text, varchar or uuid; cast in a view.'
 				                  WHEN role = 'ordered_at' THEN 'Use a date, timestamp or timestamptz column.'
 				                  ELSE 'Use a numeric column.' END;
 		END IF;
@@ -584,13 +597,38 @@ LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
 AS $body$
 DECLARE
+	m bundlerec.models := bundlerec._model(model);
+	key text[];
+	known bigint;
+	cap bigint := (m.options ->> 'feedback_max_bundles')::bigint;
 	f bundlerec.feedback;
+	added boolean;
+	n bigint;
 BEGIN
-	PERFORM bundlerec._model(model);
-	IF items IS NULL OR cardinality(bundlerec.bundle_key(items)) IS NULL THEN
-		RAISE EXCEPTION 'items must hold at least one item'
+	IF m.last_refresh IS NULL THEN
+		RAISE EXCEPTION 'model "%" has not been refreshed yet', m.name
+			USING ERRCODE = 'object_not_in_prerequisite_state',
+			      HINT = 'Feedback is about bundles the model served; refresh it first.';
+	END IF;
+	IF items IS NULL THEN
+		RAISE EXCEPTION 'items must not be NULL'
+			USING ERRCODE = 'null_value_not_allowed',
+			      HINT = 'Pass the items of the served bundle, as returned by bundles_for_item() or bundles_for_customer().';
+	END IF;
+	PERFORM bundlerec.check_array(items, 'items');
+	key := bundlerec.bundle_key(items);
+	IF cardinality(key) IS NULL OR cardinality(key) > greatest((m.options ->> 'bundle_max_size')::int, 2) THEN
+		RAISE EXCEPTION 'a bundle has 1 to % items, not %', greatest((m.options ->> 'bundle_max_size')::int, 2),
+			coalesce(cardinality(key), 0)
 			USING ERRCODE = 'invalid_parameter_value',
 			      HINT = 'Pass the items of the served bundle, as returned by bundles_for_item() or bundles_for_customer().';
+	END IF;
+	EXECUTE format('SELECT count(*) FROM %I.items i WHERE i.item OPERATOR(pg_catalog.=) ANY ($1)', m.results_schema)
+	INTO known USING key;
+	IF known < cardinality(key) THEN
+		RAISE EXCEPTION 'model "%" does not know % of the items %', m.name, cardinality(key) - known, key
+			USING ERRCODE = 'invalid_parameter_value',
+			      HINT = 'Feedback is recorded for bundles of the model''s own items.';
 	END IF;
 	IF impressions IS NULL OR conversions IS NULL OR impressions < 0 OR conversions < 0 THEN
 		RAISE EXCEPTION 'impressions and conversions must be numbers >= 0'
@@ -598,13 +636,22 @@ BEGIN
 			      HINT = 'Record a bundle shown with impressions => 1 and a bundle bought with conversions => 1.';
 	END IF;
 	INSERT INTO bundlerec.feedback AS fb (model, items, impressions, conversions)
-	VALUES (record_feedback.model, bundlerec.bundle_key(items), record_feedback.impressions,
-	        record_feedback.conversions)
+	VALUES (m.name, key, record_feedback.impressions, record_feedback.conversions)
 	ON CONFLICT ON CONSTRAINT feedback_pkey DO UPDATE
 		SET impressions = fb.impressions + excluded.impressions,
 		    conversions = fb.conversions + excluded.conversions,
 		    updated_at = pg_catalog.now()
-	RETURNING * INTO f;
+	RETURNING fb.*, fb.xmax = 0 INTO f.model, f.items, f.impressions, f.conversions, f.updated_at, added;
+	-- a new bundle past the cap pushes out the ones shown least recently
+	IF added THEN
+		SELECT count(*) INTO n FROM bundlerec.feedback fb WHERE fb.model = m.name;
+		IF n > cap THEN
+			DELETE FROM bundlerec.feedback fb
+			WHERE fb.model = m.name AND fb.items IN (
+				SELECT o.items FROM bundlerec.feedback o WHERE o.model = m.name
+				ORDER BY o.updated_at, o.items LIMIT n - cap);
+		END IF;
+	END IF;
 	RETURN f;
 EXCEPTION WHEN check_violation THEN
 	RAISE EXCEPTION 'conversions would exceed impressions for this bundle'
@@ -614,4 +661,29 @@ END
 $body$;
 
 COMMENT ON FUNCTION bundlerec.record_feedback(text, text[], bigint, bigint) IS
-	'adds impressions and conversions of a served bundle to bundlerec.feedback';
+	'adds impressions and conversions of a served bundle (items of the model, at most bundle_max_size) to bundlerec.feedback; past feedback_max_bundles bundles per model, the least recently updated are dropped';
+
+-- VOLATILE: deletes feedback.
+CREATE FUNCTION bundlerec.purge_feedback(model text, older_than interval)
+RETURNS bigint
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $body$
+DECLARE
+	m bundlerec.models := bundlerec._model(model);
+	n bigint;
+BEGIN
+	IF older_than IS NULL OR older_than < interval '0' THEN
+		RAISE EXCEPTION 'older_than must be an interval >= 0, not %', coalesce(older_than::text, 'NULL')
+			USING ERRCODE = 'invalid_parameter_value',
+			      HINT = 'For example interval ''90 days'' keeps the feedback of the last 90 days.';
+	END IF;
+	DELETE FROM bundlerec.feedback fb
+	WHERE fb.model = m.name AND fb.updated_at < pg_catalog.now() - older_than;
+	GET DIAGNOSTICS n = ROW_COUNT;
+	RETURN n;
+END
+$body$;
+
+COMMENT ON FUNCTION bundlerec.purge_feedback(text, interval) IS
+	'deletes the model''s feedback on bundles not shown or bought for older_than; returns the rows deleted';

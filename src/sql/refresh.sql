@@ -945,6 +945,7 @@ BEGIN
 			      HINT = 'Wait for that refresh to finish; its results replace the current ones when it commits.';
 	END;
 	PERFORM bundlerec._check_source(m);
+	PERFORM bundlerec._check_options(m.options);
 	lines := bundlerec._lines_view(m, '_br_lines');
 
 	IF inc THEN
