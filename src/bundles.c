@@ -34,6 +34,7 @@
 
 #include "arrays.h"
 #include "bundles.h"
+#include "measures.h"
 #include "output.h"
 #include "topk.h"
 
@@ -317,22 +318,6 @@ ItemAffinity(BundleData *d, Scoring *sc, int32 i)
 	sc->item_affinity[i] = a;
 	sc->affinity_known[i] = true;
 	return a;
-}
-
-static double
-ShrunkNpmi(double n, double ca, double cb, double cab, double shrinkage)
-{
-	double		npmi;
-
-	if (cab <= 0)
-		npmi = -1.0;
-	else if (cab >= n)
-		npmi = 1.0;
-	else
-		npmi = log(cab * n / (ca * cb)) / -log(cab / n);
-	if (shrinkage == 0)
-		return npmi;
-	return npmi * cab / (cab + shrinkage);
 }
 
 /*

@@ -13,6 +13,8 @@
 
 #include <math.h>
 
+#include "fmgr.h"
+
 #include "measures.h"
 
 /* log of the binomial coefficient C(n, k). */
@@ -171,4 +173,53 @@ RankScore(RankBy rank, int64 n, int64 item, int64 partner, int64 ab)
 			return -FisherLogP(n, item, partner, ab);
 	}
 	return 0.0;
+}
+
+/*
+ * Normalised pointwise mutual information of a pair held by cab of n
+ * baskets (its items by ca and cb), times cab / (cab + shrinkage): rare
+ * pairs are pulled toward 0.  -1 for a pair never bought together, 1 for
+ * one in every basket.  The one place this formula lives: bundles' cohesion
+ * and the models' pair scores both use it.
+ */
+double
+ShrunkNpmi(double n, double ca, double cb, double cab, double shrinkage)
+{
+	double		npmi;
+
+	if (cab <= 0)
+		npmi = -1.0;
+	else if (cab >= n)
+		npmi = 1.0;
+	else
+		npmi = log(cab * n / (ca * cb)) / -log(cab / n);
+	if (shrinkage == 0)
+		return npmi;
+	return npmi * cab / (cab + shrinkage);
+}
+
+PG_FUNCTION_INFO_V1(bundlerec_npmi);
+
+/* SQL: bundlerec.npmi(count, count_a, count_b, n, shrinkage) */
+Datum
+bundlerec_npmi(PG_FUNCTION_ARGS)
+{
+	int64		cab = PG_GETARG_INT64(0);
+	int64		ca = PG_GETARG_INT64(1);
+	int64		cb = PG_GETARG_INT64(2);
+	int64		n = PG_GETARG_INT64(3);
+	double		shrinkage = PG_GETARG_FLOAT8(4);
+
+	if (n < 1 || ca < 1 || cb < 1 || cab < 0 || cab > Min(ca, cb) || Max(ca, cb) > n)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("counts must satisfy 0 <= count <= count_a, count_b <= n and count_a, count_b >= 1, not %lld, %lld, %lld, %lld",
+						(long long) cab, (long long) ca, (long long) cb, (long long) n),
+				 errhint("count is the baskets holding both items, count_a and count_b those holding each, n all baskets.")));
+	if (isnan(shrinkage) || isinf(shrinkage) || shrinkage < 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("shrinkage must be a finite number >= 0, not %g", shrinkage),
+				 errhint("0 gives plain npmi; the models use 10.")));
+	PG_RETURN_FLOAT8(ShrunkNpmi((double) n, (double) ca, (double) cb, (double) cab, shrinkage));
 }

@@ -38,6 +38,8 @@ typedef enum RankBy
 extern void ComputePairMeasures(int64 n, int64 a, int64 b, int64 ab,
 								PairMeasures *m);
 extern double FisherLogP(int64 n, int64 a, int64 b, int64 ab);
+extern double ShrunkNpmi(double n, double ca, double cb, double cab,
+						 double shrinkage);
 extern RankBy ParseRankBy(const char *name);
 extern double RankScore(RankBy rank, int64 n, int64 item, int64 partner,
 						int64 ab);

@@ -16,6 +16,14 @@ CREATE FUNCTION bundlerec.check_array(value anyarray, param text) RETURNS void
 COMMENT ON FUNCTION bundlerec.check_array(anyarray, text) IS
 	'error unless value is one-dimensional without NULL elements (22004, 2202E) and, for real and double precision elements, without NaN or infinite values (22023); param names the argument in the message';
 
+CREATE FUNCTION bundlerec.npmi(count bigint, count_a bigint, count_b bigint, n bigint, shrinkage float8 DEFAULT 0)
+RETURNS float8
+	AS 'MODULE_PATHNAME', 'bundlerec_npmi'
+	LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
+COMMENT ON FUNCTION bundlerec.npmi(bigint, bigint, bigint, bigint, float8) IS
+	'normalised pointwise mutual information ln(count n / (count_a count_b)) / -ln(count / n), times count / (count + shrinkage); -1 for a pair never bought together, 1 for one in every basket';
+
 ------------------------------------------------------------------------------
 -- paircounts: exact pair co-occurrence counts built by pair_counts()
 ------------------------------------------------------------------------------

@@ -449,14 +449,11 @@ BEGIN
 			SELECT item_b, item_a, count FROM %1$I.%3$I WHERE count >= %5$s),
 		m AS (
 			SELECT d.item, d.partner, d.count, ia.orders AS item_orders, ib.orders AS partner_orders,
-			       CASE WHEN d.count = %6$s THEN 1
-			            ELSE ln(d.count::float8 * %6$s / (ia.orders::float8 * ib.orders)) / -ln(d.count::float8 / %6$s)
-			       END AS npmi
+			       bundlerec.npmi(d.count, ia.orders, ib.orders, %6$s) AS npmi,
+			       bundlerec.npmi(d.count, ia.orders, ib.orders, %6$s, %7$s) AS score
 			FROM d JOIN %1$I.%4$I ia ON ia.item = d.item JOIN %1$I.%4$I ib ON ib.item = d.partner),
 		r AS (
-			SELECT m.*, m.npmi * m.count / (m.count + %7$s) AS score,
-			       row_number() OVER (PARTITION BY m.item ORDER BY m.npmi * m.count / (m.count + %7$s) DESC,
-			                                                     m.partner COLLATE "C") AS rank
+			SELECT m.*, row_number() OVER (PARTITION BY m.item ORDER BY m.score DESC, m.partner COLLATE "C") AS rank
 			FROM m)
 		SELECT r.item, r.rank::integer AS rank, r.partner, r.count, r.item_orders, r.partner_orders,
 		       r.count::float8 / %6$s AS support,
