@@ -15,9 +15,18 @@
  *
  *	 x = W b - (V W)' (I + V W V')^-1 V W b,
  *
- * which costs about n k^2 instead of k^3/3, so exact solves cost about what
- * three conjugate-gradient steps do.  Exact solves make the loss fall
+ * which costs about n k^2 instead of k^3/3.  Exact solves make the loss fall
  * monotonically and let a test check every row's normal equations.
+ *
+ * The default solver instead takes a few conjugate-gradient steps per row
+ * from the row's current vector (Takacs, Pilaszy, Tikk 2011; the `cg`
+ * solver of `implicit`).  Each step needs A p = A0 p + V'(V p): rows are
+ * advanced in blocks so that A0 P is one dgemm for the block, and V p uses
+ * the row's item vectors gathered once per block.  No k x k matrix is built
+ * per row (a row with more items than a block holds is solved exactly: one
+ * pass building its system costs less than gathering its items every step).
+ * A CG step never raises the row's quadratic, so the loss still falls; it
+ * converges to the exact solution as steps grow.
  *
  * Factors are stored as float4; sums and solves run in double.  Rows are
  * solved in a fixed order with one BLAS thread by default, so a seed gives
@@ -45,6 +54,22 @@ PG_FUNCTION_INFO_V1(als_train);
 
 #define GRAM_BLOCK 4096			/* rows converted to double per syrk */
 #define DIRECT_CHUNK 1024		/* rows of V per syrk in a direct solve */
+#define CG_BLOCK 256			/* rows advanced together by the CG solver */
+#define CG_GATHER (1 << 19)		/* doubles of gathered item vectors per block */
+#define CG_TINY 1e-20			/* squared residual at which a row is solved */
+#define CG_PREFETCH 8			/* item vectors fetched ahead when gathering */
+
+#ifdef __GNUC__
+#define PrefetchRead(addr) __builtin_prefetch(addr)
+#else
+#define PrefetchRead(addr) ((void) 0)
+#endif
+
+typedef enum AlsSolver
+{
+	ALS_SOLVER_CG,
+	ALS_SOLVER_EXACT
+} AlsSolver;
 
 typedef struct AlsParams
 {
@@ -53,6 +78,8 @@ typedef struct AlsParams
 	double		alpha;
 	int			iterations;
 	int64		seed;
+	AlsSolver	solver;
+	int			cg_steps;
 } AlsParams;
 
 typedef struct AlsScratch
@@ -68,8 +95,29 @@ typedef struct AlsScratch
 	double	   *s;				/* (k/2) x (k/2) */
 	double	   *t;
 	double	   *block;			/* GRAM_BLOCK x k */
+	double	   *cx;				/* CG: CG_BLOCK x k rows, residuals, */
+	double	   *cr;				/* directions and A times directions */
+	double	   *cp;
+	double	   *cap;
+	double	   *crs;			/* CG_BLOCK squared residuals */
+	int64	   *coff;			/* CG_BLOCK first gathered row */
+	double	   *gather;			/* gcap x k item vectors */
+	double	   *sd;				/* gcap */
+	int			gcap;
 	double		flops;
 } AlsScratch;
+
+/* The side being solved: row r has entries start[r]..start[r+1]. */
+typedef struct AlsSide
+{
+	float	   *t;				/* nt x k, the rows solved */
+	int64		nt;
+	const float *f;				/* nf x k, the fixed side */
+	int64		nf;
+	const int64 *start;
+	const int32 *idx;			/* rows of f */
+	const float *weight;
+} AlsSide;
 
 /* G = F'F in double, F an n x k float matrix. */
 static void
@@ -106,14 +154,317 @@ NotPositiveDefinite(const AlsParams *p)
 }
 
 /*
- * Solve every row of t (nt x k) against the fixed side f (nf x k): row r
- * has entries start[r]..start[r+1] of idx (rows of f) and weight.
+ * Start loading the fixed-side vector of entry e + CG_PREFETCH (if before
+ * hi): the vectors of a row's entries are scattered over the fixed side.
+ */
+static inline void
+PrefetchAhead(const AlsSide *sd, int64 e, int64 hi, int k)
+{
+	if (e + CG_PREFETCH < hi)
+	{
+		const char *ahead = (const char *) (sd->f + (int64) sd->idx[e + CG_PREFETCH] * k);
+		int			j;
+
+		for (j = 0; j < k * (int) sizeof(float); j += 64)
+			PrefetchRead(ahead + j);
+	}
+}
+
+/* s->b = sum of c_ui y_i over the row's entries lo..hi. */
+static void
+RowRhs(const AlsSide *sd, int64 lo, int64 hi, const AlsParams *p,
+	   AlsScratch *s)
+{
+	int			k = p->k;
+	int64		e;
+	int			j;
+
+	memset(s->b, 0, sizeof(double) * k);
+	for (e = lo; e < hi; e++)
+	{
+		const float *y = sd->f + (int64) sd->idx[e] * k;
+		double		c = 1.0 + p->alpha * sd->weight[e];
+
+		PrefetchAhead(sd, e, hi, k);
+		for (j = 0; j < k; j++)
+			s->b[j] += c * y[j];
+	}
+	s->flops += 2.0 * (hi - lo) * k;
+}
+
+/*
+ * Solve one row exactly by Cholesky of A0 + V'V, V added a chunk at a time;
+ * s->b holds the right-hand side.
  */
 static void
-SolveSide(float *t, int64 nt, const float *f, int64 nf,
-		  const int64 *start, const int32 *idx, const float *weight,
-		  const AlsParams *p, AlsScratch *s)
+SolveRowCholesky(float *x, const AlsSide *sd, int64 lo, int64 hi,
+				 const AlsParams *p, AlsScratch *s)
 {
+	int			k = p->k;
+	int			kk = k * k;
+	int			info = 0;
+	int			one = 1;
+	int64		e;
+	int			j;
+
+	memcpy(s->a, s->a0, sizeof(double) * kk);
+	for (e = lo; e < hi; e += DIRECT_CHUNK)
+	{
+		int			rows = (int) Min(DIRECT_CHUNK, hi - e);
+		int			q;
+
+		for (q = 0; q < rows; q++)
+		{
+			const float *y = sd->f + (int64) sd->idx[e + q] * k;
+			double		sc = sqrt(p->alpha * sd->weight[e + q]);
+			double	   *vrow = s->v + (int64) q * k;
+
+			PrefetchAhead(sd, e + q, hi, k);
+			for (j = 0; j < k; j++)
+				vrow[j] = sc * y[j];
+		}
+		cblas_dsyrk(CblasRowMajor, CblasUpper, CblasTrans, k, rows,
+					1.0, s->v, k, 1.0, s->a, k);
+		if (hi - lo > DIRECT_CHUNK)
+			CHECK_FOR_INTERRUPTS();
+	}
+	dposv_("L", &k, &one, s->a, &k, s->b, &k, &info);
+	if (info != 0)
+		NotPositiveDefinite(p);
+	for (j = 0; j < k; j++)
+		x[j] = (float) s->b[j];
+	s->flops += (double) (hi - lo) * k * (k + 1) + (double) kk * k / 3.0 +
+		2.0 * kk;
+}
+
+/* Copy n item vectors, rows idx[lo..lo+n) of f, into v as doubles. */
+static void
+GatherRows(double *v, const AlsSide *sd, int64 lo, int n, int k)
+{
+	int			q,
+				j;
+
+	for (q = 0; q < n; q++)
+	{
+		const float *y = sd->f + (int64) sd->idx[lo + q] * k;
+		double	   *vrow = v + (int64) q * k;
+
+		PrefetchAhead(sd, lo + q, lo + n, k);
+		for (j = 0; j < k; j++)
+			vrow[j] = y[j];
+	}
+}
+
+/*
+ * a . b and y += a x for vectors of length k: inline, since the CG solver
+ * makes several per row and step.
+ */
+static inline double
+Dot(const double *a, const double *b, int k)
+{
+	double		s0 = 0,
+				s1 = 0,
+				s2 = 0,
+				s3 = 0;
+	int			j;
+
+	for (j = 0; j + 3 < k; j += 4)
+	{
+		s0 += a[j] * b[j];
+		s1 += a[j + 1] * b[j + 1];
+		s2 += a[j + 2] * b[j + 2];
+		s3 += a[j + 3] * b[j + 3];
+	}
+	for (; j < k; j++)
+		s0 += a[j] * b[j];
+	return (s0 + s1) + (s2 + s3);
+}
+
+static inline void
+Axpy(double a, const double *x, double *y, int k)
+{
+	int			j;
+
+	for (j = 0; j < k; j++)
+		y[j] += a * x[j];
+}
+
+/*
+ * out += sum_q c_q v_q over n gathered item vectors v_q of weights w_q, with
+ * d_q = v_q . in and c_q = alpha w_q d_q (a product with V'V), or for a
+ * residual c_q = 1 + alpha w_q - alpha w_q d_q (b minus V'V in).
+ */
+static void
+CorrectRows(const double *v, const float *w, int n, const double *in,
+			double *out, bool residual, const AlsParams *p, AlsScratch *s)
+{
+	int			k = p->k;
+	int			q;
+
+	s->flops += 4.0 * n * k;
+	cblas_dgemv(CblasRowMajor, CblasNoTrans, n, k, 1.0, v, k, in, 1, 0.0,
+				s->sd, 1);
+	for (q = 0; q < n; q++)
+	{
+		double		aw = p->alpha * w[q];
+
+		s->sd[q] = residual ? 1.0 + aw - aw * s->sd[q] : aw * s->sd[q];
+	}
+	cblas_dgemv(CblasRowMajor, CblasTrans, n, k, 1.0, v, k, s->sd, 1, 1.0,
+				out, 1);
+}
+
+/* CorrectRows over every item of block row b, from the gathered vectors. */
+static void
+CorrectRow(const AlsSide *sd, int64 r, int b, const double *in, double *out,
+		   bool residual, const AlsParams *p, AlsScratch *s)
+{
+	int64		lo = sd->start[r];
+
+	CorrectRows(s->gather + s->coff[b] * p->k, sd->weight + lo,
+				(int) (sd->start[r + 1] - lo), in, out, residual, p, s);
+}
+
+/*
+ * A few CG steps for rows r0..r0+nb of the side, each warm-started from its
+ * current vector; A0 P for the whole block is one dgemm per step.
+ */
+static void
+CgBlock(const AlsSide *sd, int64 r0, int nb, const AlsParams *p, AlsScratch *s)
+{
+	int			k = p->k;
+	bool		active[CG_BLOCK];
+	int			b,
+				j,
+				step;
+
+	for (b = 0; b < nb; b++)
+	{
+		const float *x = sd->t + (r0 + b) * k;
+
+		for (j = 0; j < k; j++)
+			s->cx[b * k + j] = x[j];
+	}
+	/* R = B - X A (A0 is symmetric, so X A0 holds the rows A0 x) */
+	cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, nb, k, k,
+				-1.0, s->cx, k, s->a0, k, 0.0, s->cr, k);
+	s->flops += 2.0 * nb * k * k;
+	for (b = 0; b < nb; b++)
+	{
+		double	   *xb = s->cx + b * k,
+				   *rb = s->cr + b * k;
+
+		active[b] = sd->start[r0 + b + 1] > sd->start[r0 + b];
+		if (!active[b])
+		{
+			/* no items: A0 x = 0 is solved by x = 0 */
+			memset(xb, 0, sizeof(double) * k);
+			continue;
+		}
+		CorrectRow(sd, r0 + b, b, xb, rb, true, p, s);
+		memcpy(s->cp + b * k, rb, sizeof(double) * k);
+		s->crs[b] = Dot(rb, rb, k);
+		active[b] = s->crs[b] > CG_TINY;
+	}
+	for (step = 0; step < p->cg_steps; step++)
+	{
+		cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, nb, k, k,
+					1.0, s->cp, k, s->a0, k, 0.0, s->cap, k);
+		s->flops += 2.0 * nb * k * k;
+		for (b = 0; b < nb; b++)
+		{
+			double	   *pb = s->cp + b * k,
+					   *apb = s->cap + b * k,
+					   *rb = s->cr + b * k;
+			double		pap,
+						a,
+						rs;
+
+			if (!active[b])
+				continue;
+			CorrectRow(sd, r0 + b, b, pb, apb, false, p, s);
+			pap = Dot(pb, apb, k);
+			if (!(pap > 0))
+			{
+				active[b] = false;
+				continue;
+			}
+			a = s->crs[b] / pap;
+			Axpy(a, pb, s->cx + b * k, k);
+			Axpy(-a, apb, rb, k);
+			rs = Dot(rb, rb, k);
+			/* p = r + (rs / rs_old) p */
+			for (j = 0; j < k; j++)
+				pb[j] = rb[j] + rs / s->crs[b] * pb[j];
+			s->crs[b] = rs;
+			active[b] = rs > CG_TINY;
+			s->flops += 10.0 * k;
+		}
+	}
+	for (b = 0; b < nb; b++)
+	{
+		float	   *x = sd->t + (r0 + b) * k;
+
+		for (j = 0; j < k; j++)
+			x[j] = (float) s->cx[b * k + j];
+	}
+}
+
+/*
+ * The CG solver over every row: blocks of up to CG_BLOCK rows whose item
+ * vectors fit the gather buffer.  A row with more items than that (a
+ * popular item) is solved exactly: one pass building its k x k system costs
+ * less than gathering its vectors again for every CG step.
+ */
+static void
+SolveSideCg(const AlsSide *sd, const AlsParams *p, AlsScratch *s)
+{
+	int64		r0 = 0;
+
+	while (r0 < sd->nt)
+	{
+		int64		used = 0;
+		int			nb = 0;
+
+		CHECK_FOR_INTERRUPTS();
+		while (nb < CG_BLOCK && r0 + nb < sd->nt)
+		{
+			int64		lo = sd->start[r0 + nb],
+						n = sd->start[r0 + nb + 1] - lo;
+
+			if (used + n > s->gcap)
+				break;
+			s->coff[nb++] = used;
+			used += n;
+		}
+		/* the block's entries are contiguous: gather them in one pass */
+		GatherRows(s->gather, sd, sd->start[r0], (int) used, p->k);
+		if (nb == 0)
+		{
+			RowRhs(sd, sd->start[r0], sd->start[r0 + 1], p, s);
+			SolveRowCholesky(sd->t + r0 * p->k, sd, sd->start[r0],
+							 sd->start[r0 + 1], p, s);
+			r0++;
+			continue;
+		}
+		CgBlock(sd, r0, nb, p, s);
+		r0 += nb;
+	}
+}
+
+/*
+ * Solve every row of the side: exactly, or by CG steps from its current
+ * vector.
+ */
+static void
+SolveSide(const AlsSide *sd, const AlsParams *p, AlsScratch *s)
+{
+	float	   *t = sd->t;
+	int64		nt = sd->nt;
+	const float *f = sd->f;
+	const int64 *start = sd->start;
+	const int32 *idx = sd->idx;
+	const float *weight = sd->weight;
 	int			k = p->k;
 	int			kk = k * k;
 	int			info = 0;
@@ -121,10 +472,15 @@ SolveSide(float *t, int64 nt, const float *f, int64 nf,
 	int64		r;
 	int			j;
 
-	GramDouble(f, nf, k, s->gram, s->block, &s->flops);
+	GramDouble(f, sd->nf, k, s->gram, s->block, &s->flops);
 	memcpy(s->a0, s->gram, sizeof(double) * kk);
 	for (j = 0; j < k; j++)
 		s->a0[j * k + j] += p->lambda;
+	if (p->solver == ALS_SOLVER_CG)
+	{
+		SolveSideCg(sd, p, s);
+		return;
+	}
 	memcpy(s->w, s->a0, sizeof(double) * kk);
 	dpotrf_("L", &k, s->w, &k, &info);
 	if (info != 0)
@@ -150,16 +506,7 @@ SolveSide(float *t, int64 nt, const float *f, int64 nf,
 			memset(x, 0, sizeof(float) * k);
 			continue;
 		}
-		memset(s->b, 0, sizeof(double) * k);
-		for (e = lo; e < hi; e++)
-		{
-			const float *y = f + (int64) idx[e] * k;
-			double		c = 1.0 + p->alpha * weight[e];
-
-			for (j = 0; j < k; j++)
-				s->b[j] += c * y[j];
-		}
-		s->flops += 2.0 * (hi - lo) * k;
+		RowRhs(sd, lo, hi, p, s);
 
 		if (2 * (hi - lo) <= k)
 		{
@@ -196,36 +543,7 @@ SolveSide(float *t, int64 nt, const float *f, int64 nf,
 				2.0 * kk + 4.0 * n * k;
 		}
 		else
-		{
-			/* Cholesky of A0 + V'V, V added a chunk at a time */
-			memcpy(s->a, s->a0, sizeof(double) * kk);
-			for (e = lo; e < hi; e += DIRECT_CHUNK)
-			{
-				int			rows = (int) Min(DIRECT_CHUNK, hi - e);
-				int			q;
-
-				for (q = 0; q < rows; q++)
-				{
-					const float *y = f + (int64) idx[e + q] * k;
-					double		sc = sqrt(p->alpha * weight[e + q]);
-					double	   *vrow = s->v + (int64) q * k;
-
-					for (j = 0; j < k; j++)
-						vrow[j] = sc * y[j];
-				}
-				cblas_dsyrk(CblasRowMajor, CblasUpper, CblasTrans, k, rows,
-							1.0, s->v, k, 1.0, s->a, k);
-				if (hi - lo > DIRECT_CHUNK)
-					CHECK_FOR_INTERRUPTS();
-			}
-			dposv_("L", &k, &one, s->a, &k, s->b, &k, &info);
-			if (info != 0)
-				NotPositiveDefinite(p);
-			for (j = 0; j < k; j++)
-				x[j] = (float) s->b[j];
-			s->flops += (double) (hi - lo) * k * (k + 1) + (double) kk * k / 3.0 +
-				2.0 * kk;
-		}
+			SolveRowCholesky(x, sd, lo, hi, p, s);
 	}
 }
 
@@ -308,6 +626,26 @@ CheckAlsParams(const AlsParams *p)
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("iterations must be between 1 and 10000, not %d", p->iterations),
 				 errhint("ALS usually converges in 10 to 20 iterations.")));
+	if (p->cg_steps < 1 || p->cg_steps > 1000)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("cg_steps must be between 1 and 1000, not %d", p->cg_steps),
+				 errhint("3 steps per row are usually enough; more steps approach solver => 'exact'.")));
+}
+
+/* The solver named by the solver argument. */
+static AlsSolver
+ParseSolver(const char *name)
+{
+	if (strcmp(name, "cg") == 0)
+		return ALS_SOLVER_CG;
+	if (strcmp(name, "exact") == 0)
+		return ALS_SOLVER_EXACT;
+	ereport(ERROR,
+			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+			 errmsg("solver must be 'cg' or 'exact', not \"%s\"", name),
+			 errhint("'cg' takes cg_steps conjugate-gradient steps per row and is faster; 'exact' solves every row's normal equations exactly.")));
+	return ALS_SOLVER_CG;		/* keep compiler quiet */
 }
 
 /* Create table name (key keytype PRIMARY KEY, factors real[]). */
@@ -386,7 +724,8 @@ WarmStart(float *x, const Interactions *m, int k, Oid relid)
 
 /*
  * als_train(source, customer, item, customer_table, item_table, weight,
- *			 factors, regularization, alpha, iterations, seed, warm_start)
+ *			 factors, regularization, alpha, iterations, seed, warm_start,
+ *			 solver, cg_steps)
  *	  Trains ALS, writes the two factor tables and returns the loss per
  *	  iteration.
  */
@@ -402,6 +741,8 @@ als_train(PG_FUNCTION_ARGS)
 	Tuplestorestate *ts;
 	TupleDesc	tupdesc;
 	AlsScratch	s;
+	AlsSide		items_side,
+				customers_side;
 	float	   *x,
 			   *y;
 	pg_prng_state rng;
@@ -422,6 +763,18 @@ als_train(PG_FUNCTION_ARGS)
 	p.alpha = PG_GETARG_FLOAT8(8);
 	p.iterations = PG_GETARG_INT32(9);
 	p.seed = PG_GETARG_INT64(10);
+	p.solver = ALS_SOLVER_CG;
+	p.cg_steps = 3;
+	if (PG_NARGS() > 13)
+	{
+		if (PG_ARGISNULL(12) || PG_ARGISNULL(13))
+			ereport(ERROR,
+					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+					 errmsg("solver and cg_steps must not be NULL"),
+					 errhint("Leave a parameter out to use its default.")));
+		p.solver = ParseSolver(text_to_cstring(PG_GETARG_TEXT_PP(12)));
+		p.cg_steps = PG_GETARG_INT32(13);
+	}
 	CheckAlsParams(&p);
 	if (PG_ARGISNULL(3) || PG_ARGISNULL(4))
 		ereport(ERROR,
@@ -462,6 +815,18 @@ als_train(PG_FUNCTION_ARGS)
 	s.m = BudgetAlloc(&m->budget, sizeof(double) * half * k);
 	s.s = BudgetAlloc(&m->budget, sizeof(double) * half * half);
 	s.block = BudgetAlloc(&m->budget, sizeof(double) * GRAM_BLOCK * k);
+	if (p.solver == ALS_SOLVER_CG)
+	{
+		s.gcap = Max(CG_GATHER / k, 1);
+		s.cx = BudgetAlloc(&m->budget, sizeof(double) * CG_BLOCK * k);
+		s.cr = BudgetAlloc(&m->budget, sizeof(double) * CG_BLOCK * k);
+		s.cp = BudgetAlloc(&m->budget, sizeof(double) * CG_BLOCK * k);
+		s.cap = BudgetAlloc(&m->budget, sizeof(double) * CG_BLOCK * k);
+		s.crs = BudgetAlloc(&m->budget, sizeof(double) * CG_BLOCK);
+		s.coff = BudgetAlloc(&m->budget, sizeof(int64) * CG_BLOCK);
+		s.gather = BudgetAlloc(&m->budget, sizeof(double) * (Size) s.gcap * k);
+		s.sd = BudgetAlloc(&m->budget, sizeof(double) * s.gcap);
+	}
 	x = BudgetAlloc(&m->budget, sizeof(float) * (Size) m->n_customers * k);
 	y = BudgetAlloc0(&m->budget, sizeof(float) * (Size) m->n_items * k);
 
@@ -471,6 +836,10 @@ als_train(PG_FUNCTION_ARGS)
 		x[e] = (float) (pg_prng_double(&rng) * 0.01);
 	if (PG_NARGS() > 11 && !PG_ARGISNULL(11))
 		WarmStart(x, m, k, PG_GETARG_OID(11));
+	items_side = (AlsSide) {y, m->n_items, x, m->n_customers, m->col_start,
+	m->col_customer, m->col_weight};
+	customers_side = (AlsSide) {x, m->n_customers, y, m->n_items, m->row_start,
+	m->row_item, m->row_weight};
 
 	for (it = 1; it <= p.iterations; it++)
 	{
@@ -484,10 +853,8 @@ als_train(PG_FUNCTION_ARGS)
 
 		INSTR_TIME_SET_CURRENT(start);
 		/* items first, so the customer vectors of the result are exact */
-		SolveSide(y, m->n_items, x, m->n_customers, m->col_start,
-				  m->col_customer, m->col_weight, &p, &s);
-		SolveSide(x, m->n_customers, y, m->n_items, m->row_start,
-				  m->row_item, m->row_weight, &p, &s);
+		SolveSide(&items_side, &p, &s);
+		SolveSide(&customers_side, &p, &s);
 		INSTR_TIME_SET_CURRENT(dur);
 		INSTR_TIME_SUBTRACT(dur, start);
 		train_flops = s.flops - flops0;

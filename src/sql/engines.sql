@@ -559,14 +559,16 @@ CREATE FUNCTION bundlerec.als_train(
 	alpha double precision DEFAULT 10,
 	iterations integer DEFAULT 15,
 	seed bigint DEFAULT 42,
-	warm_start regclass DEFAULT NULL)
+	warm_start regclass DEFAULT NULL,
+	solver text DEFAULT 'cg',
+	cg_steps integer DEFAULT 3)
 RETURNS TABLE(iteration integer, loss double precision, seconds double precision,
               gflop double precision)
 	AS 'MODULE_PATHNAME', 'als_train'
 	LANGUAGE C VOLATILE PARALLEL UNSAFE;
 
-COMMENT ON FUNCTION bundlerec.als_train(regclass, text, text, text, text, text, integer, double precision, double precision, integer, bigint, regclass) IS
-	'implicit-feedback ALS (confidence 1 + alpha * weight): creates customer_table (customer, factors real[]) and item_table (item, factors real[]) and returns the loss per iteration; warm_start (a previous customer table) starts the customers it knows from their vectors';
+COMMENT ON FUNCTION bundlerec.als_train(regclass, text, text, text, text, text, integer, double precision, double precision, integer, bigint, regclass, text, integer) IS
+	'implicit-feedback ALS (confidence 1 + alpha * weight): creates customer_table (customer, factors real[]) and item_table (item, factors real[]) and returns the loss per iteration; warm_start (a previous customer table) starts the customers it knows from their vectors; solver ''cg'' takes cg_steps conjugate-gradient steps per row from its current vector, ''exact'' solves each row''s normal equations exactly';
 
 CREATE FUNCTION bundlerec.als_recommend_all(
 	customer_factors regclass,

@@ -22,7 +22,11 @@
 #
 # Each data set is trained with factors BENCH_ALS_FACTORS (64),
 # BENCH_ALS_ITERATIONS (5) iterations, regularization 0.1, alpha 10, seed 42,
-# once for each bundlerec.blas_threads value in BENCH_ALS_THREADS ("1 2").
+# once for each bundlerec.blas_threads value in BENCH_ALS_THREADS ("1 2")
+# and each solver in BENCH_ALS_SOLVERS ("exact cg": the exact row solves and
+# the default conjugate-gradient solver, BENCH_ALS_CG_STEPS (3) steps per row).
+# The summary ends with each data set's exact / cg ratios of seconds per
+# iteration and of final loss, from this one run.
 # Reported: mean seconds per iteration over iterations 2..n (the first is
 # shown apart), GFLOP per iteration, GFLOP/s = sum(gflop) / sum(seconds) over
 # iterations 2..n, the wall time of the whole als_train call (reading the
@@ -50,6 +54,8 @@ shift
 FACTORS=${BENCH_ALS_FACTORS:-64}
 ITERS=${BENCH_ALS_ITERATIONS:-5}
 THREADS=${BENCH_ALS_THREADS:-1 2}
+SOLVERS=${BENCH_ALS_SOLVERS:-exact cg}
+CG_STEPS=${BENCH_ALS_CG_STEPS:-3}
 SEED=${BENCH_SEED:-0.42}
 S_CUST=${BENCH_SYNTH_CUSTOMERS:-200000}
 S_ITEMS=${BENCH_SYNTH_ITEMS:-5000}
@@ -57,8 +63,11 @@ S_LINES=${BENCH_SYNTH_LINES:-1400000}
 DB=${BENCH_DB:-bench}
 ML=../shared/data/movielens_100k/u.data.gz	# relative to the repository root
 
-for v in "$FACTORS" "$ITERS" "$S_CUST" "$S_ITEMS" "$S_LINES" $THREADS; do
+for v in "$FACTORS" "$ITERS" "$S_CUST" "$S_ITEMS" "$S_LINES" "$CG_STEPS" $THREADS; do
 	case "$v" in '' | *[!0-9]* | 0) echo "sizes, factors, iterations and thread counts must be positive integers, not '$v'" >&2; exit 2 ;; esac
+done
+for v in $SOLVERS; do
+	case "$v" in exact | cg) ;; *) echo "BENCH_ALS_SOLVERS takes exact and cg, not '$v'" >&2; exit 2 ;; esac
 done
 [ "$ITERS" -ge 2 ] || { echo "BENCH_ALS_ITERATIONS must be at least 2 (the first iteration is reported apart)" >&2; exit 2; }
 
@@ -80,6 +89,7 @@ CREATE SCHEMA als_bench;
 CREATE TABLE als_bench.runs (
 	seq       serial PRIMARY KEY,
 	dataset   text NOT NULL,
+	solver    text NOT NULL,
 	threads   int NOT NULL,
 	lines     bigint,
 	pairs     bigint,
@@ -90,6 +100,7 @@ CREATE TABLE als_bench.runs (
 );
 CREATE TABLE als_bench.iters (
 	dataset   text NOT NULL,
+	solver    text NOT NULL,
 	threads   int NOT NULL,
 	iteration int NOT NULL,
 	loss      float8,
@@ -102,7 +113,7 @@ SELECT 'server:   ' || version();
 SELECT 'bundlerec ' || extversion FROM pg_extension WHERE extname = 'bundlerec';
 SQL
 echo "machine:  $(nproc) CPUs, $(awk '/^MemTotal/ {printf "%.1f GiB", $2 / 1048576}' /proc/meminfo) RAM (this client)"
-echo "als_train: factors $FACTORS, iterations $ITERS, regularization 0.1, alpha 10, seed 42; blas_threads: $THREADS"
+echo "als_train: factors $FACTORS, iterations $ITERS, regularization 0.1, alpha 10, seed 42; blas_threads: $THREADS; solvers: $SOLVERS (cg_steps $CG_STEPS)"
 
 datasets=()
 if [ -f "$ML" ]; then
@@ -139,23 +150,25 @@ datasets+=(synth)
 failed=0
 for ds in "${datasets[@]}"; do
 	if [ "$ds" = movielens ]; then name=movielens; else name=synthetic; fi
+	for sv in $SOLVERS; do
 	for th in $THREADS; do
-		logfile="$LOG/train_${name}_t$th.log"
+		logfile="$LOG/train_${name}_${sv}_t$th.log"
 		echo
-		echo "== $name, blas_threads $th"
+		echo "== $name, solver $sv, blas_threads $th"
 		if bpsql -a >"$logfile" 2>&1 <<-SQL
 		SET search_path = als_bench, public;
 		SET bundlerec.blas_threads = $th;
 		DROP TABLE IF EXISTS f_cust, f_item;
-		INSERT INTO runs (dataset, threads, lines, pairs, customers, items)
-		SELECT '$name', $th, count(*),
+		INSERT INTO runs (dataset, solver, threads, lines, pairs, customers, items)
+		SELECT '$name', '$sv', $th, count(*),
 		       (SELECT count(*) FROM (SELECT DISTINCT customer, item FROM $ds) d),
 		       count(DISTINCT customer), count(DISTINCT item)
 		FROM $ds;
 		SELECT clock_timestamp() AS t0 \\gset
 		INSERT INTO iters
-		SELECT '$name', $th, t.* FROM bundlerec.als_train('$ds', 'customer', 'item', 'f_cust', 'f_item',
-			factors => $FACTORS, regularization => 0.1, alpha => 10, iterations => $ITERS, seed => 42) t;
+		SELECT '$name', '$sv', $th, t.* FROM bundlerec.als_train('$ds', 'customer', 'item', 'f_cust', 'f_item',
+			factors => $FACTORS, regularization => 0.1, alpha => 10, iterations => $ITERS, seed => 42,
+			solver => '$sv', cg_steps => $CG_STEPS) t;
 		UPDATE runs SET wall_s = extract(epoch FROM clock_timestamp() - :'t0'::timestamptz)
 		WHERE seq = (SELECT max(seq) FROM runs);
 		SELECT (SELECT count(*) FROM f_cust) AS customer_vectors, (SELECT count(*) FROM f_item) AS item_vectors,
@@ -170,8 +183,9 @@ for ds in "${datasets[@]}"; do
 			wait_server || exit 1
 			st=ERROR
 			grep -q -e 'server closed the connection unexpectedly' -e 'connection to server was lost' "$logfile" && st=CRASH
-			bpsql -q -c "INSERT INTO als_bench.runs (dataset, threads, status) VALUES ('$name', $th, '$st')" || true
+			bpsql -q -c "INSERT INTO als_bench.runs (dataset, solver, threads, status) VALUES ('$name', '$sv', $th, '$st')" || true
 		fi
+	done
 	done
 done
 
@@ -188,7 +202,7 @@ t_end=$(date +%s)
    than 1e-9 of it (float rounding once converged); largest_rise = largest relative rise seen, if any
 EOF
 	bpsql -q -P footer=off <<'SQL'
-SELECT r.dataset, r.threads, r.pairs AS "pairs (distinct)", r.customers, r.items,
+SELECT r.dataset, r.solver, r.threads, r.pairs AS "pairs (distinct)", r.customers, r.items,
        round(max(i.seconds) FILTER (WHERE i.iteration = 1)::numeric, 3) AS iter1_s,
        round(avg(i.seconds) FILTER (WHERE i.iteration > 1)::numeric, 3) AS "s/iter",
        round(avg(i.gflop) FILTER (WHERE i.iteration > 1)::numeric, 2) AS "GFLOP/iter",
@@ -199,27 +213,39 @@ SELECT r.dataset, r.threads, r.pairs AS "pairs (distinct)", r.customers, r.items
             WHEN bool_and(i.loss <= p.prev * (1 + 1e-9) OR p.prev IS NULL) THEN 'yes' ELSE 'NO' END AS "loss ok",
        coalesce(to_char(max((i.loss - p.prev) / p.prev) FILTER (WHERE i.loss > p.prev), '0.0EEEE'), 'none') AS largest_rise
 FROM als_bench.runs r
-LEFT JOIN als_bench.iters i USING (dataset, threads)
+LEFT JOIN als_bench.iters i USING (dataset, solver, threads)
 LEFT JOIN LATERAL (SELECT j.loss AS prev FROM als_bench.iters j
-                   WHERE j.dataset = i.dataset AND j.threads = i.threads AND j.iteration = i.iteration - 1) p ON true
-GROUP BY r.seq, r.dataset, r.threads, r.pairs, r.customers, r.items, r.wall_s, r.status
+                   WHERE j.dataset = i.dataset AND j.solver = i.solver AND j.threads = i.threads
+                     AND j.iteration = i.iteration - 1) p ON true
+GROUP BY r.seq, r.dataset, r.solver, r.threads, r.pairs, r.customers, r.items, r.wall_s, r.status
 ORDER BY r.seq;
 \echo
 \echo loss per iteration (change = loss / previous loss - 1)
-SELECT dataset, threads, iteration, round(loss::numeric, 1) AS loss,
+SELECT dataset, solver, threads, iteration, round(loss::numeric, 1) AS loss,
        to_char(loss / lag(loss) OVER w - 1, 'SG0.000000') AS change,
        round(seconds::numeric, 3) AS seconds, round(gflop::numeric, 3) AS gflop,
        round((gflop / nullif(seconds, 0))::numeric, 2) AS "GFLOP/s"
 FROM als_bench.iters
-WINDOW w AS (PARTITION BY dataset, threads ORDER BY iteration)
-ORDER BY dataset, threads, iteration;
+WINDOW w AS (PARTITION BY dataset, solver, threads ORDER BY iteration)
+ORDER BY dataset, solver, threads, iteration;
 \echo
 \echo same seed, different blas_threads: largest relative difference of the loss at any iteration
-SELECT a.dataset, a.threads AS threads_a, b.threads AS threads_b,
+SELECT a.dataset, a.solver, a.threads AS threads_a, b.threads AS threads_b,
        to_char(max(abs(a.loss - b.loss) / nullif(abs(a.loss), 0)), '0.0EEEE') AS max_rel_loss_diff
 FROM als_bench.iters a JOIN als_bench.iters b
-  ON b.dataset = a.dataset AND b.iteration = a.iteration AND b.threads > a.threads
-GROUP BY 1, 2, 3 ORDER BY 1, 2, 3;
+  ON b.dataset = a.dataset AND b.solver = a.solver AND b.iteration = a.iteration AND b.threads > a.threads
+GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4;
+\echo
+\echo exact / cg, same data and blas_threads: s/iter over iterations 2..n, and the final loss (cg / exact - 1)
+WITH s AS (SELECT dataset, solver, threads, avg(seconds) FILTER (WHERE iteration > 1) AS spi,
+                  (array_agg(loss ORDER BY iteration DESC))[1] AS last_loss
+           FROM als_bench.iters GROUP BY 1, 2, 3)
+SELECT e.dataset, e.threads, round(e.spi::numeric, 3) AS exact_s_iter, round(c.spi::numeric, 3) AS cg_s_iter,
+       round((e.spi / nullif(c.spi, 0))::numeric, 2) AS "speed-up",
+       round(e.last_loss::numeric, 1) AS exact_loss, round(c.last_loss::numeric, 1) AS cg_loss,
+       to_char(c.last_loss / e.last_loss - 1, 'SG0.0000') AS cg_loss_excess
+FROM s e JOIN s c ON c.dataset = e.dataset AND c.threads = e.threads AND c.solver = 'cg'
+WHERE e.solver = 'exact' ORDER BY 1, 2;
 SQL
 	echo "total run time: $((t_end - t_start)) s"
 } | tee "$LOG/summary.txt"
@@ -228,7 +254,7 @@ cp "$LOG/summary.txt" "$OUT/als_summary.txt"
 bad=$(bpsql -tA <<'SQL'
 SELECT (SELECT count(*) FROM als_bench.runs WHERE status <> 'ok')
      + (SELECT count(*) FROM als_bench.iters i JOIN als_bench.iters p
-          ON p.dataset = i.dataset AND p.threads = i.threads AND p.iteration = i.iteration - 1
+          ON p.dataset = i.dataset AND p.solver = i.solver AND p.threads = i.threads AND p.iteration = i.iteration - 1
         WHERE i.loss > p.loss * (1 + 1e-9) OR i.loss IS NULL OR NOT i.loss < 'Infinity'::float8)
 SQL
 ) || bad=unknown

@@ -12,7 +12,8 @@
 -- ranking of dot products.  The interaction weights used by the checks are
 -- aggregated here in SQL from the lines, never taken from bundlerec (on the
 -- sample, bundlerec.interactions() is trained on and first compared with
--- that SQL).  Seeds are fixed.
+-- that SQL).  Seeds are fixed.  Every training here uses solver => 'exact'
+-- (the exact row solves; the default CG solver is checked in als_cg.sql).
 \set ON_ERROR_STOP 1
 SET client_min_messages = warning;
 CREATE EXTENSION IF NOT EXISTS pgtap;
@@ -26,97 +27,7 @@ SET LOCAL search_path = tap_als, public;
 SET LOCAL jit = off;
 SET LOCAL work_mem = '64MB';
 
--- A float is "close" when within rel of it relative to scale; NULL never is.
-CREATE FUNCTION close_to(have float8, want float8, rel float8, scale float8)
-RETURNS boolean LANGUAGE sql IMMUTABLE AS $$
-	SELECT CASE WHEN have IS NULL OR want IS NULL THEN false
-		ELSE abs(have - want) <= rel * scale END
-$$;
-
--- ||a - b|| / ||b|| of two real[] vectors of the same length, in float8.
-CREATE FUNCTION rel_diff(a real[], b real[]) RETURNS float8 LANGUAGE sql IMMUTABLE AS $$
-	SELECT CASE WHEN array_length(a, 1) IS DISTINCT FROM array_length(b, 1) THEN 'Infinity'::float8
-		ELSE (SELECT sqrt(sum((x::float8 - y::float8) ^ 2)) / nullif(sqrt(sum(y::float8 ^ 2)), 0)
-		      FROM unnest(a, b) t(x, y)) END
-$$;
-
--- The normal equations of every customer of cf, with Y from itf and the
--- observed weights r_ui from ia (customer, item, weight):
---   A x - b = Y'Y x + lambda x + sum_i (alpha r s_i - (1 + alpha r)) y_i,
---   b = sum_i (1 + alpha r) y_i,  s_i = x.y_i.
--- Returns how many customers were checked and the largest relative residual.
-CREATE FUNCTION resid(cf regclass, itf regclass, ia regclass, lambda float8, alpha float8,
-                      OUT n bigint, OUT max_rel float8)
-LANGUAGE plpgsql AS $$
-BEGIN
-	EXECUTE format($q$
-	WITH yv AS (SELECT i.item::text AS item, f.p, f.v::float8 AS v
-	            FROM %2$s i, unnest(i.factors) WITH ORDINALITY f(v, p)),
-	xv AS (SELECT c.customer::text AS customer, f.p, f.v::float8 AS v
-	       FROM %1$s c, unnest(c.factors) WITH ORDINALITY f(v, p)),
-	ia AS (SELECT customer::text AS customer, item::text AS item, weight::float8 AS r FROM %3$s),
-	g AS (SELECT a.p, b.p AS q, sum(a.v * b.v) AS g FROM yv a JOIN yv b USING (item) GROUP BY a.p, b.p),
-	gx AS (SELECT x.customer, g.p, sum(g.g * x.v) AS v FROM g JOIN xv x ON x.p = g.q GROUP BY x.customer, g.p),
-	s AS (SELECT ia.customer, ia.item, ia.r, sum(x.v * y.v) AS s
-	      FROM ia JOIN xv x ON x.customer = ia.customer JOIN yv y ON y.item = ia.item AND y.p = x.p
-	      GROUP BY ia.customer, ia.item, ia.r),
-	obs AS (SELECT s.customer, y.p, sum(($2 * s.r * s.s - (1 + $2 * s.r)) * y.v) AS v,
-	               sum((1 + $2 * s.r) * y.v) AS b
-	        FROM s JOIN yv y USING (item) GROUP BY s.customer, y.p),
-	res AS (SELECT gx.customer, sqrt(sum((gx.v + $1 * x.v + obs.v) ^ 2)) AS rn, sqrt(sum(obs.b ^ 2)) AS bn
-	        FROM gx JOIN xv x USING (customer, p) JOIN obs USING (customer, p) GROUP BY gx.customer)
-	SELECT count(*), max(rn / bn) FROM res$q$, cf, itf, ia)
-	USING lambda, alpha INTO n, max_rel;
-END
-$$;
-
--- The objective, densely: every (customer, item) cell of cf x itf, with
--- c = 1 + alpha r and p = 1 for observed cells, c = 1 and p = 0 otherwise,
--- plus lambda times the squared norms of all factors.
-CREATE FUNCTION loss_dense(cf regclass, itf regclass, ia regclass, lambda float8, alpha float8)
-RETURNS float8 LANGUAGE plpgsql AS $$
-DECLARE
-	l float8;
-BEGIN
-	EXECUTE format($q$
-	WITH d AS (SELECT x.customer::text AS customer, y.item::text AS item,
-	                  (SELECT sum(a::float8 * b::float8) FROM unnest(x.factors, y.factors) t(a, b)) AS s
-	           FROM %1$s x CROSS JOIN %2$s y),
-	ia AS (SELECT customer::text AS customer, item::text AS item, weight::float8 AS r FROM %3$s)
-	SELECT sum(CASE WHEN ia.r IS NULL THEN d.s ^ 2 ELSE (1 + $2 * ia.r) * (1 - d.s) ^ 2 END)
-	     + $1 * ((SELECT sum(v::float8 ^ 2) FROM %1$s, unnest(factors) v)
-	           + (SELECT sum(v::float8 ^ 2) FROM %2$s, unnest(factors) v))
-	FROM d LEFT JOIN ia USING (customer, item)$q$, cf, itf, ia)
-	USING lambda, alpha INTO l;
-	RETURN l;
-END
-$$;
-
--- The same objective through Gram matrices: sum over all cells of s^2 is
--- sum_pq (X'X)_pq (Y'Y)_pq; observed cells then replace s^2 by c (1 - s)^2.
-CREATE FUNCTION loss_gram(cf regclass, itf regclass, ia regclass, lambda float8, alpha float8)
-RETURNS float8 LANGUAGE plpgsql AS $$
-DECLARE
-	l float8;
-BEGIN
-	EXECUTE format($q$
-	WITH yv AS (SELECT i.item::text AS item, f.p, f.v::float8 AS v
-	            FROM %2$s i, unnest(i.factors) WITH ORDINALITY f(v, p)),
-	xv AS (SELECT c.customer::text AS customer, f.p, f.v::float8 AS v
-	       FROM %1$s c, unnest(c.factors) WITH ORDINALITY f(v, p)),
-	ia AS (SELECT customer::text AS customer, item::text AS item, weight::float8 AS r FROM %3$s),
-	gy AS (SELECT a.p, b.p AS q, sum(a.v * b.v) AS g FROM yv a JOIN yv b USING (item) GROUP BY a.p, b.p),
-	gx AS (SELECT a.p, b.p AS q, sum(a.v * b.v) AS g FROM xv a JOIN xv b USING (customer) GROUP BY a.p, b.p),
-	s AS (SELECT ia.r, sum(x.v * y.v) AS s
-	      FROM ia JOIN xv x ON x.customer = ia.customer JOIN yv y ON y.item = ia.item AND y.p = x.p
-	      GROUP BY ia.customer, ia.item, ia.r)
-	SELECT (SELECT sum(gx.g * gy.g) FROM gx JOIN gy USING (p, q))
-	     + (SELECT sum((1 + $2 * r) * (1 - s) ^ 2 - s ^ 2) FROM s)
-	     + $1 * ((SELECT sum(v * v) FROM xv) + (SELECT sum(v * v) FROM yv))$q$, cf, itf, ia)
-	USING lambda, alpha INTO l;
-	RETURN l;
-END
-$$;
+\ir lib/als_oracle.psql
 
 -- Iterations whose loss is above the previous one's (1e-12 relative slack
 -- for the last bits of a converged sum).
@@ -235,13 +146,13 @@ SELECT is(
 
 CREATE TABLE run_a AS
 	SELECT * FROM bundlerec.als_train('fx_lines', 'cust', 'item', 'cf_a', 'itf_a', weight => 'w',
-		factors => 5, regularization => 0.1, alpha => 10, iterations => 8, seed => 7);
+		factors => 5, regularization => 0.1, alpha => 10, iterations => 8, seed => 7, solver => 'exact');
 CREATE TABLE run_b AS
 	SELECT * FROM bundlerec.als_train('fx_lines', 'cust', 'item', 'cf_b', 'itf_b', weight => 'w',
-		factors => 5, regularization => 3, alpha => 0.5, iterations => 5, seed => 7);
+		factors => 5, regularization => 3, alpha => 0.5, iterations => 5, seed => 7, solver => 'exact');
 CREATE TABLE run_c AS
 	SELECT * FROM bundlerec.als_train('fx_lines', 'cust', 'item', 'cf_c', 'itf_c',
-		factors => 5, regularization => 0.5, alpha => 2, iterations => 5, seed => 11);
+		factors => 5, regularization => 0.5, alpha => 2, iterations => 5, seed => 11, solver => 'exact');
 
 SELECT is((SELECT array_agg(iteration ORDER BY iteration) FROM run_a), ARRAY[1, 2, 3, 4, 5, 6, 7, 8],
 	'als_train returns one row per iteration, numbered 1 to 8');
@@ -306,10 +217,10 @@ SELECT diag('losses (returned, dense): '
 -- Seeds.
 CREATE TABLE run_a2 AS
 	SELECT * FROM bundlerec.als_train('fx_lines', 'cust', 'item', 'cf_a2', 'itf_a2', weight => 'w',
-		factors => 5, regularization => 0.1, alpha => 10, iterations => 8, seed => 7);
+		factors => 5, regularization => 0.1, alpha => 10, iterations => 8, seed => 7, solver => 'exact');
 CREATE TABLE run_a3 AS
 	SELECT * FROM bundlerec.als_train('fx_lines', 'cust', 'item', 'cf_a3', 'itf_a3', weight => 'w',
-		factors => 5, regularization => 0.1, alpha => 10, iterations => 8, seed => 8);
+		factors => 5, regularization => 0.1, alpha => 10, iterations => 8, seed => 8, solver => 'exact');
 SELECT is(
 	(SELECT count(*) FROM cf_a FULL JOIN cf_a2 USING (customer) WHERE cf_a.factors IS DISTINCT FROM cf_a2.factors)
 	+ (SELECT count(*) FROM itf_a FULL JOIN itf_a2 USING (item) WHERE itf_a.factors IS DISTINCT FROM itf_a2.factors),
@@ -325,7 +236,7 @@ SELECT cmp_ok((resid('cf_a3', 'itf_a3', 'ia_fx', 0.1, 10)).max_rel, '<', 1e-4::f
 CREATE TABLE fx_int AS SELECT substr(cust, 2)::int AS cust, item, w FROM fx_lines;
 CREATE TABLE run_int AS
 	SELECT * FROM bundlerec.als_train('fx_int', 'cust', 'item', 'cf_int', 'itf_int', weight => 'w',
-		factors => 5, regularization => 0.1, alpha => 10, iterations => 2, seed => 7);
+		factors => 5, regularization => 0.1, alpha => 10, iterations => 2, seed => 7, solver => 'exact');
 SELECT col_type_is('cf_int', 'customer', 'integer', 'integer customer column: the customer table key is integer');
 SELECT is((SELECT count(*) FROM cf_int), 40::bigint, 'integer keys: 40 customers');
 
@@ -404,7 +315,7 @@ SELECT is((SELECT ARRAY[count(DISTINCT customer), count(DISTINCT item), count(*)
 
 CREATE TABLE run_s AS
 	SELECT * FROM bundlerec.als_train('ia_bundlerec', 'customer', 'item', 'cf_s', 'itf_s', weight => 'weight',
-		factors => 16, regularization => 0.1, alpha => 10, iterations => 4, seed => 42);
+		factors => 16, regularization => 0.1, alpha => 10, iterations => 4, seed => 42, solver => 'exact');
 SELECT is((SELECT array_agg(iteration ORDER BY iteration) FROM run_s), ARRAY[1, 2, 3, 4],
 	'sample: four iterations reported');
 SELECT set_eq('SELECT customer FROM cf_s', 'SELECT DISTINCT customer FROM ia_s',
