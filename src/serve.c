@@ -59,7 +59,11 @@ static const Oid global_types[GQ_COUNT][2] = {
 
 static const int global_nargs[GQ_COUNT] = {1, 1, 2};
 
-/* The queries on a model's results; %1$s is its quoted schema. */
+/*
+ * The queries on a model's results; %1$s is its quoted schema.  A cart's
+ * items are joined as a set, one index probe per item, rather than
+ * filtered with = ANY, which a generic plan checks item by item per row.
+ */
 static const char *const model_sql[SQ_COUNT] = {
 	/* SQ_PAIRS */
 	"SELECT p.partner, p.score::float8, p.rank::int8, p.count::int8,"
@@ -79,14 +83,16 @@ static const char *const model_sql[SQ_COUNT] = {
 	" FROM %1$s.items i WHERE i.popularity_rank <= $2",
 	/* SQ_CART_PAIRS */
 	"SELECT p.partner, p.item, p.confidence::float8, p.count::int8"
-	" FROM %1$s.pairs p WHERE p.item = ANY ($1)",
+	" FROM (SELECT DISTINCT u.i FROM pg_catalog.unnest($1) u(i)) c"
+	" JOIN %1$s.pairs p ON p.item = c.i",
 	/* SQ_CART_RULES */
 	"SELECT r.consequent, r.confidence::float8, pg_catalog.cardinality(r.antecedent),"
 	" r.antecedent::text, pg_catalog.array_to_string(r.antecedent, ' + ')"
 	" FROM %1$s.rules r WHERE r.antecedent OPERATOR(pg_catalog.<@) $1",
 	/* SQ_CART_SIMILAR */
 	"SELECT s.neighbor, s.item, s.similarity::float8"
-	" FROM %1$s.similar_items s WHERE s.item = ANY ($1)",
+	" FROM (SELECT DISTINCT u.i FROM pg_catalog.unnest($1) u(i)) c"
+	" JOIN %1$s.similar_items s ON s.item = c.i",
 	/* SQ_ITEM_BUNDLES */
 	"SELECT b.items, b.score::float8, b.rank::int8, b.count::int8, b.cohesion::float8,"
 	" b.bundle_price::float8, b.accept_probability::float8, b.expected_revenue::float8,"
@@ -378,6 +384,58 @@ ServeCheckItem(FunctionCallInfo fcinfo, int argno, const char *what,
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 				 errmsg("%s must not be NULL", what),
 				 errhint("%s", hint)));
+}
+
+/*
+ * Argument argno, an item or customer key, as text: text and varchar as
+ * they are, any other type (integers, uuid, numeric) as its output
+ * function prints it, which is how a refresh stored it (key::text).
+ */
+Datum
+ServeKeyArg(FunctionCallInfo fcinfo, int argno)
+{
+	Oid			type = getBaseType(get_fn_expr_argtype(fcinfo->flinfo, argno));
+	Oid			out;
+	bool		isvarlena;
+
+	if (!OidIsValid(type) || type == TEXTOID || type == VARCHAROID || type == UNKNOWNOID)
+		return PG_GETARG_DATUM(argno);
+	getTypeOutputInfo(type, &out, &isvarlena);
+	return CStringGetTextDatum(OidOutputFunctionCall(out, PG_GETARG_DATUM(argno)));
+}
+
+/* Argument argno, an array of keys of any type, as text[]. */
+Datum
+ServeKeysArg(FunctionCallInfo fcinfo, int argno)
+{
+	ArrayType  *a;
+	Oid			elem;
+	int16		len;
+	bool		byval;
+	char		align;
+	Oid			out;
+	bool		isvarlena;
+	Datum	   *d;
+	bool	   *nulls;
+	int			n;
+	int			i;
+	int			dims[1];
+	int			lbs[1] = {1};
+
+	a = PG_GETARG_ARRAYTYPE_P(argno);
+	elem = ARR_ELEMTYPE(a);
+	if (elem == TEXTOID)
+		return PointerGetDatum(a);
+	get_typlenbyvalalign(elem, &len, &byval, &align);
+	deconstruct_array(a, elem, len, byval, align, &d, &nulls, &n);
+	getTypeOutputInfo(elem, &out, &isvarlena);
+	for (i = 0; i < n; i++)
+		if (!nulls[i])
+			d[i] = CStringGetTextDatum(OidOutputFunctionCall(out, d[i]));
+	dims[0] = n;
+	if (n == 0)
+		return PointerGetDatum(construct_empty_array(TEXTOID));
+	return PointerGetDatum(construct_md_array(d, nulls, 1, dims, lbs, TEXTOID, -1, false, TYPALIGN_INT));
 }
 
 /* Appends a candidate for item. */

@@ -85,6 +85,8 @@ extern ServeModel *ServeOpenSchema(Name schema, Datum options);
 extern SPITupleTable *ServeRun(ServeModel *m, ServeQuery q, Datum *values,
 							   const char *nulls);
 extern SPITupleTable *ServeRunFeedback(text *model, Datum key);
+extern Datum ServeKeyArg(FunctionCallInfo fcinfo, int argno);
+extern Datum ServeKeysArg(FunctionCallInfo fcinfo, int argno);
 extern int	ServeCheckK(FunctionCallInfo fcinfo, int argno);
 extern void ServeCheckItem(FunctionCallInfo fcinfo, int argno,
 						   const char *what, const char *hint);

@@ -168,12 +168,12 @@ bundlerec_bundles_for_item(PG_FUNCTION_ARGS)
 	m = ServeOpenModel(fcinfo, 0);
 	k = ServeCheckK(fcinfo, 2);
 	ServeCheckItem(fcinfo, 1, "item", "Pass the item of the product page.");
-	item = TextDatumGetCString(PG_GETARG_DATUM(1));
+	item = TextDatumGetCString(ServeKeyArg(fcinfo, 1));
 	explore = PG_ARGISNULL(3) ? false : PG_GETARG_BOOL(3);
 	cut = explore ? 3 * k : k;
 	if (m->has_item_bundles)
 	{
-		Datum		v[2] = {PG_GETARG_DATUM(1), Int32GetDatum(cut)};
+		Datum		v[2] = {ServeKeyArg(fcinfo, 1), Int32GetDatum(cut)};
 		SPITupleTable *t = ServeRun(m, SQ_ITEM_BUNDLES, v, NULL);
 
 		for (j = 0; j < SPI_processed; j++)
@@ -197,7 +197,7 @@ bundlerec_bundles_for_item(PG_FUNCTION_ARGS)
 	n = ServeRank(&cs, NULL, 0, false, cut);
 	if (n < cut)
 	{
-		Datum		d = PG_GETARG_DATUM(1);
+		Datum		d = ServeKeyArg(fcinfo, 1);
 		Datum		cat = PG_ARGISNULL(4) ? (Datum) 0 : PG_GETARG_DATUM(4);
 
 		ServeAddFallback(m, &fb, PointerGetDatum(construct_array(&d, 1, TEXTOID, -1, false, TYPALIGN_INT)), 1,
@@ -283,7 +283,7 @@ bundlerec_bundles_for_customer(PG_FUNCTION_ARGS)
 	exclude = PG_ARGISNULL(3) ? true : PG_GETARG_BOOL(3);
 	explore = PG_ARGISNULL(4) ? false : PG_GETARG_BOOL(4);
 	cut = explore ? 3 * k : k;
-	v[0] = PG_GETARG_DATUM(1);
+	v[0] = ServeKeyArg(fcinfo, 1);
 	v[1] = Int32GetDatum(cut);
 	v[2] = BoolGetDatum(exclude);
 	t = ServeRun(m, SQ_CUSTOMER_BUNDLES, v, NULL);

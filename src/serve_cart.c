@@ -168,8 +168,8 @@ CompleteCart(FunctionCallInfo fcinfo, ServeModel *m, int itemsarg)
 	int			i;
 
 	k = ServeCheckK(fcinfo, itemsarg + 1);
-	items = PG_ARGISNULL(itemsarg) ? NULL
-		: ServeArrayItems(PG_GETARG_DATUM(itemsarg), &nitems);
+	cart = PG_ARGISNULL(itemsarg) ? (Datum) 0 : ServeKeysArg(fcinfo, itemsarg);
+	items = PG_ARGISNULL(itemsarg) ? NULL : ServeArrayItems(cart, &nitems);
 	for (i = 0; items != NULL && i < nitems; i++)
 		if (items[i] == NULL)
 			items = NULL;
@@ -178,7 +178,6 @@ CompleteCart(FunctionCallInfo fcinfo, ServeModel *m, int itemsarg)
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 				 errmsg("items must be an array of items without NULLs"),
 				 errhint("Pass the cart's items, for example ARRAY['85123A', '22423'].")));
-	cart = PG_GETARG_DATUM(itemsarg);
 	CartRows(m, &cs, cart);
 	for (i = 0; i < cs.n; i++)
 	{

@@ -81,7 +81,7 @@ static void
 FillItem(ServeModel *m, ServeCands *cs, FunctionCallInfo fcinfo, int itemarg,
 		 int catarg, int k, int nmodel)
 {
-	Datum		item = PG_GETARG_DATUM(itemarg);
+	Datum		item = ServeKeyArg(fcinfo, itemarg);
 	bool		has;
 	Datum		cats = CategoryArg(fcinfo, catarg, &has);
 
@@ -109,8 +109,8 @@ bundlerec_frequently_bought_together(PG_FUNCTION_ARGS)
 	m = ServeOpenModel(fcinfo, 0);
 	k = ServeCheckK(fcinfo, 2);
 	ServeCheckItem(fcinfo, 1, "item", ITEM_HINT);
-	item = TextDatumGetCString(PG_GETARG_DATUM(1));
-	n = AddModelRows(m, SQ_PAIRS, &cs, PG_GETARG_DATUM(1), k);
+	item = TextDatumGetCString(ServeKeyArg(fcinfo, 1));
+	n = AddModelRows(m, SQ_PAIRS, &cs, ServeKeyArg(fcinfo, 1), k);
 	FillItem(m, &cs, fcinfo, 1, 3, k, n);
 	n = ServeRank(&cs, &item, 1, false, k);
 	for (i = 0; i < n; i++)
@@ -164,8 +164,8 @@ bundlerec_similar_items(PG_FUNCTION_ARGS)
 	m = ServeOpenModel(fcinfo, 0);
 	k = ServeCheckK(fcinfo, 2);
 	ServeCheckItem(fcinfo, 1, "item", ITEM_HINT);
-	item = TextDatumGetCString(PG_GETARG_DATUM(1));
-	n = AddModelRows(m, m->has_similar ? SQ_SIMILAR : SQ_PAIRS, &cs, PG_GETARG_DATUM(1), k);
+	item = TextDatumGetCString(ServeKeyArg(fcinfo, 1));
+	n = AddModelRows(m, m->has_similar ? SQ_SIMILAR : SQ_PAIRS, &cs, ServeKeyArg(fcinfo, 1), k);
 	FillItem(m, &cs, fcinfo, 1, 3, k, n);
 	n = ServeRank(&cs, &item, 1, false, k);
 	for (i = 0; i < n; i++)
@@ -248,7 +248,7 @@ bundlerec_recommend_items(PG_FUNCTION_ARGS)
 						TextDatumGetCString(PG_GETARG_DATUM(0))),
 				 errhint("Create the model with a customer column.")));
 	exclude = PG_ARGISNULL(3) ? false : PG_GETARG_BOOL(3);
-	v[0] = PG_GETARG_DATUM(1);
+	v[0] = ServeKeyArg(fcinfo, 1);
 	v[1] = BoolGetDatum(exclude);
 	t = ServeRun(m, SQ_RECOMMENDATIONS, v, NULL);
 	nmodel = SPI_processed;

@@ -7,6 +7,19 @@
 -- model's own answers first, then fills up to k with fallbacks, marked in
 -- the source column: 'popular in category' (the item's category, or the
 -- category argument for an item the model does not know), then 'popular'.
+--
+-- The functions are C (src/serve*.c): a call takes the model's advisory lock
+-- shared, then reads the catalogue row and the results through plans kept
+-- per backend and model, each run with a snapshot taken after that lock.
+-- They are VOLATILE for that reason, although they only read: a STABLE
+-- function would read with the snapshot of the calling statement, taken
+-- before the lock, and a call that waited for a refresh to publish would
+-- then find the old tables gone.  PARALLEL RESTRICTED: a parallel worker
+-- cannot take the lock in the leader's name.  The plans name the results'
+-- views, so PostgreSQL replans them when a refresh replaces a view or
+-- drop_model drops it; the per-backend cache of a model (its schema,
+-- weights and which results it published) is rebuilt when its catalogue
+-- row changes.
 
 -- Schema of a model's results; raises for an unknown model.  Takes the
 -- model's lock shared first, so a publish or drop in progress finishes
@@ -73,6 +86,29 @@ AS 'MODULE_PATHNAME', 'bundlerec_frequently_bought_together';
 COMMENT ON FUNCTION bundlerec.frequently_bought_together(text, text, integer, text) IS
 	'the k items most often bought with an item (model pairs, by shrunk npmi), then fallbacks: popular in its category (or the category given), popular';
 
+-- The same for keys of the source's own type (smallint, integer, bigint,
+-- uuid, numeric ...): the key is served as its text, as refresh stored it.
+CREATE FUNCTION bundlerec.frequently_bought_together(
+	model text,
+	item anyelement,
+	k integer DEFAULT 10,
+	category text DEFAULT NULL)
+RETURNS TABLE (
+	rank integer,
+	partner text,
+	score double precision,
+	count bigint,
+	confidence double precision,
+	lift double precision,
+	source text,
+	explanation text)
+LANGUAGE C VOLATILE PARALLEL RESTRICTED
+SET search_path = pg_catalog, pg_temp
+AS 'MODULE_PATHNAME', 'bundlerec_frequently_bought_together';
+
+COMMENT ON FUNCTION bundlerec.frequently_bought_together(text, anyelement, integer, text) IS
+	'frequently_bought_together for an item key of any type: the key served as its text, as the results store it';
+
 CREATE FUNCTION bundlerec.similar_items(
 	model text,
 	item text,
@@ -91,7 +127,29 @@ AS 'MODULE_PATHNAME', 'bundlerec_similar_items';
 COMMENT ON FUNCTION bundlerec.similar_items(text, text, integer, text) IS
 	'the k items nearest to an item by cosine of their ALS vectors (co-purchase pairs when the model has no embeddings), then fallbacks';
 
--- complete_cart over the tables of schema sch (a model's, or evaluate's).
+-- The same for keys of the source's own type (smallint, integer, bigint,
+-- uuid, numeric ...): the key is served as its text, as refresh stored it.
+CREATE FUNCTION bundlerec.similar_items(
+	model text,
+	item anyelement,
+	k integer DEFAULT 10,
+	category text DEFAULT NULL)
+RETURNS TABLE (
+	rank integer,
+	neighbor text,
+	similarity double precision,
+	source text,
+	explanation text)
+LANGUAGE C VOLATILE PARALLEL RESTRICTED
+SET search_path = pg_catalog, pg_temp
+AS 'MODULE_PATHNAME', 'bundlerec_similar_items';
+
+COMMENT ON FUNCTION bundlerec.similar_items(text, anyelement, integer, text) IS
+	'similar_items for an item key of any type: the key served as its text, as the results store it';
+
+-- complete_cart over the tables of schema sch (a model's, or evaluate's
+-- scratch copy) with the options given; takes no lock and reads with the
+-- calling statement's snapshot, hence STABLE.
 CREATE FUNCTION bundlerec._complete_cart(
 	sch name,
 	opts jsonb,
@@ -176,6 +234,32 @@ AS 'MODULE_PATHNAME', 'bundlerec_bundles_for_item';
 COMMENT ON FUNCTION bundlerec.bundles_for_item(text, text, integer, boolean, text) IS
 	'the k best bundles around an item (model bundles by score; with explore => true, the 3k best re-ranked by a Thompson draw from their feedback), then fallbacks: the item with a popular item of its category, then a best seller';
 
+-- The same for keys of the source's own type (smallint, integer, bigint,
+-- uuid, numeric ...): the key is served as its text, as refresh stored it.
+CREATE FUNCTION bundlerec.bundles_for_item(
+	model text,
+	item anyelement,
+	k integer DEFAULT 5,
+	explore boolean DEFAULT false,
+	category text DEFAULT NULL)
+RETURNS TABLE (
+	rank integer,
+	items text[],
+	score double precision,
+	count bigint,
+	cohesion double precision,
+	bundle_price double precision,
+	accept_probability double precision,
+	expected_revenue double precision,
+	source text,
+	explanation text)
+LANGUAGE C VOLATILE PARALLEL RESTRICTED
+SET search_path = pg_catalog, pg_temp
+AS 'MODULE_PATHNAME', 'bundlerec_bundles_for_item';
+
+COMMENT ON FUNCTION bundlerec.bundles_for_item(text, anyelement, integer, boolean, text) IS
+	'bundles_for_item for an item key of any type: the key served as its text, as the results store it';
+
 CREATE FUNCTION bundlerec.bundles_for_customer(
 	model text,
 	customer text,
@@ -199,6 +283,31 @@ AS 'MODULE_PATHNAME', 'bundlerec_bundles_for_customer';
 COMMENT ON FUNCTION bundlerec.bundles_for_customer(text, text, integer, boolean, boolean) IS
 	'the k best bundles for a customer (repeat purchases, ALS preference and cohesion; exclude_bought keeps bundles whose added items are all new to the customer), then the best bundles of best sellers';
 
+-- The same for keys of the source's own type (smallint, integer, bigint,
+-- uuid, numeric ...): the key is served as its text, as refresh stored it.
+CREATE FUNCTION bundlerec.bundles_for_customer(
+	model text,
+	customer anyelement,
+	k integer DEFAULT 5,
+	exclude_bought boolean DEFAULT true,
+	explore boolean DEFAULT false)
+RETURNS TABLE (
+	rank integer,
+	items text[],
+	score double precision,
+	repeat_part double precision,
+	model_part double precision,
+	cohesion double precision,
+	new_items integer,
+	source text,
+	explanation text)
+LANGUAGE C VOLATILE PARALLEL RESTRICTED
+SET search_path = pg_catalog, pg_temp
+AS 'MODULE_PATHNAME', 'bundlerec_bundles_for_customer';
+
+COMMENT ON FUNCTION bundlerec.bundles_for_customer(text, anyelement, integer, boolean, boolean) IS
+	'bundles_for_customer for a customer key of any type: the key served as its text, as the results store it';
+
 CREATE FUNCTION bundlerec.recommend_items(
 	model text,
 	customer text,
@@ -218,3 +327,25 @@ AS 'MODULE_PATHNAME', 'bundlerec_recommend_items';
 
 COMMENT ON FUNCTION bundlerec.recommend_items(text, text, integer, boolean) IS
 	'the k items for a customer: repeat_weight * share of their orders holding the item + model_weight * ALS preference; then best sellers';
+
+-- The same for keys of the source's own type (smallint, integer, bigint,
+-- uuid, numeric ...): the key is served as its text, as refresh stored it.
+CREATE FUNCTION bundlerec.recommend_items(
+	model text,
+	customer anyelement,
+	k integer DEFAULT 10,
+	exclude_bought boolean DEFAULT false)
+RETURNS TABLE (
+	rank integer,
+	item text,
+	score double precision,
+	repeat_part double precision,
+	model_part double precision,
+	source text,
+	explanation text)
+LANGUAGE C VOLATILE PARALLEL RESTRICTED
+SET search_path = pg_catalog, pg_temp
+AS 'MODULE_PATHNAME', 'bundlerec_recommend_items';
+
+COMMENT ON FUNCTION bundlerec.recommend_items(text, anyelement, integer, boolean) IS
+	'recommend_items for a customer key of any type: the key served as its text, as the results store it';
