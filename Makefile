@@ -28,7 +28,11 @@ OBJS = \
 	src/neighbors.o \
 	src/content.o \
 	src/bundle_data.o \
-	src/bundles.o
+	src/bundles.o \
+	src/serve.o \
+	src/serve_items.o \
+	src/serve_cart.o \
+	src/serve_bundles.o
 
 # The install script, built from its parts in pipeline order: the engines,
 # then models and refresh, serving, feedback and evaluation.

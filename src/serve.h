@@ -1,0 +1,118 @@
+/*
+ * serve.h
+ *	  The serving core: a model's results found through a per-backend cache,
+ *	  kept plans, and candidates merged, ranked and cut to k in C.
+ */
+#ifndef SERVE_H
+#define SERVE_H
+
+#include "postgres.h"
+
+#include "executor/spi.h"
+#include "fmgr.h"
+#include "utils/hsearch.h"
+
+/* The queries a model's results answer; each is prepared once per model. */
+typedef enum ServeQuery
+{
+	SQ_PAIRS,
+	SQ_SIMILAR,
+	SQ_FALLBACK,
+	SQ_CART_PAIRS,
+	SQ_CART_RULES,
+	SQ_CART_SIMILAR,
+	SQ_ITEM_BUNDLES,
+	SQ_CUSTOMER_BUNDLES,
+	SQ_POPULAR_BUNDLES,
+	SQ_RECOMMENDATIONS,
+	SQ_POPULAR_ITEMS,
+	SQ_COUNT
+} ServeQuery;
+
+/* What serving knows of a model (or of evaluate's scratch schema). */
+typedef struct ServeModel
+{
+	char		key[2 * NAMEDATALEN];
+	char	   *signature;		/* schema, options and tables as read */
+	char	   *schema;			/* quoted */
+	bool		read_only;		/* evaluate's schema: the caller's snapshot */
+	bool		has_rules;
+	bool		has_similar;
+	bool		has_item_bundles;
+	bool		has_customer_bundles;
+	bool		has_recommendations;
+	double		cart_pairs_weight;
+	double		cart_rules_weight;
+	double		cart_embedding_weight;
+	double		feedback_prior;
+	SPIPlanPtr	plans[SQ_COUNT];
+} ServeModel;
+
+/*
+ * A candidate row: its dedup key, its names (the item, or a bundle's items,
+ * for the last tie-break), its tier, score and order, and the row behind it.
+ */
+typedef struct ServeCand
+{
+	char	   *key;
+	char	  **names;
+	int			nnames;
+	int			tier;
+	bool		has_score;
+	double		score;
+	int64		ord;
+	double		draw;			/* explore: the Thompson draw */
+	void	   *row;
+} ServeCand;
+
+/* A growing array of candidates. */
+typedef struct ServeCands
+{
+	ServeCand  *c;
+	int			n;
+	int			cap;
+} ServeCands;
+
+/* A fallback row: best sellers of a category (tier 2) or overall (tier 3). */
+typedef struct FallbackRow
+{
+	char	   *category;
+	int64		orders;
+} FallbackRow;
+
+extern ServeModel *ServeOpenModel(FunctionCallInfo fcinfo, int argno);
+extern ServeModel *ServeOpenSchema(Name schema, Datum options);
+extern SPITupleTable *ServeRun(ServeModel *m, ServeQuery q, Datum *values,
+							   const char *nulls);
+extern SPITupleTable *ServeRunFeedback(text *model, Datum key);
+extern Datum ServeKeyArg(FunctionCallInfo fcinfo, int argno);
+extern Datum ServeKeysArg(FunctionCallInfo fcinfo, int argno);
+extern int	ServeCheckK(FunctionCallInfo fcinfo, int argno);
+extern void ServeCheckItem(FunctionCallInfo fcinfo, int argno,
+						   const char *what, const char *hint);
+
+/* An entry of a set of strings (ServeKeySet). */
+typedef struct ServeKeyEntry
+{
+	char	   *key;
+	int			index;
+} ServeKeyEntry;
+
+extern HTAB *ServeKeySet(int size);
+extern ServeCand *ServeAdd(ServeCands *cs, char *item, int tier, int64 ord);
+extern int	ServeRank(ServeCands *cs, char **exclude, int nexclude,
+					  bool by_score, int k);
+extern int	ServeCompare(const ServeCand *a, const ServeCand *b, bool by_score);
+extern void ServeAddFallback(ServeModel *m, ServeCands *cs, Datum items,
+							 int nitems, Datum categories, bool has_categories,
+							 int64 limit);
+extern char *ServeFallbackExplanation(const ServeCand *c);
+
+extern char *ServeText(SPITupleTable *t, uint64 row, int col);
+extern double ServeFloat(SPITupleTable *t, uint64 row, int col, bool *isnull);
+extern int64 ServeInt(SPITupleTable *t, uint64 row, int col, bool *isnull);
+extern char *ServeRound(double v, int scale);
+extern Datum ServeTextArray(char **items, int n);
+extern char **ServeArrayItems(Datum array, int *n);
+
+#endif							/* SERVE_H */

@@ -1,0 +1,264 @@
+/*
+ * serve_cart.c
+ *	  complete_cart: the partners of every cart item (pairs), the rules whose
+ *	  antecedent the cart holds (GIN on rules.antecedent) and the nearest
+ *	  items of every cart item, merged per candidate in one hash and cut to
+ *	  k with a bounded heap; the cost follows the rows read, at most
+ *	  pairs_per_item + similar_per_item per cart item plus matching rules.
+ */
+#include "postgres.h"
+
+#include "catalog/pg_collation.h"
+#include "catalog/pg_type.h"
+#include "funcapi.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/varlena.h"
+
+#include "output.h"
+#include "serve.h"
+
+PG_FUNCTION_INFO_V1(bundlerec_complete_cart);
+PG_FUNCTION_INFO_V1(bundlerec_complete_cart_schema);
+
+/* What the model says of one candidate: its best pair, rule and neighbour. */
+typedef struct CartRow
+{
+	bool		has_p;
+	double		p_conf;
+	char	   *p_via;
+	int64		p_count;
+	bool		has_r;
+	double		r_conf;
+	int32		r_size;
+	char	   *r_text;
+	char	   *r_via;
+	bool		has_e;
+	double		e_sim;
+	char	   *e_via;
+} CartRow;
+
+/* The candidate of item, made on first sight. */
+static CartRow *
+CartCandidate(HTAB *index, ServeCands *cs, char *item)
+{
+	bool		found;
+	ServeKeyEntry *e = hash_search(index, &item, HASH_ENTER, &found);
+
+	if (!found)
+	{
+		ServeCand  *c = ServeAdd(cs, item, 1, 0);
+
+		c->row = palloc0(sizeof(CartRow));
+		c->has_score = true;
+		e->index = cs->n - 1;
+	}
+	return cs->c[e->index].row;
+}
+
+static int
+TextCmp(const char *a, const char *b)
+{
+	return varstr_cmp(a, strlen(a), b, strlen(b), DEFAULT_COLLATION_OID);
+}
+
+/* Reads the three kinds of rows of the cart into candidates. */
+static void
+CartRows(ServeModel *m, ServeCands *cs, Datum cart)
+{
+	HTAB	   *index = ServeKeySet(256);
+	SPITupleTable *t;
+	uint64		i;
+	bool		isnull;
+
+	t = ServeRun(m, SQ_CART_PAIRS, &cart, NULL);
+	for (i = 0; i < SPI_processed; i++)
+	{
+		CartRow    *r = CartCandidate(index, cs, ServeText(t, i, 1));
+		char	   *via = ServeText(t, i, 2);
+		double		conf = ServeFloat(t, i, 3, &isnull);
+
+		if (!r->has_p || conf > r->p_conf ||
+			(conf == r->p_conf && TextCmp(via, r->p_via) < 0))
+		{
+			r->has_p = true;
+			r->p_conf = conf;
+			r->p_via = via;
+			r->p_count = ServeInt(t, i, 4, &isnull);
+		}
+	}
+	if (m->has_rules && m->cart_rules_weight > 0)
+	{
+		t = ServeRun(m, SQ_CART_RULES, &cart, NULL);
+		for (i = 0; i < SPI_processed; i++)
+		{
+			CartRow    *r = CartCandidate(index, cs, ServeText(t, i, 1));
+			double		conf = ServeFloat(t, i, 2, &isnull);
+			int32		size = (int32) ServeInt(t, i, 3, &isnull);
+			char	   *text = ServeText(t, i, 4);
+
+			if (!r->has_r || conf > r->r_conf ||
+				(conf == r->r_conf && (size > r->r_size ||
+									   (size == r->r_size && TextCmp(text, r->r_text) < 0))))
+			{
+				r->has_r = true;
+				r->r_conf = conf;
+				r->r_size = size;
+				r->r_text = text;
+				r->r_via = ServeText(t, i, 5);
+			}
+		}
+	}
+	if (m->has_similar && m->cart_embedding_weight > 0)
+	{
+		t = ServeRun(m, SQ_CART_SIMILAR, &cart, NULL);
+		for (i = 0; i < SPI_processed; i++)
+		{
+			CartRow    *r = CartCandidate(index, cs, ServeText(t, i, 1));
+			char	   *via = ServeText(t, i, 2);
+			double		sim = ServeFloat(t, i, 3, &isnull);
+
+			if (!r->has_e || sim > r->e_sim ||
+				(sim == r->e_sim && TextCmp(via, r->e_via) < 0))
+			{
+				r->has_e = true;
+				r->e_sim = sim;
+				r->e_via = via;
+			}
+		}
+	}
+	hash_destroy(index);
+}
+
+/* The explanation of a model candidate: its pair, rule and neighbour. */
+static char *
+CartExplanation(const CartRow *r)
+{
+	StringInfoData s;
+
+	initStringInfo(&s);
+	if (r->has_p)
+		appendStringInfo(&s, "bought with %s in " INT64_FORMAT " orders (confidence %s)",
+						 r->p_via, r->p_count, ServeRound(r->p_conf, 3));
+	if (r->has_r)
+		appendStringInfo(&s, "%srule %s => it (confidence %s)", s.len > 0 ? "; " : "",
+						 r->r_via, ServeRound(r->r_conf, 3));
+	if (r->has_e)
+		appendStringInfo(&s, "%sbought by the same customers as %s (cosine %s)",
+						 s.len > 0 ? "; " : "", r->e_via, ServeRound(r->e_sim, 3));
+	return s.data;
+}
+
+/*
+ * The k items to add to the cart (argument itemsarg, then k and category):
+ * model candidates by score, then fallbacks.
+ */
+static void
+CompleteCart(FunctionCallInfo fcinfo, ServeModel *m, int itemsarg)
+{
+	TupleDesc	desc;
+	Tuplestorestate *ts = StartRowsOutput(fcinfo, &desc);
+	ServeCands	cs = {0};
+	Datum		cart;
+	char	  **items;
+	int			nitems;
+	int			nmodel;
+	int			k;
+	int			n;
+	int			i;
+
+	k = ServeCheckK(fcinfo, itemsarg + 1);
+	cart = PG_ARGISNULL(itemsarg) ? (Datum) 0 : ServeKeysArg(fcinfo, itemsarg);
+	items = PG_ARGISNULL(itemsarg) ? NULL : ServeArrayItems(cart, &nitems);
+	for (i = 0; items != NULL && i < nitems; i++)
+		if (items[i] == NULL)
+			items = NULL;
+	if (items == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("items must be an array of items without NULLs"),
+				 errhint("Pass the cart's items, for example ARRAY['85123A', '22423'].")));
+	CartRows(m, &cs, cart);
+	for (i = 0; i < cs.n; i++)
+	{
+		CartRow    *r = cs.c[i].row;
+
+		cs.c[i].score = m->cart_pairs_weight * (r->has_p ? r->p_conf : 0)
+			+ m->cart_rules_weight * (r->has_r ? r->r_conf : 0)
+			+ m->cart_embedding_weight * Max(r->has_e ? r->e_sim : 0, 0);
+	}
+	nmodel = ServeRank(&cs, items, nitems, true, k);
+	if (nmodel < k)
+	{
+		Datum		cat = PG_ARGISNULL(itemsarg + 2) ? (Datum) 0 : PG_GETARG_DATUM(itemsarg + 2);
+
+		ServeAddFallback(m, &cs, cart, nitems,
+						 cat == (Datum) 0 ? (Datum) 0
+						 : PointerGetDatum(construct_array(&cat, 1, TEXTOID, -1, false, TYPALIGN_INT)),
+						 cat != (Datum) 0, (int64) k + nitems + nmodel);
+		for (i = nmodel; i < cs.n; i++)
+			cs.c[i].has_score = false;
+		ServeRank(&cs, items, nitems, true, k);
+	}
+	n = cs.n;
+	for (i = 0; i < n; i++)
+	{
+		ServeCand  *c = &cs.c[i];
+		Datum		v[8];
+		bool		nulls[8] = {0};
+
+		v[0] = Int32GetDatum(i + 1);
+		v[1] = CStringGetTextDatum(c->key);
+		v[2] = Float8GetDatum(c->score);
+		nulls[2] = !c->has_score;
+		if (c->tier == 1)
+		{
+			CartRow    *r = c->row;
+
+			v[3] = Float8GetDatum(r->p_conf);
+			nulls[3] = !r->has_p;
+			v[4] = Float8GetDatum(r->r_conf);
+			nulls[4] = !r->has_r;
+			v[5] = Float8GetDatum(r->e_sim);
+			nulls[5] = !r->has_e;
+			v[6] = CStringGetTextDatum("model");
+			v[7] = CStringGetTextDatum(CartExplanation(r));
+		}
+		else
+		{
+			nulls[3] = nulls[4] = nulls[5] = true;
+			v[6] = CStringGetTextDatum(c->tier == 2 ? "popular in category" : "popular");
+			v[7] = CStringGetTextDatum(ServeFallbackExplanation(c));
+		}
+		tuplestore_putvalues(ts, desc, v, nulls);
+	}
+}
+
+/* complete_cart(model, items, k, category) */
+Datum
+bundlerec_complete_cart(PG_FUNCTION_ARGS)
+{
+	SPI_connect();
+	CompleteCart(fcinfo, ServeOpenModel(fcinfo, 0), 1);
+	SPI_finish();
+	return (Datum) 0;
+}
+
+/* _complete_cart(schema, options, items, k, category): evaluate's path */
+Datum
+bundlerec_complete_cart_schema(PG_FUNCTION_ARGS)
+{
+	ServeModel *m;
+
+	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("schema and options must not be NULL"),
+				 errhint("Pass the schema of the results and the model's options.")));
+	SPI_connect();
+	ServeCheckK(fcinfo, 3);
+	m = ServeOpenSchema(PG_GETARG_NAME(0), PG_GETARG_DATUM(1));
+	CompleteCart(fcinfo, m, 2);
+	SPI_finish();
+	return (Datum) 0;
+}
