@@ -100,6 +100,9 @@ SELECT matches(:'timeout_error'::text, 'statement timeout',
 	'a refresh stopped by statement_timeout fails');
 SELECT dblink_exec('refresher', 'RESET statement_timeout');
 
+-- a slower source, so the refresh is still running when the cancel comes
+-- even on a loaded machine
+SELECT dblink_exec('refresher', 'SET conc.nap = 0.6');
 SELECT dblink_send_query('refresher', $$SELECT count(*) FROM bundlerec.refresh('conc')$$);
 DO $$
 DECLARE
