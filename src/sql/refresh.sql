@@ -97,7 +97,7 @@ $body$;
 CREATE FUNCTION bundlerec._add(a numeric, b numeric)
 RETURNS numeric
 LANGUAGE sql IMMUTABLE PARALLEL SAFE
-AS $body$ SELECT CASE WHEN a IS NULL THEN b WHEN b IS NULL THEN a ELSE a + b END $body$;
+AS $body$ SELECT CASE WHEN a IS NULL THEN b WHEN b IS NULL THEN a ELSE a OPERATOR(pg_catalog.+) b END $body$;
 
 -- What the stages of one build share: the model, where its lines are and
 -- where the results go, and the sizes the read step found.

@@ -200,6 +200,7 @@ CREATE FUNCTION bundlerec.thompson_draw(
 	prior double precision DEFAULT 20)
 RETURNS double precision
 LANGUAGE sql VOLATILE PARALLEL RESTRICTED
+SET search_path = pg_catalog, pg_temp
 AS $body$
 SELECT bundlerec.beta_sample(
 	prior * mu + coalesce(conversions, 0),

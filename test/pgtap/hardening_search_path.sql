@@ -11,7 +11,7 @@ CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION IF NOT EXISTS bundlerec;
 
 BEGIN;
-SELECT plan(46);
+SELECT plan(64);
 
 CREATE SCHEMA tap_hardening;
 CREATE SCHEMA evil;
@@ -203,7 +203,17 @@ INSERT INTO calls VALUES
 	(19, 'bundle_score', $$SELECT bundlerec.bundle_score('lines', 'basket', 'item', ARRAY['p1', 'p2'], anchor => ARRAY['p1'], price => 'price', ordered_at => 'ordered_at', history => ARRAY['p3'], customer_vector => ARRAY[0.5, 0.25]::pg_catalog.float4[], item_factors => 'itf')$$),
 	(20, 'bundle_score without ordered_at', $$SELECT bundlerec.bundle_score('lines', 'basket', 'item', ARRAY['p1', 'p2'], price => 'price')$$),
 	(21, 'rank_bundles', $$SELECT pg_catalog.count(*) FROM bundlerec.rank_bundles('bundles', 'customer_bundles', 'lines', min_item_count => 1, cohesion_weight => 1)$$),
-	(22, 'factors_dot and beta_sample', $$SELECT bundlerec.factors_dot(ARRAY[1, 2]::pg_catalog.float4[], ARRAY[3, 4]::pg_catalog.float4[]), bundlerec.beta_sample(2, 3)$$);
+	(22, 'factors_dot and beta_sample', $$SELECT bundlerec.factors_dot(ARRAY[1, 2]::pg_catalog.float4[], ARRAY[3, 4]::pg_catalog.float4[]), bundlerec.beta_sample(2, 3)$$),
+	-- the model layer: one model per run (sp_first, sp_last)
+	(23, 'create_model', $$SELECT bundlerec.create_model('sp_%s', 'lines', 'basket', 'item', customer => 'customer', ordered_at => 'ordered_at', quantity => 'qty', price => 'price', category => 'category', options => '{"factors": 2, "iterations": 2, "rules_min_support": 0.1, "min_count": 1, "max_basket_items": 5}')$$),
+	(24, 'refresh', $$SELECT pg_catalog.count(*) FROM bundlerec.refresh('sp_%s')$$),
+	(25, 'refresh, incremental', $$SELECT pg_catalog.count(*) FROM bundlerec.refresh('sp_%s', incremental => true)$$),
+	(26, 'serving by item', $$SELECT (SELECT pg_catalog.count(*) FROM bundlerec.frequently_bought_together('sp_%s', 'p1')), (SELECT pg_catalog.count(*) FROM bundlerec.similar_items('sp_%s', 'p2')), (SELECT pg_catalog.count(*) FROM bundlerec.complete_cart('sp_%s', ARRAY['p1', 'p2'])), (SELECT pg_catalog.count(*) FROM bundlerec.bundles_for_item('sp_%s', 'p1', explore => true))$$),
+	(27, 'serving by customer', $$SELECT (SELECT pg_catalog.count(*) FROM bundlerec.bundles_for_customer('sp_%s', 'c1', explore => true)), (SELECT pg_catalog.count(*) FROM bundlerec.recommend_items('sp_%s', 'c2', exclude_bought => true))$$),
+	(28, 'feedback and thompson_draw', $$SELECT bundlerec.record_feedback('sp_%s', ARRAY['p1', 'p2'], 3, 1), bundlerec.purge_feedback('sp_%s', '1 day'), bundlerec.thompson_draw(0.3, 10, 2)$$),
+	(29, 'evaluate', $$SELECT pg_catalog.count(*) FROM bundlerec.evaluate('sp_%s', '2024-01-25')$$),
+	(30, 'npmi', $$SELECT bundlerec.npmi(2, 4, 4, 8, 10)$$),
+	(31, 'drop_model', $$SELECT bundlerec.drop_model('sp_%s')$$);
 
 SELECT is(under_evil(pg_catalog.replace(c.stmt, '%s', CASE WHEN f THEN 'first' ELSE 'last' END), f), '',
 	c.name || ': no look-alike runs with evil ' || CASE WHEN f THEN 'first' ELSE 'last' END || ' on search_path')
