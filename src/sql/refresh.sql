@@ -951,7 +951,10 @@ BEGIN
 			inc := false;
 		ELSIF m.last_refresh IS NULL OR m.watermark IS NULL
 		      OR EXISTS (SELECT 1 FROM bundlerec._result_tables(m) d
-		                 WHERE d.refresh = 'counted' AND to_regclass(format('%I.%I', m.results_schema, m.tables ->> d.name)) IS NULL) THEN
+		                 WHERE d.refresh = 'counted'
+		                   AND CASE WHEN m.tables ? d.name
+		                            THEN to_regclass(format('%I.%I', m.results_schema, m.tables ->> d.name)) IS NULL
+		                            ELSE true END) THEN
 			RAISE NOTICE 'bundlerec %: no earlier refresh to build on, so a full refresh', m.name;
 			inc := false;
 		ELSE
@@ -966,7 +969,8 @@ BEGIN
 		END IF;
 	END IF;
 	IF inc AND m.customer IS NOT NULL AND (m.options ->> 'embeddings')::boolean THEN
-		warm := to_regclass(format('%I.%I', m.results_schema, m.tables ->> 'customer_embeddings'));
+		warm := CASE WHEN m.tables ? 'customer_embeddings'
+		             THEN to_regclass(format('%I.%I', m.results_schema, m.tables ->> 'customer_embeddings')) END;
 	END IF;
 
 	-- the next generation of the model's tables

@@ -53,6 +53,7 @@ hang=$(printf '%s\n' "$errs" | awk '$2 == "57014" {s += $1} END {print s + 0}')
 clean=$(printf '%s\n' "$errs" | awk '$2 !~ /^XX/ && $2 != "57014" {s += $1} END {print s + 0}')
 {
 	echo "== bundlerec fuzz: $CALLS calls planned in $batches batches (and a model check every 25), statement_timeout $TIMEOUT"
+	echo "statements run:      $((ok + clean + xx + hang)) (fuzz calls and the model checks; calls whose argument types have no values are skipped)"
 	echo "results:             $ok"
 	echo "clean errors:        $clean"
 	echo "internal errors XX:  $xx"

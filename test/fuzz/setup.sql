@@ -89,6 +89,8 @@ BEGIN
 			ARRAY['\x', '\x00', '\x01000000', '\x' || md5(random()::text) || md5(random()::text)]
 		WHEN typ = 'anyarray'::regtype THEN
 			ARRAY['{1,2}'::text, '{NaN}', '{{1}}', '{1,NULL}', '{}']
+		WHEN typ = 'anyelement'::regtype THEN
+			ARRAY['1', '7', '-1', '0', '12345678901', 'NaN', '3.5']
 		END;
 	IF pool IS NULL THEN
 		RETURN NULL;		-- a type the fuzzer has no values for
@@ -96,6 +98,9 @@ BEGIN
 	v := pool[1 + floor(random() * cardinality(pool))::int];
 	IF typ = 'anyarray'::regtype THEN
 		RETURN pg_catalog.format('%L::%s', v, (ARRAY['integer[]', 'double precision[]', 'text[]'])[1 + floor(random() * 3)::int]);
+	END IF;
+	IF typ = 'anyelement'::regtype THEN
+		RETURN pg_catalog.format('%L::%s', v, (ARRAY['integer', 'bigint', 'smallint', 'numeric', 'uuid', 'varchar'])[1 + floor(random() * 6)::int]);
 	END IF;
 	RETURN pg_catalog.format('%L::%s', v, typ::text);
 END $$;
