@@ -21,39 +21,10 @@
 -- weights and which results it published) is rebuilt when its catalogue
 -- row changes.
 
--- Schema of a model's results; raises for an unknown model.  Takes the
--- model's lock shared first, so a publish or drop in progress finishes
--- before the catalogue is read (see _lock_results).  VOLATILE, as are the
--- serving functions: their queries must take their snapshot after this
--- lock, or a call that waited for a publish would not see its tables.
-CREATE FUNCTION bundlerec._results(model text)
-RETURNS name
-LANGUAGE plpgsql VOLATILE PARALLEL RESTRICTED
-SET search_path = pg_catalog, pg_temp
-AS $body$
-DECLARE
-	sch name;
-BEGIN
-	PERFORM pg_catalog.pg_advisory_xact_lock_shared(bundlerec._lock_key(coalesce(model, '')));
-	SELECT m.results_schema INTO sch FROM bundlerec.models m
-	WHERE m.name = model AND m.last_refresh IS NOT NULL;
-	IF sch IS NULL THEN
-		IF EXISTS (SELECT 1 FROM bundlerec.models m WHERE m.name = model) THEN
-			RAISE EXCEPTION 'model "%" has not been refreshed yet', model
-				USING ERRCODE = 'object_not_in_prerequisite_state',
-				      HINT = format('Run SELECT bundlerec.refresh(%L) first.', model);
-		END IF;
-		RAISE EXCEPTION 'model "%" does not exist', coalesce(model, 'NULL')
-			USING ERRCODE = 'undefined_object',
-			      HINT = 'SELECT name FROM bundlerec.models lists the models.';
-	END IF;
-	RETURN sch;
-END
-$body$;
-
 CREATE FUNCTION bundlerec._check_k(k integer)
 RETURNS void
 LANGUAGE plpgsql IMMUTABLE
+SET search_path = pg_catalog, pg_temp
 AS $body$
 BEGIN
 	IF k IS NULL OR k < 1 OR k > 1000 THEN
