@@ -16,6 +16,7 @@ OBJS = \
 	src/pair_agg.o \
 	src/measures.o \
 	src/pair_rows.o \
+	src/rank_pairs.o \
 	src/itemsets.o \
 	src/itemset_rows.o \
 	src/topk.o \

@@ -22,6 +22,7 @@
 #include "pair_agg.h"
 #include "pair_count.h"
 #include "source.h"
+#include "topk.h"
 
 #define PAIR_COLUMNS 16
 
@@ -35,59 +36,6 @@ typedef struct PairRowOptions
 	int32		top_k;			/* 0: every pair */
 	RankBy		rank_by;
 } PairRowOptions;
-
-/* One candidate partner of an item while choosing its top k. */
-typedef struct TopEntry
-{
-	double		score;
-	int32		partner;
-	int64		pair;
-} TopEntry;
-
-/* Is x ranked below y?  Ties go to the partner earlier in key order. */
-static inline bool
-TopWorse(const TopEntry *x, const TopEntry *y)
-{
-	if (x->score != y->score)
-		return x->score < y->score;
-	return x->partner > y->partner;
-}
-
-/* Offer e to a min-heap (worst on top) of at most k entries. */
-static void
-TopOffer(TopEntry *heap, int32 *size, int32 k, const TopEntry *e)
-{
-	int32		i;
-
-	if (*size < k)
-	{
-		i = (*size)++;
-		while (i > 0 && TopWorse(e, &heap[(i - 1) / 2]))
-		{
-			heap[i] = heap[(i - 1) / 2];
-			i = (i - 1) / 2;
-		}
-		heap[i] = *e;
-		return;
-	}
-	if (!TopWorse(&heap[0], e))
-		return;
-	i = 0;
-	for (;;)
-	{
-		int32		c = 2 * i + 1;
-
-		if (c >= k)
-			break;
-		if (c + 1 < k && TopWorse(&heap[c + 1], &heap[c]))
-			c++;
-		if (!TopWorse(&heap[c], e))
-			break;
-		heap[i] = heap[c];
-		i = c;
-	}
-	heap[i] = *e;
-}
 
 /* Read and check min_count, min_support, top_k and rank_by arguments. */
 static void
@@ -144,7 +92,7 @@ ChooseTopPairs(const PairTable *pt, int64 minc, const PairRowOptions *opt)
 			CHECK_FOR_INTERRUPTS();
 		if (ab < minc)
 			continue;
-		e.pair = i;
+		e.payload = i;
 		e.partner = b;
 		e.score = RankScore(opt->rank_by, pt->n_baskets, pt->item_count[a],
 							pt->item_count[b], ab);
@@ -159,7 +107,7 @@ ChooseTopPairs(const PairTable *pt, int64 minc, const PairRowOptions *opt)
 		int32		j;
 
 		for (j = 0; j < sizes[item]; j++)
-			keep[heaps[(Size) item * k + j].pair] = true;
+			keep[heaps[(Size) item * k + j].payload] = true;
 	}
 	BudgetFree(pt->budget, heaps, heapbytes);
 	pfree(sizes);

@@ -105,3 +105,68 @@ TopKSort(TopK *t)
 	}
 	t->n = n;
 }
+
+/* Is x ranked below y?  Ties go to the smaller partner id. */
+static inline bool
+TopWorse(const TopEntry *x, const TopEntry *y)
+{
+	if (x->score != y->score)
+		return x->score < y->score;
+	return x->partner > y->partner;
+}
+
+/* Offer e to a min-heap (worst on top) of at most k entries. */
+void
+TopOffer(TopEntry *heap, int32 *size, int32 k, const TopEntry *e)
+{
+	int32		i;
+
+	if (*size < k)
+	{
+		i = (*size)++;
+		while (i > 0 && TopWorse(e, &heap[(i - 1) / 2]))
+		{
+			heap[i] = heap[(i - 1) / 2];
+			i = (i - 1) / 2;
+		}
+		heap[i] = *e;
+		return;
+	}
+	if (!TopWorse(&heap[0], e))
+		return;
+	i = 0;
+	for (;;)
+	{
+		int32		c = 2 * i + 1;
+
+		if (c >= k)
+			break;
+		if (c + 1 < k && TopWorse(&heap[c + 1], &heap[c]))
+			c++;
+		if (!TopWorse(&heap[c], e))
+			break;
+		heap[i] = heap[c];
+		i = c;
+	}
+	heap[i] = *e;
+}
+
+static int
+TopEntryCmp(const void *a, const void *b)
+{
+	const TopEntry *x = a;
+	const TopEntry *y = b;
+
+	if (TopWorse(x, y))
+		return 1;
+	if (TopWorse(y, x))
+		return -1;
+	return 0;
+}
+
+/* Best first. */
+void
+TopEntriesSort(TopEntry *heap, int32 size)
+{
+	qsort(heap, size, sizeof(TopEntry), TopEntryCmp);
+}

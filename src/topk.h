@@ -16,6 +16,21 @@ typedef struct TopK
 	int32	   *id;
 } TopK;
 
+/*
+ * One candidate partner of an item while choosing its k best: a min-heap of
+ * at most k entries per item (worst on top), ties to the smaller partner id.
+ * payload is the caller's (a pair index, a count).
+ */
+typedef struct TopEntry
+{
+	double		score;
+	int32		partner;
+	int64		payload;
+} TopEntry;
+
+extern void TopOffer(TopEntry *heap, int32 *size, int32 k, const TopEntry *e);
+extern void TopEntriesSort(TopEntry *heap, int32 size);
+
 extern void TopKInit(TopK *t, int cap);
 extern void TopKPush(TopK *t, double score, int32 id);
 extern void TopKSort(TopK *t);
