@@ -114,7 +114,7 @@ CREATE TABLE bundlerec.result_tables (
 	stage text NOT NULL,
 	enabled_by text NOT NULL
 		CHECK (enabled_by IN ('always', 'customer', 'rules', 'embeddings', 'bundles', 'customer bundles')),
-	refresh text NOT NULL CHECK (refresh IN ('counted', 'rebuilt')),
+	refresh text NOT NULL CHECK (refresh IN ('counted', 'rebuilt', 'per customer')),
 	served boolean NOT NULL,
 	columns text[] NOT NULL,
 	primary_key text[] NOT NULL,
@@ -126,7 +126,7 @@ CREATE TABLE bundlerec.result_tables (
 COMMENT ON TABLE bundlerec.result_tables IS 'the result tables every model publishes: stage, columns, keys, indexes, comments, what enables them and how a refresh brings them up to date';
 COMMENT ON COLUMN bundlerec.result_tables.position IS 'build, lock and publish order';
 COMMENT ON COLUMN bundlerec.result_tables.enabled_by IS 'always; customer (a customer column); rules, embeddings, bundles (those options, embeddings also needing a customer column); customer bundles (both)';
-COMMENT ON COLUMN bundlerec.result_tables.refresh IS 'counted: an incremental refresh adds the new orders in place; rebuilt: recomputed from the counts and lines';
+COMMENT ON COLUMN bundlerec.result_tables.refresh IS 'counted: an incremental refresh adds the new orders in place; rebuilt: recomputed from the counts and lines; per customer: an incremental refresh recomputes the customers with new orders and keeps the others'' rows (model option customer_refresh_growth)';
 COMMENT ON COLUMN bundlerec.result_tables.served IS 'read by serving functions and reports (false: refresh state only)';
 GRANT SELECT ON bundlerec.result_tables TO PUBLIC;
 COMMENT ON COLUMN bundlerec.result_tables.indexes IS 'index definitions beyond the primary key, as written after CREATE [UNIQUE] INDEX ON t';
@@ -173,7 +173,7 @@ INSERT INTO bundlerec.result_tables VALUES
 ('similar_items', 10, 'similar items', 'embeddings', 'rebuilt', true,
  '{item,rank,neighbor,similarity}', '{item,rank}', '{}',
  'nearest items by cosine of their ALS vectors', '{}'),
-('recommendations', 11, 'recommendations', 'customer', 'rebuilt', true,
+('recommendations', 11, 'recommendations', 'customer', 'per customer', true,
  '{customer,rank,item,score,repeat_part,model_part,bought,customer_orders}', '{customer,rank}', '{}',
  'items per customer: repeat_weight * repeat_part + model_weight * model_part',
  '{"repeat_part": "share of the customer''s orders holding the item",
@@ -184,7 +184,7 @@ INSERT INTO bundlerec.result_tables VALUES
  '{anchor,rank}', '{"UNIQUE (anchor, items)"}',
  'bundles around each item (anchor), by bundlerec.generate_bundles; count >= min_count',
  '{"rank": "1 = best bundle of the anchor"}'),
-('customer_bundles', 13, 'customer bundles', 'customer bundles', 'rebuilt', true,
+('customer_bundles', 13, 'customer bundles', 'customer bundles', 'per customer', true,
  '{customer,rank,rank_new,anchor,items,size,new_items,score,repeat_part,model_part,cohesion,accept_probability,explanation}',
  '{customer,rank}', '{"UNIQUE (customer, rank_new)"}',
  'bundles per customer, anchored on their most bought items: repeat, model and cohesion parts',
@@ -244,6 +244,7 @@ SELECT '{
 	"alpha": 10,
 	"iterations": 10,
 	"incremental_iterations": 3,
+	"customer_refresh_growth": 0.1,
 	"similar_per_item": 20,
 	"recommendations_per_customer": 20,
 	"bundles": true,
@@ -315,6 +316,7 @@ BEGIN
 				('rules_max_size', 2, 64, true), ('rules_per_item', 1, 1000, true),
 				('factors', 1, 1024, true), ('regularization', 0, 1e9, false), ('alpha', 0, 1e9, false),
 				('iterations', 1, 10000, true), ('incremental_iterations', 1, 10000, true),
+				('customer_refresh_growth', 0, 1e9, false),
 				('similar_per_item', 1, 1000, true), ('recommendations_per_customer', 1, 1000, true),
 				('bundles_per_item', 1, 1000, true), ('bundle_max_size', 2, 100, true), ('beam', 1, 1000, true),
 				('discount', 0, 0.999999, false), ('bundles_per_customer', 1, 1000, true),

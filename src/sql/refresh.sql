@@ -111,7 +111,8 @@ CREATE TYPE bundlerec._build_context AS (
 	cur jsonb,				-- the model's current tables (bundlerec.models.tables)
 	warm_start regclass,	-- customer factors to start ALS from
 	n_baskets bigint,
-	max_ts timestamptz		-- the latest order time
+	max_ts timestamptz,		-- the latest order time
+	touched regclass		-- the customers to recompute in "per customer" results; NULL: all
 );
 
 -- The table a stage reads result t from: the one this build made, else the
@@ -425,6 +426,16 @@ BEGIN
 END
 $body$;
 
+-- The best partners of every item, from a model's pair and item counts
+-- (rank_pairs.c).
+CREATE FUNCTION bundlerec._rank_pairs(pair_counts regclass, item_counts regclass, n bigint,
+	shrinkage float8, per_item integer, min_count bigint)
+RETURNS TABLE (item text, rank integer, partner text, count bigint, item_orders bigint,
+	partner_orders bigint, support float8, confidence float8, lift float8, npmi float8, score float8)
+LANGUAGE C VOLATILE STRICT
+SET search_path = pg_catalog, pg_temp
+AS 'MODULE_PATHNAME', 'bundlerec_rank_pairs';
+
 -- Stage "pairs": The pairs_per_item best partners of each item, pairs in at least min_count orders, by shrunk npmi.  Returns its rows.
 CREATE FUNCTION bundlerec._stage_pairs(c bundlerec._build_context)
 RETURNS bigint
@@ -432,37 +443,17 @@ LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
 AS $body$
 DECLARE
-	m bundlerec.models := c.m;
 	o jsonb := (c.m).options;
-	sch text := c.sch;
-	sfx text := c.sfx;
-	mc bigint := ((c.m).options ->> 'min_count')::bigint;
-	n_baskets bigint := c.n_baskets;
-	pair_state text := bundlerec._current(c, '_pair_counts');
 	n bigint;
 BEGIN
 	EXECUTE format($q$
 		CREATE TABLE %1$I.%2$I AS
-		WITH d AS (
-			SELECT item_a AS item, item_b AS partner, count FROM %1$I.%3$I WHERE count >= %5$s
-			UNION ALL
-			SELECT item_b, item_a, count FROM %1$I.%3$I WHERE count >= %5$s),
-		m AS (
-			SELECT d.item, d.partner, d.count, ia.orders AS item_orders, ib.orders AS partner_orders,
-			       bundlerec.npmi(d.count, ia.orders, ib.orders, %6$s) AS npmi,
-			       bundlerec.npmi(d.count, ia.orders, ib.orders, %6$s, %7$s) AS score
-			FROM d JOIN %1$I.%4$I ia ON ia.item = d.item JOIN %1$I.%4$I ib ON ib.item = d.partner),
-		r AS (
-			SELECT m.*, row_number() OVER (PARTITION BY m.item ORDER BY m.score DESC, m.partner COLLATE "C") AS rank
-			FROM m)
-		SELECT r.item, r.rank::integer AS rank, r.partner, r.count, r.item_orders, r.partner_orders,
-		       r.count::float8 / %6$s AS support,
-		       r.count::float8 / r.item_orders AS confidence,
-		       r.count::float8 * %6$s / (r.item_orders::float8 * r.partner_orders) AS lift,
-		       r.npmi, r.score
-		FROM r WHERE r.rank <= %8$s
-		$q$, sch, bundlerec._phys('pairs', sfx), pair_state, bundlerec._current(c, '_item_counts'), mc, n_baskets,
-		(o ->> 'shrinkage')::float8, (o ->> 'pairs_per_item')::int);
+		SELECT * FROM bundlerec._rank_pairs(%3$L::regclass, %4$L::regclass, %5$s, %6$s, %7$s, %8$s)
+		$q$, c.sch, bundlerec._phys('pairs', c.sfx),
+		format('%I.%I', c.sch, bundlerec._current(c, '_pair_counts')),
+		format('%I.%I', c.sch, bundlerec._current(c, '_item_counts')),
+		c.n_baskets, (o ->> 'shrinkage')::float8, (o ->> 'pairs_per_item')::int,
+		(o ->> 'min_count')::bigint);
 	GET DIAGNOSTICS n = ROW_COUNT;
 	RETURN n;
 END
@@ -559,6 +550,38 @@ BEGIN
 END
 $body$;
 
+-- Where a "per customer" stage reads customer table t from: all of it, or
+-- only the customers it recomputes (c.touched).
+CREATE FUNCTION bundlerec._for_customers(c bundlerec._build_context, t text)
+RETURNS text
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $body$
+SELECT CASE WHEN c.touched IS NULL THEN format('%I.%I', c.sch, t)
+            ELSE format('(SELECT x.* FROM %I.%I x WHERE x.customer OPERATOR(pg_catalog.=) ANY (SELECT tc.customer FROM %s tc))',
+                        c.sch, t, c.touched) END
+$body$;
+
+-- A "per customer" result built for the recomputed customers only gets the
+-- current rows of every other customer.  Returns its rows.
+CREATE FUNCTION bundlerec._keep_customers(c bundlerec._build_context, t text)
+RETURNS bigint
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $body$
+DECLARE
+	n bigint;
+BEGIN
+	IF c.touched IS NOT NULL THEN
+		EXECUTE format('INSERT INTO %1$I.%2$I SELECT o.* FROM %1$I.%3$I o '
+		               'WHERE NOT EXISTS (SELECT FROM %4$s tc WHERE tc.customer OPERATOR(pg_catalog.=) o.customer)',
+		               c.sch, bundlerec._phys(t, c.sfx), bundlerec._phys(t, NULL, c.cur), c.touched);
+	END IF;
+	EXECUTE format('SELECT pg_catalog.count(*) FROM %I.%I', c.sch, bundlerec._phys(t, c.sfx)) INTO n;
+	RETURN n;
+END
+$body$;
+
 -- Stage "recommendations": Items per customer: the repeat share blended with the ALS preference.  Returns its rows.
 CREATE FUNCTION bundlerec._stage_recommendations(c bundlerec._build_context)
 RETURNS bigint
@@ -570,12 +593,19 @@ DECLARE
 	sch text := c.sch;
 	sfx text := c.sfx;
 	has_embeddings boolean := (c.m).customer IS NOT NULL AND ((c.m).options ->> 'embeddings')::boolean;
-	n bigint;
+	ce text := format('%I.%I', c.sch, bundlerec._phys('customer_embeddings', c.sfx));
 BEGIN
+	IF has_embeddings AND c.touched IS NOT NULL THEN
+		-- ALS candidates for the recomputed customers only
+		DROP TABLE IF EXISTS pg_temp._br_touched_factors;
+		EXECUTE format('CREATE TEMP TABLE _br_touched_factors ON COMMIT DROP AS SELECT e.* FROM %s e '
+		               'WHERE e.customer OPERATOR(pg_catalog.=) ANY (SELECT tc.customer FROM %s tc)', ce, c.touched);
+		ce := 'pg_temp._br_touched_factors';
+	END IF;
 	EXECUTE format($q$
 		CREATE TABLE %1$I.%2$I AS
 		WITH cand AS (
-			SELECT customer, item FROM %3$I.%4$I
+			SELECT customer, item FROM %12$s x
 			%5$s),
 		s AS (
 			SELECT c.customer, c.item, coalesce(ci.orders, 0) AS bought, cu.orders AS customer_orders,
@@ -596,7 +626,7 @@ BEGIN
 		$q$, sch, bundlerec._phys('recommendations', sfx), sch, bundlerec._current(c, 'customer_items'),
 		CASE WHEN has_embeddings
 		     THEN format('UNION SELECT a.customer, a.item FROM bundlerec.als_recommend_all(%L::regclass, %L::regclass, %s) a',
-		                 format('%I.%I', sch, bundlerec._phys('customer_embeddings', sfx)), format('%I.%I', sch, bundlerec._phys('item_embeddings', sfx)),
+		                 ce, format('%I.%I', sch, bundlerec._phys('item_embeddings', sfx)),
 		                 2 * (o ->> 'recommendations_per_customer')::int)
 		     ELSE '' END,
 		CASE WHEN has_embeddings THEN 'greatest(0, least(1, bundlerec.factors_dot(ce.factors, ie.factors)))'
@@ -607,9 +637,9 @@ BEGIN
 		                 sch, bundlerec._phys('customer_embeddings', sfx), bundlerec._phys('item_embeddings', sfx))
 		     ELSE '' END,
 		(o ->> 'repeat_weight')::float8, (o ->> 'model_weight')::float8,
-		(o ->> 'recommendations_per_customer')::int);
-	GET DIAGNOSTICS n = ROW_COUNT;
-	RETURN n;
+		(o ->> 'recommendations_per_customer')::int, bundlerec._for_customers(c, bundlerec._current(c, 'customer_items')));
+	DROP TABLE IF EXISTS pg_temp._br_touched_factors;
+	RETURN bundlerec._keep_customers(c, 'recommendations');
 END
 $body$;
 
@@ -659,7 +689,6 @@ DECLARE
 	sch text := c.sch;
 	sfx text := c.sfx;
 	has_embeddings boolean := (c.m).customer IS NOT NULL AND ((c.m).options ->> 'embeddings')::boolean;
-	n bigint;
 BEGIN
 	EXECUTE format($q$
 		CREATE TABLE %1$I.%2$I AS
@@ -667,7 +696,7 @@ BEGIN
 			SELECT customer, item FROM (
 				SELECT customer, item, row_number() OVER (PARTITION BY customer
 				       ORDER BY orders DESC, last_ordered DESC NULLS LAST, item COLLATE "C") AS rn
-				FROM %1$I.%3$I) x
+				FROM %12$s x) x
 			WHERE rn <= 20),
 		cand AS (
 			SELECT t.customer, b.anchor, b.items, b.size, b.cohesion, b.accept_probability
@@ -675,8 +704,10 @@ BEGIN
 		parts AS (
 			SELECT c.customer, c.anchor, c.items, c.size, c.cohesion, c.accept_probability,
 			       cu.orders AS customer_orders,
-			       avg(coalesce(ci.orders, 0)::float8 / cu.orders) AS repeat_part,
-			       avg(%5$s) FILTER (WHERE i.ord > 1) AS model_part,
+			       -- summed in item order, so that one bundle found from two
+			       -- anchors scores the same to the last bit, whatever the plan
+			       avg(coalesce(ci.orders, 0)::float8 / cu.orders ORDER BY i.item COLLATE "C") AS repeat_part,
+			       avg(%5$s ORDER BY i.item COLLATE "C") FILTER (WHERE i.ord > 1) AS model_part,
 			       count(*) FILTER (WHERE i.ord > 1 AND ci.item IS NULL) AS new_items,
 			       (array_agg(i.item ORDER BY ci.orders DESC NULLS LAST, i.ord))[1] AS top_item,
 			       max(ci.orders) AS top_orders
@@ -719,9 +750,9 @@ BEGIN
 		                 sch, bundlerec._phys('customer_embeddings', sfx), bundlerec._phys('item_embeddings', sfx))
 		     ELSE '' END,
 		(o ->> 'repeat_weight')::float8, (o ->> 'model_weight')::float8,
-		(o ->> 'cohesion_weight')::float8, (o ->> 'bundles_per_customer')::int);
-	GET DIAGNOSTICS n = ROW_COUNT;
-	RETURN n;
+		(o ->> 'cohesion_weight')::float8, (o ->> 'bundles_per_customer')::int,
+		bundlerec._for_customers(c, bundlerec._current(c, 'customer_items')));
+	RETURN bundlerec._keep_customers(c, 'customer_bundles');
 END
 $body$;
 
@@ -753,10 +784,33 @@ DECLARE
 		CASE WHEN incremental THEN 'new order lines' ELSE 'order lines' END, (facts ->> 'rows_read')::bigint, t0));
 	c bundlerec._build_context := ROW(m, lines, (facts ->> 'pair_lines')::regclass, sch, sfx, incremental,
 	                                  coalesce(cur, '{}'), warm_start, (facts ->> 'n_baskets')::bigint,
-	                                  (facts ->> 'max_ts')::timestamptz);
+	                                  (facts ->> 'max_ts')::timestamptz, NULL);
 	stage text;
 	n bigint;
+	customers_at bigint;
 BEGIN
+	-- "per customer" results: on an incremental refresh only the customers
+	-- with new orders are recomputed, until the orders have grown by more
+	-- than customer_refresh_growth since every customer was
+	IF incremental AND m.customer IS NOT NULL THEN
+		SELECT (h.metrics ->> 'customers_at')::bigint INTO customers_at
+		FROM bundlerec.refresh_history h
+		WHERE h.model = m.name AND h.kind IN ('full', 'incremental')
+		ORDER BY h.id DESC LIMIT 1;
+		IF c.n_baskets <= customers_at * (1 + (m.options ->> 'customer_refresh_growth')::float8)
+		   AND NOT EXISTS (SELECT FROM bundlerec._result_tables(m) d
+		                   WHERE d.refresh = 'per customer' AND NOT c.cur ? d.name) THEN
+			DROP TABLE IF EXISTS pg_temp._br_touched;
+			CREATE TEMP TABLE _br_touched ON COMMIT DROP AS
+				SELECT DISTINCT d.customer FROM pg_temp._br_delta d WHERE d.customer IS NOT NULL;
+			ANALYZE pg_temp._br_touched;
+			c.touched := 'pg_temp._br_touched'::regclass;
+		ELSE
+			RAISE NOTICE 'bundlerec %: % orders, % when every customer was last computed: all customers are recomputed',
+				m.name, c.n_baskets, coalesce(customers_at::text, 'unknown')
+				USING HINT = 'The model option customer_refresh_growth sets how much the orders may grow before they are.';
+		END IF;
+	END IF;
 	FOR stage IN SELECT r.stage FROM bundlerec._result_tables(m) r GROUP BY r.stage ORDER BY min(r.position) LOOP
 		t0 := clock_timestamp();
 		EXECUTE format('SELECT bundlerec.%I($1)', '_stage_' || replace(stage, ' ', '_')) INTO n USING c;
@@ -766,10 +820,15 @@ BEGIN
 	IF incremental THEN
 		DROP TABLE pg_temp._br_delta;
 	END IF;
+	IF c.touched IS NOT NULL THEN
+		DROP TABLE pg_temp._br_touched;
+	END IF;
 	IF c.pair_lines <> lines THEN
 		DROP VIEW pg_temp._br_pair_lines;
 	END IF;
-	RETURN facts - 'max_ts' - 'pair_lines' || jsonb_build_object('stages', stages, 'built', to_jsonb(ARRAY(
+	RETURN facts - 'max_ts' - 'pair_lines' || jsonb_build_object(
+		'customers_at', CASE WHEN c.touched IS NOT NULL THEN customers_at ELSE c.n_baskets END,
+		'stages', stages, 'built', to_jsonb(ARRAY(
 		SELECT r.name FROM bundlerec._result_tables(m) r
 		WHERE to_regclass(format('%I.%I', sch, bundlerec._phys(r.name, sfx))) IS NOT NULL
 		ORDER BY r.position)));
@@ -983,7 +1042,7 @@ BEGIN
 	EXECUTE format('DROP VIEW %s', lines);
 
 	SELECT coalesce(sum((sizes ->> d.name)::bigint), 0) INTO written
-	FROM bundlerec._result_tables(m) d WHERE d.served AND d.refresh = 'rebuilt';
+	FROM bundlerec._result_tables(m) d WHERE d.served AND d.refresh <> 'counted';
 	kind := CASE WHEN inc THEN 'incremental' ELSE 'full' END;
 	UPDATE bundlerec.models mm
 	SET last_refresh = clock_timestamp(), last_refresh_kind = kind,
@@ -998,7 +1057,8 @@ BEGIN
 	                                       rows_written, watermark, stages, metrics)
 	VALUES (m.name, kind, started, clock_timestamp(), extract(epoch FROM clock_timestamp() - started),
 	        (res ->> 'rows_read')::bigint, written, (res ->> 'watermark')::timestamptz, res -> 'stages',
-	        jsonb_build_object('orders', (res ->> 'n_baskets')::bigint));
+	        jsonb_build_object('orders', (res ->> 'n_baskets')::bigint,
+	                           'customers_at', (res ->> 'customers_at')::bigint));
 	RAISE NOTICE 'bundlerec %: % refresh done — % rows written in % s', m.name, kind, written,
 		round(extract(epoch FROM clock_timestamp() - started)::numeric, 3);
 	RETURN QUERY
