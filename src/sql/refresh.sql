@@ -47,7 +47,8 @@ BEGIN
 		                 m.price) END,
 		CASE WHEN m.category IS NULL THEN 'NULL::text' ELSE format('%I::text', m.category) END,
 		CASE WHEN m.item_name IS NULL THEN 'NULL::text'
-		     ELSE format('pg_catalog.nullif(pg_catalog.btrim(%I::text), '''')', m.item_name) END,
+		     ELSE format('CASE WHEN pg_catalog.btrim(%1$I::text) OPERATOR(pg_catalog.<>) '''' THEN pg_catalog.btrim(%1$I::text) END',
+		                 m.item_name) END,
 		m.source, m.basket, m.item,
 		CASE WHEN before IS NULL THEN ''
 		     ELSE format(' AND %I::timestamptz < %L::timestamptz', m.ordered_at, before) END);
@@ -412,7 +413,7 @@ BEGIN
 		CREATE TABLE %1$I.%2$I AS
 		WITH attr AS (
 			SELECT item, mode() WITHIN GROUP (ORDER BY category) AS category,
-			       mode() WITHIN GROUP (ORDER BY name COLLATE "C") AS name,
+			       mode() WITHIN GROUP (ORDER BY name COLLATE "C") COLLATE "default" AS name,
 			       avg(price) FILTER (WHERE price > 0 AND ordered_at >= %6$L::timestamptz - %7$L::interval) AS recent_price,
 			       avg(price) FILTER (WHERE price > 0) AS any_price
 			FROM %3$s GROUP BY item),
