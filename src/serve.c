@@ -5,8 +5,9 @@
  *	  read-write, so that every query takes a snapshot after the lock: a call
  *	  that waited for a publish sees the new tables.  The per-backend cache
  *	  holds what the catalogue row says (schema, weights, which results
- *	  exist) and the plans; it is rebuilt when the row's schema, options or
- *	  tables differ from the cached ones.  Plans name the results' views, so
+ *	  exist, whether items have names) and the plans; it is rebuilt when the
+ *	  row's schema, options, tables or name column differ from the cached
+ *	  ones.  Plans name the results' views, so
  *	  PostgreSQL itself replans them when a view is replaced or dropped.
  */
 #include "postgres.h"
@@ -264,11 +265,11 @@ ServeOpenModel(FunctionCallInfo fcinfo, int argno)
 			case 3:
 				m->has_customer_bundles = has;
 				break;
-			case 5:
-				m->has_names = has;
+			case 4:
+				m->has_recommendations = has;
 				break;
 			default:
-				m->has_recommendations = has;
+				m->has_names = has;
 				break;
 		}
 	}

@@ -23,7 +23,7 @@ CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION IF NOT EXISTS bundlerec;
 
 BEGIN;
-SELECT plan(45);
+SELECT plan(47);
 
 CREATE SCHEMA tap_serving_names;
 SET LOCAL search_path = tap_serving_names, public;
@@ -282,6 +282,20 @@ SELECT bag_eq($$SELECT anchor, items, explanation FROM bundlerec_tsn.item_bundle
 SELECT results_eq($$SELECT partner, explanation, name FROM bundlerec.frequently_bought_together('tsn', 'D', 1)$$,
 	$$VALUES ('F', 'bought together in 2 orders: 28.6% of the orders with PAPER DOILY hold it, lift 2.14', 'TEA TOWEL')$$,
 	'after the incremental refresh serving names D and the new F at once');
+
+-- the per-backend cache: tsn_plain, served above without names, dropped and
+-- created again under the same name, schema, options and tables, now with
+-- item_name: this session serves the names at once
+SELECT bundlerec.drop_model('tsn_plain');
+SELECT bundlerec.create_model('tsn_plain', 'lines', 'basket', 'item', customer => 'customer',
+	ordered_at => 'ordered_at', category => 'category', item_name => 'name',
+	options => '{"embeddings": false}') IS NOT NULL AS created \gset
+SELECT count(*) AS n FROM bundlerec.refresh('tsn_plain') \gset
+SELECT results_eq($$SELECT partner, explanation, name FROM bundlerec.frequently_bought_together('tsn_plain', 'D', 1)$$,
+	$$VALUES ('F', 'bought together in 2 orders: 28.6% of the orders with PAPER DOILY hold it, lift 2.14', 'TEA TOWEL')$$,
+	'a model re-created under the same name with item_name is served with names in the same session');
+SELECT is((SELECT names FROM bundlerec.bundles_for_item('tsn_plain', 'A', 1)), ARRAY['WHITE METAL LANTERN', 'RED RETROSPOT MUG'],
+	'and its bundles with names');
 
 ------------------------------------------------------------------------------
 -- 1 (continued). the name column dropped from the source
