@@ -2,8 +2,8 @@
  * serve_items.c
  *	  Item lists: frequently_bought_together, similar_items, recommend_items.
  *	  The model's rows come first (tier 1), fallbacks fill up to k; each
- *	  item keeps its best row, and explanations are built for the k rows
- *	  returned only.
+ *	  item keeps its best row, and explanations and names are built for the
+ *	  k rows returned only.
  */
 #include "postgres.h"
 

@@ -393,7 +393,10 @@ $body$;
 -- Stage "items": Item statistics from the counts and the lines: category, current price, popularity, name.  Returns its rows.
 -- The name is the one on most of the item's lines, a tie going to the
 -- smallest in byte order; it is read from all the lines on every refresh,
--- so an incremental refresh names items as a full one does.
+-- so an incremental refresh names items as a full one does.  items.name is
+-- all that serving and the bundle explanations read, so a products source
+-- can later feed it here (its name first, the lines' as the fallback).
+-- name is last among the declared columns (a view only grows at its end).
 CREATE FUNCTION bundlerec._stage_items(c bundlerec._build_context)
 RETURNS bigint
 LANGUAGE plpgsql VOLATILE
