@@ -5,8 +5,9 @@
  *	  read-write, so that every query takes a snapshot after the lock: a call
  *	  that waited for a publish sees the new tables.  The per-backend cache
  *	  holds what the catalogue row says (schema, weights, which results
- *	  exist) and the plans; it is rebuilt when the row's schema, options or
- *	  tables differ from the cached ones.  Plans name the results' views, so
+ *	  exist, whether items have names) and the plans; it is rebuilt when the
+ *	  row's schema, options, tables or name column differ from the cached
+ *	  ones.  Plans name the results' views, so
  *	  PostgreSQL itself replans them when a view is replaced or dropped.
  */
 #include "postgres.h"
@@ -41,13 +42,15 @@ static HTAB *model_cache = NULL;
 static const char *const global_sql[GQ_COUNT] = {
 	"SELECT pg_catalog.pg_advisory_xact_lock_shared(bundlerec._lock_key($1))",
 	"SELECT m.results_schema::text, m.last_refresh IS NOT NULL,"
-	" m.results_schema::text || ' ' || m.options::text || ' ' || m.tables::text,"
+	" m.results_schema::text || ' ' || m.options::text || ' ' || m.tables::text"
+	" || ' ' || (m.item_name IS NOT NULL)::text,"
 	" (m.options ->> 'cart_pairs_weight')::float8,"
 	" (m.options ->> 'cart_rules_weight')::float8,"
 	" (m.options ->> 'cart_embedding_weight')::float8,"
 	" (m.options ->> 'feedback_prior')::float8,"
 	" m.tables ? 'rules', m.tables ? 'similar_items', m.tables ? 'item_bundles',"
-	" m.tables ? 'customer_bundles', m.tables ? 'recommendations'"
+	" m.tables ? 'customer_bundles', m.tables ? 'recommendations',"
+	" m.item_name IS NOT NULL"
 	" FROM bundlerec.models m WHERE m.name = $1",
 	"SELECT f.impressions, f.conversions FROM bundlerec.feedback f"
 	" WHERE f.model = $1 AND f.items = $2"
@@ -87,7 +90,7 @@ static const char *const model_sql[SQ_COUNT] = {
 	" JOIN %1$s.pairs p ON p.item = c.i",
 	/* SQ_CART_RULES */
 	"SELECT r.consequent, r.confidence::float8, pg_catalog.cardinality(r.antecedent),"
-	" r.antecedent::text, pg_catalog.array_to_string(r.antecedent, ' + ')"
+	" r.antecedent::text, r.antecedent"
 	" FROM %1$s.rules r WHERE r.antecedent OPERATOR(pg_catalog.<@) $1",
 	/* SQ_CART_SIMILAR */
 	"SELECT s.neighbor, s.item, s.similarity::float8"
@@ -122,7 +125,11 @@ static const char *const model_sql[SQ_COUNT] = {
 	" FROM %1$s.items i"
 	" WHERE NOT ($2 AND EXISTS (SELECT 1 FROM %1$s.customer_items ci"
 	" WHERE ci.customer = $1 AND ci.item = i.item))"
-	" ORDER BY i.popularity_rank LIMIT $3"
+	" ORDER BY i.popularity_rank LIMIT $3",
+	/* SQ_NAMES */
+	"SELECT i.item, i.name"
+	" FROM (SELECT DISTINCT u.i FROM pg_catalog.unnest($1) u(i)) c"
+	" JOIN %1$s.items i ON i.item = c.i WHERE i.name IS NOT NULL"
 };
 
 static const Oid model_types[SQ_COUNT][4] = {
@@ -136,10 +143,11 @@ static const Oid model_types[SQ_COUNT][4] = {
 	{TEXTOID, INT4OID, BOOLOID},
 	{TEXTOID, INT8OID, BOOLOID, INT8OID},
 	{TEXTOID, BOOLOID},
-	{TEXTOID, BOOLOID, INT8OID}
+	{TEXTOID, BOOLOID, INT8OID},
+	{TEXTARRAYOID}
 };
 
-static const int model_nargs[SQ_COUNT] = {2, 2, 3, 1, 1, 1, 2, 3, 4, 2, 3};
+static const int model_nargs[SQ_COUNT] = {2, 2, 3, 1, 1, 1, 2, 3, 4, 2, 3, 1};
 
 /* Runs a catalogue query, preparing and keeping its plan on first use. */
 static SPITupleTable *
@@ -239,7 +247,7 @@ ServeOpenModel(FunctionCallInfo fcinfo, int argno)
 	m->cart_rules_weight = ServeFloat(t, 0, 5, &n);
 	m->cart_embedding_weight = ServeFloat(t, 0, 6, &n);
 	m->feedback_prior = ServeFloat(t, 0, 7, &n);
-	for (i = 0; i < 5; i++)
+	for (i = 0; i < 6; i++)
 	{
 		bool		has = DatumGetBool(SPI_getbinval(t->vals[0], t->tupdesc, 8 + i, &n)) && !n;
 
@@ -257,8 +265,11 @@ ServeOpenModel(FunctionCallInfo fcinfo, int argno)
 			case 3:
 				m->has_customer_bundles = has;
 				break;
-			default:
+			case 4:
 				m->has_recommendations = has;
+				break;
+			default:
+				m->has_names = has;
 				break;
 		}
 	}
@@ -509,20 +520,139 @@ KeyMatch(const void *a, const void *b, Size keysize)
 	return strcmp(*(char *const *) a, *(char *const *) b);
 }
 
-/* A set of strings (char * keys), in the current memory context. */
-HTAB *
-ServeKeySet(int size)
+/* A hash table keyed by strings (char *), in the current memory context. */
+static HTAB *
+StringTable(const char *what, int size, Size entrysize)
 {
 	HASHCTL		ctl;
 
 	memset(&ctl, 0, sizeof(ctl));
 	ctl.keysize = sizeof(char *);
-	ctl.entrysize = sizeof(ServeKeyEntry);
+	ctl.entrysize = entrysize;
 	ctl.hash = KeyHash;
 	ctl.match = KeyMatch;
 	ctl.hcxt = CurrentMemoryContext;
-	return hash_create("bundlerec serving keys", Max(size, 16), &ctl,
+	return hash_create(what, Max(size, 16), &ctl,
 					   HASH_ELEM | HASH_FUNCTION | HASH_COMPARE | HASH_CONTEXT);
+}
+
+/* A set of strings (char * keys), in the current memory context. */
+HTAB *
+ServeKeySet(int size)
+{
+	return StringTable("bundlerec serving keys", size, sizeof(ServeKeyEntry));
+}
+
+/* An item of a call's names and its name (NULL: none). */
+typedef struct NameEntry
+{
+	char	   *key;
+	char	   *name;
+} NameEntry;
+
+/* An empty set of names, in the current memory context. */
+HTAB *
+ServeNamesNew(void)
+{
+	return StringTable("bundlerec serving names", 64, sizeof(NameEntry));
+}
+
+/* Adds key (kept by reference) to the items whose names are wanted. */
+void
+ServeNameWant(HTAB *names, const char *key)
+{
+	bool		found;
+	NameEntry  *e;
+
+	if (key == NULL)
+		return;
+	e = hash_search(names, &key, HASH_ENTER, &found);
+	if (!found)
+		e->name = NULL;
+}
+
+/*
+ * Looks up the names of the items wanted, in one query on the model's
+ * items (a kept plan like the others); nothing when the model has no names.
+ */
+void
+ServeNamesLoad(ServeModel *m, HTAB *names)
+{
+	long		n = hash_get_num_entries(names);
+	HASH_SEQ_STATUS seq;
+	NameEntry  *e;
+	char	  **keys;
+	int			i = 0;
+	Datum		v[1];
+	SPITupleTable *t;
+	uint64		j;
+
+	if (!m->has_names || n == 0)
+		return;
+	keys = palloc(mul_size(n, sizeof(char *)));
+	hash_seq_init(&seq, names);
+	while ((e = hash_seq_search(&seq)) != NULL)
+		keys[i++] = e->key;
+	v[0] = ServeTextArray(keys, i);
+	t = ServeRun(m, SQ_NAMES, v, NULL);
+	for (j = 0; j < SPI_processed; j++)
+	{
+		char	   *key = ServeText(t, j, 1);
+
+		e = hash_search(names, &key, HASH_FIND, NULL);
+		if (e != NULL)
+			e->name = ServeText(t, j, 2);
+	}
+}
+
+/* The name of key, NULL when it has none (or was not looked up). */
+static const char *
+NameOf(HTAB *names, const char *key)
+{
+	NameEntry  *e;
+
+	if (key == NULL)
+		return NULL;
+	e = hash_search(names, &key, HASH_FIND, NULL);
+	return e == NULL ? NULL : e->name;
+}
+
+/* How an explanation calls key: its name, else the key itself. */
+const char *
+ServeNameOr(HTAB *names, const char *key)
+{
+	const char *name = NameOf(names, key);
+
+	return name != NULL ? name : key;
+}
+
+/* The name column of key: its name as text, else NULL. */
+Datum
+ServeNameDatum(HTAB *names, const char *key, bool *isnull)
+{
+	const char *name = NameOf(names, key);
+
+	*isnull = name == NULL;
+	return *isnull ? (Datum) 0 : CStringGetTextDatum(name);
+}
+
+/* The names column of a bundle: a text[] parallel to items, NULL elements for no name. */
+Datum
+ServeNamesArray(HTAB *names, Datum items)
+{
+	int			n;
+	char	  **keys = ServeArrayItems(items, &n);
+	Datum	   *d = palloc(mul_size(Max(n, 1), sizeof(Datum)));
+	bool	   *nulls = palloc(mul_size(Max(n, 1), sizeof(bool)));
+	int			dims[1] = {n};
+	int			lbs[1] = {1};
+	int			i;
+
+	if (n == 0)
+		return PointerGetDatum(construct_empty_array(TEXTOID));
+	for (i = 0; i < n; i++)
+		d[i] = ServeNameDatum(names, keys[i], &nulls[i]);
+	return PointerGetDatum(construct_md_array(d, nulls, 1, dims, lbs, TEXTOID, -1, false, TYPALIGN_INT));
 }
 
 static bool serve_by_score;

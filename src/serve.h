@@ -26,6 +26,7 @@ typedef enum ServeQuery
 	SQ_POPULAR_BUNDLES,
 	SQ_RECOMMENDATIONS,
 	SQ_POPULAR_ITEMS,
+	SQ_NAMES,
 	SQ_COUNT
 } ServeQuery;
 
@@ -41,6 +42,7 @@ typedef struct ServeModel
 	bool		has_item_bundles;
 	bool		has_customer_bundles;
 	bool		has_recommendations;
+	bool		has_names;		/* items.name may be set: look names up */
 	double		cart_pairs_weight;
 	double		cart_rules_weight;
 	double		cart_embedding_weight;
@@ -107,6 +109,18 @@ extern void ServeAddFallback(ServeModel *m, ServeCands *cs, Datum items,
 							 int nitems, Datum categories, bool has_categories,
 							 int64 limit);
 extern char *ServeFallbackExplanation(const ServeCand *c);
+
+/*
+ * Names of the items a call returns or mentions: keys are collected with
+ * ServeNameWant, looked up in one query by ServeNamesLoad (none when the
+ * model has no names), and read back by key.
+ */
+extern HTAB *ServeNamesNew(void);
+extern void ServeNameWant(HTAB *names, const char *key);
+extern void ServeNamesLoad(ServeModel *m, HTAB *names);
+extern const char *ServeNameOr(HTAB *names, const char *key);
+extern Datum ServeNameDatum(HTAB *names, const char *key, bool *isnull);
+extern Datum ServeNamesArray(HTAB *names, Datum items);
 
 extern char *ServeText(SPITupleTable *t, uint64 row, int col);
 extern double ServeFloat(SPITupleTable *t, uint64 row, int col, bool *isnull);

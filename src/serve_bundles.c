@@ -139,6 +139,21 @@ BundleExplanation(const ServeCand *c, bool explore, bool *isnull)
 										r->impressions, r->conversions));
 }
 
+/* Looks up the names of the items of the n bundles returned. */
+static HTAB *
+BundleNames(ServeModel *m, ServeCands *cs, int n)
+{
+	HTAB	   *names = ServeNamesNew();
+	int			i;
+	int			j;
+
+	for (i = 0; i < n; i++)
+		for (j = 0; j < cs->c[i].nnames; j++)
+			ServeNameWant(names, cs->c[i].names[j]);
+	ServeNamesLoad(m, names);
+	return names;
+}
+
 /* Reads column col of row i into the row's field f. */
 static void
 Field(BundleRow *r, int f, SPITupleTable *t, uint64 i, int col)
@@ -155,6 +170,7 @@ bundlerec_bundles_for_item(PG_FUNCTION_ARGS)
 	ServeModel *m;
 	ServeCands	cs = {0};
 	ServeCands	fb = {0};
+	HTAB	   *names;
 	bool		explore;
 	char	   *item;
 	int			k;
@@ -225,12 +241,13 @@ bundlerec_bundles_for_item(PG_FUNCTION_ARGS)
 	}
 	if (explore)
 		Explore(&cs, n, PG_GETARG_TEXT_PP(0), m->feedback_prior);
+	names = BundleNames(m, &cs, Min(n, k));
 	for (i = 0; i < Min(n, k); i++)
 	{
 		ServeCand  *c = &cs.c[i];
 		BundleRow  *r = c->row;
-		Datum		v[10];
-		bool		nulls[10] = {0};
+		Datum		v[11];
+		bool		nulls[11] = {0};
 
 		v[0] = Int32GetDatum(i + 1);
 		v[1] = r->items;
@@ -243,6 +260,7 @@ bundlerec_bundles_for_item(PG_FUNCTION_ARGS)
 		}
 		v[8] = CStringGetTextDatum(r->source);
 		v[9] = BundleExplanation(c, explore, &nulls[9]);
+		v[10] = ServeNamesArray(names, r->items);
 		tuplestore_putvalues(ts, desc, v, nulls);
 	}
 	SPI_finish();
@@ -257,6 +275,7 @@ bundlerec_bundles_for_customer(PG_FUNCTION_ARGS)
 	Tuplestorestate *ts = StartRowsOutput(fcinfo, &desc);
 	ServeModel *m;
 	ServeCands	cs = {0};
+	HTAB	   *names;
 	bool		exclude;
 	bool		explore;
 	Datum		v[4];
@@ -339,12 +358,13 @@ bundlerec_bundles_for_customer(PG_FUNCTION_ARGS)
 	}
 	if (explore)
 		Explore(&cs, n, PG_GETARG_TEXT_PP(0), m->feedback_prior);
+	names = BundleNames(m, &cs, Min(n, k));
 	for (i = 0; i < Min(n, k); i++)
 	{
 		ServeCand  *c = &cs.c[i];
 		BundleRow  *r = c->row;
-		Datum		o[9];
-		bool		nulls[9] = {0};
+		Datum		o[10];
+		bool		nulls[10] = {0};
 
 		o[0] = Int32GetDatum(i + 1);
 		o[1] = r->items;
@@ -357,6 +377,7 @@ bundlerec_bundles_for_customer(PG_FUNCTION_ARGS)
 		}
 		o[7] = CStringGetTextDatum(r->source);
 		o[8] = BundleExplanation(c, explore, &nulls[8]);
+		o[9] = ServeNamesArray(names, r->items);
 		tuplestore_putvalues(ts, desc, o, nulls);
 	}
 	SPI_finish();

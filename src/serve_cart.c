@@ -32,7 +32,7 @@ typedef struct CartRow
 	double		r_conf;
 	int32		r_size;
 	char	   *r_text;
-	char	   *r_via;
+	Datum		r_via;			/* the antecedent, a text[] */
 	bool		has_e;
 	double		e_sim;
 	char	   *e_via;
@@ -105,7 +105,7 @@ CartRows(ServeModel *m, ServeCands *cs, Datum cart)
 				r->r_conf = conf;
 				r->r_size = size;
 				r->r_text = text;
-				r->r_via = ServeText(t, i, 5);
+				r->r_via = SPI_getbinval(t->vals[i], t->tupdesc, 5, &isnull);
 			}
 		}
 	}
@@ -130,22 +130,66 @@ CartRows(ServeModel *m, ServeCands *cs, Datum cart)
 	hash_destroy(index);
 }
 
-/* The explanation of a model candidate: its pair, rule and neighbour. */
+/* Looks up the names of the n returned candidates and of the items they mention. */
+static HTAB *
+CartNames(ServeModel *m, ServeCands *cs, int n)
+{
+	HTAB	   *names = ServeNamesNew();
+	int			i;
+	int			j;
+
+	for (i = 0; i < n; i++)
+	{
+		CartRow    *r = cs->c[i].row;
+
+		ServeNameWant(names, cs->c[i].key);
+		if (cs->c[i].tier != 1)
+			continue;
+		if (r->has_p)
+			ServeNameWant(names, r->p_via);
+		if (r->has_e)
+			ServeNameWant(names, r->e_via);
+		if (r->has_r)
+		{
+			int			na;
+			char	  **a = ServeArrayItems(r->r_via, &na);
+
+			for (j = 0; j < na; j++)
+				ServeNameWant(names, a[j]);
+		}
+	}
+	ServeNamesLoad(m, names);
+	return names;
+}
+
+/*
+ * The explanation of a model candidate: its pair, rule and neighbour, the
+ * items they mention called by their names.
+ */
 static char *
-CartExplanation(const CartRow *r)
+CartExplanation(const CartRow *r, HTAB *names)
 {
 	StringInfoData s;
+	int			na;
+	char	  **a;
+	int			j;
 
 	initStringInfo(&s);
 	if (r->has_p)
 		appendStringInfo(&s, "bought with %s in " INT64_FORMAT " orders (confidence %s)",
-						 r->p_via, r->p_count, ServeRound(r->p_conf, 3));
+						 ServeNameOr(names, r->p_via), r->p_count, ServeRound(r->p_conf, 3));
 	if (r->has_r)
-		appendStringInfo(&s, "%srule %s => it (confidence %s)", s.len > 0 ? "; " : "",
-						 r->r_via, ServeRound(r->r_conf, 3));
+	{
+		appendStringInfoString(&s, s.len > 0 ? "; rule " : "rule ");
+		a = ServeArrayItems(r->r_via, &na);
+		for (j = 0; j < na; j++)
+			if (a[j] != NULL)
+				appendStringInfo(&s, "%s%s", j > 0 ? " + " : "", ServeNameOr(names, a[j]));
+		appendStringInfo(&s, " => it (confidence %s)", ServeRound(r->r_conf, 3));
+	}
 	if (r->has_e)
 		appendStringInfo(&s, "%sbought by the same customers as %s (cosine %s)",
-						 s.len > 0 ? "; " : "", r->e_via, ServeRound(r->e_sim, 3));
+						 s.len > 0 ? "; " : "", ServeNameOr(names, r->e_via), ServeRound(r->e_sim, 3));
 	return s.data;
 }
 
@@ -159,6 +203,7 @@ CompleteCart(FunctionCallInfo fcinfo, ServeModel *m, int itemsarg)
 	TupleDesc	desc;
 	Tuplestorestate *ts = StartRowsOutput(fcinfo, &desc);
 	ServeCands	cs = {0};
+	HTAB	   *names;
 	Datum		cart;
 	char	  **items;
 	int			nitems;
@@ -201,11 +246,12 @@ CompleteCart(FunctionCallInfo fcinfo, ServeModel *m, int itemsarg)
 		ServeRank(&cs, items, nitems, true, k);
 	}
 	n = cs.n;
+	names = CartNames(m, &cs, n);
 	for (i = 0; i < n; i++)
 	{
 		ServeCand  *c = &cs.c[i];
-		Datum		v[8];
-		bool		nulls[8] = {0};
+		Datum		v[9];
+		bool		nulls[9] = {0};
 
 		v[0] = Int32GetDatum(i + 1);
 		v[1] = CStringGetTextDatum(c->key);
@@ -222,7 +268,7 @@ CompleteCart(FunctionCallInfo fcinfo, ServeModel *m, int itemsarg)
 			v[5] = Float8GetDatum(r->e_sim);
 			nulls[5] = !r->has_e;
 			v[6] = CStringGetTextDatum("model");
-			v[7] = CStringGetTextDatum(CartExplanation(r));
+			v[7] = CStringGetTextDatum(CartExplanation(r, names));
 		}
 		else
 		{
@@ -230,6 +276,7 @@ CompleteCart(FunctionCallInfo fcinfo, ServeModel *m, int itemsarg)
 			v[6] = CStringGetTextDatum(c->tier == 2 ? "popular in category" : "popular");
 			v[7] = CStringGetTextDatum(ServeFallbackExplanation(c));
 		}
+		v[8] = ServeNameDatum(names, c->key, &nulls[8]);
 		tuplestore_putvalues(ts, desc, v, nulls);
 	}
 }

@@ -2,8 +2,8 @@
  * serve_items.c
  *	  Item lists: frequently_bought_together, similar_items, recommend_items.
  *	  The model's rows come first (tier 1), fallbacks fill up to k; each
- *	  item keeps its best row, and explanations are built for the k rows
- *	  returned only.
+ *	  item keeps its best row, and explanations and names are built for the
+ *	  k rows returned only.
  */
 #include "postgres.h"
 
@@ -63,6 +63,20 @@ AddModelRows(ServeModel *m, ServeQuery q, ServeCands *cs, Datum item, int k)
 	return (int) n;
 }
 
+/* Looks up the names of item (NULL: none) and of the n returned candidates. */
+static HTAB *
+LoadNames(ServeModel *m, ServeCands *cs, int n, const char *item)
+{
+	HTAB	   *names = ServeNamesNew();
+	int			i;
+
+	ServeNameWant(names, item);
+	for (i = 0; i < n; i++)
+		ServeNameWant(names, cs->c[i].key);
+	ServeNamesLoad(m, names);
+	return names;
+}
+
 /* The categories argument as a one-element text[], or NULL. */
 static Datum
 CategoryArg(FunctionCallInfo fcinfo, int argno, bool *has)
@@ -100,6 +114,7 @@ bundlerec_frequently_bought_together(PG_FUNCTION_ARGS)
 	Tuplestorestate *ts = StartRowsOutput(fcinfo, &desc);
 	ServeModel *m;
 	ServeCands	cs = {0};
+	HTAB	   *names;
 	char	   *item;
 	int			k;
 	int			n;
@@ -113,12 +128,13 @@ bundlerec_frequently_bought_together(PG_FUNCTION_ARGS)
 	n = AddModelRows(m, SQ_PAIRS, &cs, ServeKeyArg(fcinfo, 1), k);
 	FillItem(m, &cs, fcinfo, 1, 3, k, n);
 	n = ServeRank(&cs, &item, 1, false, k);
+	names = LoadNames(m, &cs, n, item);
 	for (i = 0; i < n; i++)
 	{
 		ServeCand  *c = &cs.c[i];
 		ModelRow   *r = c->row;
-		Datum		v[8];
-		bool		nulls[8] = {0};
+		Datum		v[9];
+		bool		nulls[9] = {0};
 
 		v[0] = Int32GetDatum(i + 1);
 		v[1] = CStringGetTextDatum(c->key);
@@ -132,7 +148,7 @@ bundlerec_frequently_bought_together(PG_FUNCTION_ARGS)
 			nulls[5] = r->b_null;
 			v[6] = CStringGetTextDatum("pairs");
 			v[7] = CStringGetTextDatum(psprintf("bought together in " INT64_FORMAT " orders: %s%% of the orders with %s hold it, lift %s",
-												r->count, ServeRound(100 * r->a, 1), item,
+												r->count, ServeRound(100 * r->a, 1), ServeNameOr(names, item),
 												r->b_null ? "" : ServeRound(r->b, 2)));
 		}
 		else
@@ -141,6 +157,7 @@ bundlerec_frequently_bought_together(PG_FUNCTION_ARGS)
 			v[6] = CStringGetTextDatum(c->tier == 2 ? "popular in category" : "popular");
 			v[7] = CStringGetTextDatum(ServeFallbackExplanation(c));
 		}
+		v[8] = ServeNameDatum(names, c->key, &nulls[8]);
 		tuplestore_putvalues(ts, desc, v, nulls);
 	}
 	SPI_finish();
@@ -155,6 +172,7 @@ bundlerec_similar_items(PG_FUNCTION_ARGS)
 	Tuplestorestate *ts = StartRowsOutput(fcinfo, &desc);
 	ServeModel *m;
 	ServeCands	cs = {0};
+	HTAB	   *names;
 	char	   *item;
 	int			k;
 	int			n;
@@ -168,12 +186,13 @@ bundlerec_similar_items(PG_FUNCTION_ARGS)
 	n = AddModelRows(m, m->has_similar ? SQ_SIMILAR : SQ_PAIRS, &cs, ServeKeyArg(fcinfo, 1), k);
 	FillItem(m, &cs, fcinfo, 1, 3, k, n);
 	n = ServeRank(&cs, &item, 1, false, k);
+	names = LoadNames(m, &cs, n, item);
 	for (i = 0; i < n; i++)
 	{
 		ServeCand  *c = &cs.c[i];
 		ModelRow   *r = c->row;
-		Datum		v[5];
-		bool		nulls[5] = {0};
+		Datum		v[6];
+		bool		nulls[6] = {0};
 
 		v[0] = Int32GetDatum(i + 1);
 		v[1] = CStringGetTextDatum(c->key);
@@ -183,19 +202,20 @@ bundlerec_similar_items(PG_FUNCTION_ARGS)
 		{
 			v[3] = CStringGetTextDatum("embeddings");
 			v[4] = CStringGetTextDatum(psprintf("bought by the same customers as %s: cosine %s",
-												item, ServeRound(r->a, 3)));
+												ServeNameOr(names, item), ServeRound(r->a, 3)));
 		}
 		else if (c->tier == 1)
 		{
 			v[3] = CStringGetTextDatum("pairs");
 			v[4] = CStringGetTextDatum(psprintf("bought together with %s in " INT64_FORMAT " orders",
-												item, r->count));
+												ServeNameOr(names, item), r->count));
 		}
 		else
 		{
 			v[3] = CStringGetTextDatum(c->tier == 2 ? "popular in category" : "popular");
 			v[4] = CStringGetTextDatum(ServeFallbackExplanation(c));
 		}
+		v[5] = ServeNameDatum(names, c->key, &nulls[5]);
 		tuplestore_putvalues(ts, desc, v, nulls);
 	}
 	SPI_finish();
@@ -226,6 +246,7 @@ bundlerec_recommend_items(PG_FUNCTION_ARGS)
 	Tuplestorestate *ts = StartRowsOutput(fcinfo, &desc);
 	ServeModel *m;
 	ServeCands	cs = {0};
+	HTAB	   *names;
 	bool		exclude;
 	SPITupleTable *t;
 	Datum		v[3];
@@ -282,11 +303,12 @@ bundlerec_recommend_items(PG_FUNCTION_ARGS)
 		}
 	}
 	n = ServeRank(&cs, NULL, 0, false, k);
+	names = LoadNames(m, &cs, n, NULL);
 	for (i = 0; i < n; i++)
 	{
 		ServeCand  *c = &cs.c[i];
-		Datum		o[7];
-		bool		nulls[7] = {0};
+		Datum		o[8];
+		bool		nulls[8] = {0};
 
 		o[0] = Int32GetDatum(i + 1);
 		o[1] = CStringGetTextDatum(c->key);
@@ -310,6 +332,7 @@ bundlerec_recommend_items(PG_FUNCTION_ARGS)
 			o[5] = CStringGetTextDatum("popular");
 			o[6] = CStringGetTextDatum(ServeFallbackExplanation(c));
 		}
+		o[7] = ServeNameDatum(names, c->key, &nulls[7]);
 		tuplestore_putvalues(ts, desc, o, nulls);
 	}
 	SPI_finish();

@@ -201,7 +201,7 @@ FROM bundlerec.bundle_score('bundle_lines', 'invoice_no', 'stock_code', ARRAY['8
 -- The shop's order lines up to 8 December; the rest arrive later.
 CREATE TABLE shop_lines AS
 	SELECT s.invoice_no, s.stock_code, s.quantity, s.unit_price, s.customer_id,
-	       o.invoice_date, (regexp_match(p.description, '(\w+)\s*$'))[1] AS kind
+	       o.invoice_date, (regexp_match(p.description, '(\w+)\s*$'))[1] AS kind, o.description
 	FROM order_lines o
 	JOIN sales s USING (invoice_no, stock_code, quantity, unit_price, customer_id)
 	JOIN products p USING (stock_code);
@@ -211,7 +211,8 @@ DELETE FROM shop_lines WHERE invoice_date >= '2010-12-09';
 SELECT bundlerec.drop_model('demo', if_exists => true);
 SELECT name, results_schema FROM bundlerec.create_model('demo', 'shop_lines', 'invoice_no', 'stock_code',
 	customer => 'customer_id', ordered_at => 'invoice_date', quantity => 'quantity',
-	price => 'unit_price', category => 'kind', options => '{"schema": "bundlerec_demo_model"}') \gset
+	price => 'unit_price', category => 'kind', item_name => 'description',
+	options => '{"schema": "bundlerec_demo_model"}') \gset
 
 \echo
 \echo '== A model over the order lines to 8 December: full refresh, one row per stage'
@@ -238,32 +239,32 @@ ORDER BY r.position;
 
 \echo
 \echo '== frequently_bought_together: WHITE HANGING HEART T-LIGHT HOLDER'
-SELECT f.rank, left(p.description, 32) AS product, f.count, round(f.confidence::numeric, 3) AS confidence,
+SELECT f.rank, f.partner, left(f.name, 32) AS name, f.count, round(f.confidence::numeric, 3) AS confidence,
        round(f.lift::numeric, 2) AS lift, f.source
-FROM bundlerec.frequently_bought_together('demo', '85123A', 5) f
-JOIN products p ON p.stock_code = f.partner ORDER BY f.rank;
+FROM bundlerec.frequently_bought_together('demo', '85123A', 5) f ORDER BY f.rank;
+SELECT f.explanation FROM bundlerec.frequently_bought_together('demo', '85123A', 1) f;
 
 \echo
 \echo '== similar_items (ALS embeddings): WHITE HANGING HEART T-LIGHT HOLDER'
-SELECT s.rank, left(p.description, 32) AS product, round(s.similarity::numeric, 3) AS similarity
-FROM bundlerec.similar_items('demo', '85123A', 5) s
-JOIN products p ON p.stock_code = s.neighbor ORDER BY s.rank;
+SELECT s.rank, s.neighbor, left(s.name, 32) AS name, round(s.similarity::numeric, 3) AS similarity
+FROM bundlerec.similar_items('demo', '85123A', 5) s ORDER BY s.rank;
 
 \echo
 \echo '== complete_cart: heart holder + white metal lantern (pairs, rules and embeddings blended)'
-SELECT c.rank, left(p.description, 32) AS product, round(c.score::numeric, 3) AS score, c.explanation
-FROM bundlerec.complete_cart('demo', ARRAY['85123A', '71053'], 5) c
-JOIN products p ON p.stock_code = c.item ORDER BY c.rank;
+SELECT c.rank, c.item, left(c.name, 32) AS name, round(c.score::numeric, 3) AS score, c.explanation
+FROM bundlerec.complete_cart('demo', ARRAY['85123A', '71053'], 5) c ORDER BY c.rank;
 
 \echo
 \echo '== Fallbacks: a product the model has never seen, in the kind HOLDER'
-SELECT f.rank, f.partner, f.source, f.explanation
+SELECT f.rank, f.partner, left(f.name, 32) AS name, f.source, f.explanation
 FROM bundlerec.frequently_bought_together('demo', 'NEW-PRODUCT', 3, category => 'HOLDER') f;
 
 \echo
 \echo '== bundles_for_item: heart holder'
 SELECT b.rank, b.items, round(b.bundle_price::numeric, 2) AS price,
        round(b.accept_probability::numeric, 3) AS p_accept, round(b.score::numeric, 3) AS score
+FROM bundlerec.bundles_for_item('demo', '85123A', 3) b;
+SELECT b.rank, array_to_string(b.names, ' + ') AS names, b.explanation
 FROM bundlerec.bundles_for_item('demo', '85123A', 3) b;
 
 SELECT customer_id AS top_customer FROM shop_lines WHERE customer_id IS NOT NULL
@@ -276,10 +277,9 @@ FROM bundlerec.bundles_for_customer('demo', :'top_customer', 3) b;
 
 \echo
 \echo '== recommend_items: the same customer (their repeat purchases blended with ALS)'
-SELECT r.rank, left(p.description, 32) AS product, round(r.repeat_part::numeric, 3) AS repeat,
+SELECT r.rank, r.item, left(r.name, 32) AS name, round(r.repeat_part::numeric, 3) AS repeat,
        round(r.model_part::numeric, 3) AS model, r.explanation
-FROM bundlerec.recommend_items('demo', :'top_customer', 5) r
-JOIN products p ON p.stock_code = r.item ORDER BY r.rank;
+FROM bundlerec.recommend_items('demo', :'top_customer', 5) r ORDER BY r.rank;
 
 \echo
 \echo '== Feedback: the first bundle was shown 40 times and bought 12 times; explore re-ranks by Thompson sampling'

@@ -14,6 +14,7 @@ CREATE TABLE bundlerec.models (
 	quantity text,
 	price text,
 	category text,
+	item_name text,
 	options jsonb NOT NULL,
 	results_schema name NOT NULL UNIQUE,
 	created_at timestamptz NOT NULL DEFAULT pg_catalog.now(),
@@ -38,6 +39,7 @@ COMMENT ON COLUMN bundlerec.models.ordered_at IS 'column of source with the orde
 COMMENT ON COLUMN bundlerec.models.quantity IS 'column of source with the quantity of a line (NULL: 1)';
 COMMENT ON COLUMN bundlerec.models.price IS 'column of source with the unit price (NULL: no prices or revenue)';
 COMMENT ON COLUMN bundlerec.models.category IS 'column of source with the product category, used by the fallbacks';
+COMMENT ON COLUMN bundlerec.models.item_name IS 'column of source with the product''s name, shown in explanations and served beside the key (NULL: items are named by their key)';
 COMMENT ON COLUMN bundlerec.models.options IS 'every option of the model, defaults filled in (see bundlerec.model_defaults())';
 COMMENT ON COLUMN bundlerec.models.results_schema IS 'schema holding the model''s result tables';
 COMMENT ON COLUMN bundlerec.models.last_refresh IS 'when the last refresh committed';
@@ -145,10 +147,11 @@ INSERT INTO bundlerec.result_tables VALUES
  '{item_a,item_b,count}', '{item_a,item_b}', '{}',
  'refresh state: orders per item pair, every pair (kept for incremental refresh; not for serving)', '{}'),
 ('items', 5, 'items', 'always', 'rebuilt', true,
- '{item,category,orders,customers,quantity,revenue,price,support,popularity_rank,category_rank,first_ordered,last_ordered}',
+ '{item,category,orders,customers,quantity,revenue,price,support,popularity_rank,category_rank,first_ordered,last_ordered,name}',
  '{item}', '{"UNIQUE (popularity_rank)","UNIQUE (category, category_rank)"}',
- 'item statistics: orders, customers, quantity, revenue, current price, category and popularity',
+ 'item statistics: orders, customers, quantity, revenue, current price, category, popularity and name',
  '{"orders": "orders holding the item", "customers": "customers who bought it",
+   "name": "the name on most of the item''s lines (a tie goes to the smallest name in byte order, COLLATE \"C\"); NULL when the model has no item_name column or the item''s lines name it nowhere",
    "price": "mean unit price (positive, finite prices only) over the price window before the latest order (else over all lines)",
    "support": "orders / all orders", "popularity_rank": "1 = the item in most orders",
    "category_rank": "popularity rank within its category"}'),
@@ -376,6 +379,7 @@ DECLARE
 	key_types regtype[] := ARRAY['smallint', 'integer', 'bigint', 'text', 'character varying', 'character', 'uuid', 'numeric']::regtype[];
 	num_types regtype[] := ARRAY['smallint', 'integer', 'bigint', 'numeric', 'real', 'double precision', 'money']::regtype[];
 	time_types regtype[] := ARRAY['date', 'timestamp without time zone', 'timestamp with time zone']::regtype[];
+	name_types regtype[] := ARRAY['text', 'character varying', 'character']::regtype[];
 	what text := CASE WHEN m.name IS NULL THEN '' ELSE format('model "%s": ', m.name) END;
 BEGIN
 	SELECT c.relkind INTO kind FROM pg_class c WHERE c.oid = m.source;
@@ -396,7 +400,8 @@ BEGIN
 	END IF;
 	FOR role, col IN SELECT * FROM (VALUES ('basket', m.basket), ('item', m.item), ('customer', m.customer),
 	                                       ('ordered_at', m.ordered_at), ('quantity', m.quantity),
-	                                       ('price', m.price), ('category', m.category)) v(r, c)
+	                                       ('price', m.price), ('category', m.category),
+	                                       ('item_name', m.item_name)) v(r, c)
 	                 WHERE v.c IS NOT NULL LOOP
 		SELECT a.atttypid::regtype INTO typ FROM pg_attribute a
 		WHERE a.attrelid = m.source AND a.attname = col AND a.attnum > 0 AND NOT a.attisdropped;
@@ -408,13 +413,16 @@ BEGIN
 		typ := coalesce((SELECT t.typbasetype::regtype FROM pg_type t WHERE t.oid = typ AND t.typtype = 'd'), typ);
 		IF role IN ('basket', 'item', 'customer', 'category') AND NOT typ = ANY (key_types) OR
 		   role IN ('quantity', 'price') AND NOT typ = ANY (num_types) OR
-		   role = 'ordered_at' AND NOT typ = ANY (time_types) THEN
+		   role = 'ordered_at' AND NOT typ = ANY (time_types) OR
+		   role = 'item_name' AND NOT typ = ANY (name_types) THEN
 			RAISE EXCEPTION '%column "%" (%) of % has type %, which bundlerec cannot use as %', what, col, role, m.source, typ,
 				CASE WHEN role IN ('basket', 'item', 'customer', 'category') THEN 'a key'
-				     WHEN role = 'ordered_at' THEN 'an order time' ELSE 'a number' END
+				     WHEN role = 'ordered_at' THEN 'an order time'
+				     WHEN role = 'item_name' THEN 'a product name' ELSE 'a number' END
 				USING ERRCODE = 'datatype_mismatch',
 				      HINT = CASE WHEN role IN ('basket', 'item', 'customer', 'category') THEN 'Keys and categories are integers, text, varchar or uuid; cast in a view.'
 				                  WHEN role = 'ordered_at' THEN 'Use a date, timestamp or timestamptz column.'
+				                  WHEN role = 'item_name' THEN 'Product names are text, varchar or char; cast in a view.'
 				                  ELSE 'Use a numeric column.' END;
 		END IF;
 	END LOOP;
@@ -432,7 +440,8 @@ CREATE FUNCTION bundlerec.create_model(
 	quantity text DEFAULT NULL,
 	price text DEFAULT NULL,
 	category text DEFAULT NULL,
-	options jsonb DEFAULT '{}')
+	options jsonb DEFAULT '{}',
+	item_name text DEFAULT NULL)
 RETURNS bundlerec.models
 LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
@@ -466,6 +475,7 @@ BEGIN
 	m.quantity := quantity;
 	m.price := price;
 	m.category := category;
+	m.item_name := item_name;
 	PERFORM bundlerec._check_source(m);
 	opts := bundlerec._check_options(options);
 	sch := coalesce(opts ->> 'schema', 'bundlerec_' || create_model.name);
@@ -489,16 +499,16 @@ BEGIN
 	               marker || format('results computed from %s (bundlerec.refresh(%L) rebuilds them)',
 	                                source, create_model.name));
 	INSERT INTO bundlerec.models (name, source, basket, item, customer, ordered_at, quantity, price,
-	                              category, options, results_schema)
+	                              category, item_name, options, results_schema)
 	VALUES (create_model.name, source, basket, item, customer, ordered_at, quantity, price,
-	        category, opts, sch)
+	        category, item_name, opts, sch)
 	RETURNING * INTO m;
 	RETURN m;
 END
 $body$;
 
-COMMENT ON FUNCTION bundlerec.create_model(text, regclass, text, text, text, text, text, text, text, jsonb) IS
-	'registers a model over a table or view of order lines (checking its columns and options) and creates the schema of its results; bundlerec.refresh() fills it';
+COMMENT ON FUNCTION bundlerec.create_model(text, regclass, text, text, text, text, text, text, text, jsonb, text) IS
+	'registers a model over a table or view of order lines (checking its columns and options) and creates the schema of its results; bundlerec.refresh() fills it; item_name names a column of product names for explanations and results';
 
 -- VOLATILE: drops the model's results, history and feedback.
 CREATE FUNCTION bundlerec.drop_model(name text, if_exists boolean DEFAULT false)

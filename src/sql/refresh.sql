@@ -18,11 +18,12 @@ END
 $body$;
 
 -- The model's order lines under fixed names and types, as a temporary
--- view: basket, item, customer, ordered_at, quantity, price, category.
+-- view: basket, item, customer, ordered_at, quantity, price, category, name.
 -- Lines without a basket or item are left out; an infinite order time is
 -- no time (it must never become the watermark); a NaN or infinite price is
--- no price (published prices also need it positive).  before, when given, keeps the
--- orders placed before that time.
+-- no price (published prices also need it positive); a name is trimmed, and
+-- an empty one is no name.  before, when given, keeps the orders placed
+-- before that time.
 CREATE FUNCTION bundlerec._lines_view(m bundlerec.models, view_name text, before timestamptz DEFAULT NULL)
 RETURNS regclass
 LANGUAGE plpgsql VOLATILE
@@ -34,7 +35,7 @@ BEGIN
 	END IF;
 	EXECUTE format(
 		'CREATE TEMP VIEW %I AS SELECT %I::text AS basket, %I::text AS item, %s AS customer, '
-		'%s AS ordered_at, %s AS quantity, %s AS price, %s AS category FROM %s '
+		'%s AS ordered_at, %s AS quantity, %s AS price, %s AS category, %s AS name FROM %s '
 		'WHERE %I IS NOT NULL AND %I IS NOT NULL%s',
 		view_name, m.basket, m.item,
 		CASE WHEN m.customer IS NULL THEN 'NULL::text' ELSE format('%I::text', m.customer) END,
@@ -45,6 +46,9 @@ BEGIN
 		     ELSE format('CASE WHEN %1$I::numeric OPERATOR(pg_catalog.>) ''-Infinity''::numeric AND %1$I::numeric OPERATOR(pg_catalog.<) ''Infinity''::numeric THEN %1$I::numeric END',
 		                 m.price) END,
 		CASE WHEN m.category IS NULL THEN 'NULL::text' ELSE format('%I::text', m.category) END,
+		CASE WHEN m.item_name IS NULL THEN 'NULL::text'
+		     ELSE format('CASE WHEN pg_catalog.btrim(%1$I::text) OPERATOR(pg_catalog.<>) '''' THEN pg_catalog.btrim(%1$I::text) END',
+		                 m.item_name) END,
 		m.source, m.basket, m.item,
 		CASE WHEN before IS NULL THEN ''
 		     ELSE format(' AND %I::timestamptz < %L::timestamptz', m.ordered_at, before) END);
@@ -387,7 +391,13 @@ BEGIN
 END
 $body$;
 
--- Stage "items": Item statistics from the counts and the lines: category, current price, popularity.  Returns its rows.
+-- Stage "items": Item statistics from the counts and the lines: category, current price, popularity, name.  Returns its rows.
+-- The name is the one on most of the item's lines, a tie going to the
+-- smallest in byte order; it is read from all the lines on every refresh,
+-- so an incremental refresh names items as a full one does.  items.name is
+-- all that serving and the bundle explanations read, so a products source
+-- can later feed it here (its name first, the lines' as the fallback).
+-- name is last among the declared columns (a view only grows at its end).
 CREATE FUNCTION bundlerec._stage_items(c bundlerec._build_context)
 RETURNS bigint
 LANGUAGE plpgsql VOLATILE
@@ -407,6 +417,7 @@ BEGIN
 		CREATE TABLE %1$I.%2$I AS
 		WITH attr AS (
 			SELECT item, mode() WITHIN GROUP (ORDER BY category) AS category,
+			       mode() WITHIN GROUP (ORDER BY name COLLATE "C") COLLATE "default" AS name,
 			       avg(price) FILTER (WHERE price > 0 AND ordered_at >= %6$L::timestamptz - %7$L::interval) AS recent_price,
 			       avg(price) FILTER (WHERE price > 0) AS any_price
 			FROM %3$s GROUP BY item),
@@ -416,7 +427,7 @@ BEGIN
 		       c.orders::float8 / %4$s AS support,
 		       row_number() OVER (ORDER BY c.orders DESC, c.item COLLATE "C")::integer AS popularity_rank,
 		       row_number() OVER (PARTITION BY a.category ORDER BY c.orders DESC, c.item COLLATE "C")::integer AS category_rank,
-		       c.first_ordered, c.last_ordered
+		       c.first_ordered, c.last_ordered, a.name
 		FROM %1$I.%5$I c JOIN attr a ON a.item = c.item LEFT JOIN ci ON ci.item = c.item
 		$q$, sch, bundlerec._phys('items', sfx), lines, n_baskets, bundlerec._current(c, '_item_counts'), max_ts, o ->> 'price_window',
 		CASE WHEN has_customer THEN format('SELECT item, count(*) AS customers FROM %I.%I GROUP BY item', sch, bundlerec._current(c, 'customer_items'))
@@ -644,6 +655,8 @@ END
 $body$;
 
 -- Stage "item bundles": Bundles around every item, by generate_bundles.  Returns its rows.
+-- An anchor with a name is called by it in the explanation ("40% of WHITE
+-- METAL LANTERN buyers took the rest" for "40% of anchor buyers ...").
 CREATE FUNCTION bundlerec._stage_item_bundles(c bundlerec._build_context)
 RETURNS bigint
 LANGUAGE plpgsql VOLATILE
@@ -662,17 +675,20 @@ BEGIN
 		CREATE TABLE %1$I.%2$I AS
 		SELECT (b.anchor)[1] AS anchor, b.rank, b.items, b.size, b.count, b.support, b.cohesion,
 		       b.min_npmi, b.mean_lift, b.list_price, b.bundle_price, b.accept_probability,
-		       b.expected_revenue, b.score, b.explanation
+		       b.expected_revenue, b.score,
+		       coalesce(replace(b.explanation, ' of anchor buyers ', ' of ' || a.name || ' buyers '),
+		                b.explanation) AS explanation
 		FROM bundlerec.generate_bundles(%3$L::regclass, 'basket', 'item', anchor => NULL,
 		       max_size => %4$s, k => %5$s, min_count => %6$s, price => %7$L,
 		       ordered_at => %8$L, price_window => %9$L::interval, discount => %10$s,
 		       beam => %11$s, shrinkage => %12$s) b
+		LEFT JOIN %1$I.%13$I a ON a.item = (b.anchor)[1]
 		$q$, sch, bundlerec._phys('item_bundles', sfx), pair_lines, (o ->> 'bundle_max_size')::int,
 		(o ->> 'bundles_per_item')::int, mc,
 		CASE WHEN m.price IS NOT NULL THEN 'price' END,
 		CASE WHEN m.ordered_at IS NOT NULL THEN 'ordered_at' END,
 		o ->> 'price_window', (o ->> 'discount')::float8, (o ->> 'beam')::int,
-		(o ->> 'shrinkage')::float8);
+		(o ->> 'shrinkage')::float8, bundlerec._current(c, 'items'));
 	GET DIAGNOSTICS n = ROW_COUNT;
 	RETURN n;
 END
@@ -696,7 +712,7 @@ BEGIN
 			SELECT customer, item FROM (
 				SELECT customer, item, row_number() OVER (PARTITION BY customer
 				       ORDER BY orders DESC, last_ordered DESC NULLS LAST, item COLLATE "C") AS rn
-				FROM %12$s x) x
+				FROM %13$s x) x
 			WHERE rn <= 20),
 		cand AS (
 			SELECT t.customer, b.anchor, b.items, b.size, b.cohesion, b.accept_probability
@@ -734,12 +750,13 @@ BEGIN
 		       r.size, r.new_items::integer AS new_items, r.score, r.repeat_part, r.model_part, r.cohesion,
 		       r.accept_probability,
 		       concat_ws('; ',
-		           format('you bought %%s in %%s of your %%s orders', r.top_item, r.top_orders, r.customer_orders),
+		           format('you bought %%s in %%s of your %%s orders', coalesce(tn.name, r.top_item), r.top_orders,
+		                  r.customer_orders),
 		           CASE WHEN r.model_part IS NOT NULL
 		                THEN format('customers who buy like you would pick the rest at %%s', round(r.model_part::numeric, 2)) END,
 		           CASE WHEN r.new_items > 0 THEN format('%%s new to you', r.new_items) END,
 		           format('cohesion %%s', round(r.cohesion::numeric, 2))) AS explanation
-		FROM ranked r
+		FROM ranked r LEFT JOIN %1$I.%12$I tn ON tn.item = r.top_item
 		WHERE r.rank <= %11$s OR r.rank_new <= %11$s
 		$q$, sch, bundlerec._phys('customer_bundles', sfx), bundlerec._current(c, 'customer_items'), bundlerec._phys('item_bundles', sfx),
 		CASE WHEN has_embeddings THEN 'greatest(0, least(1, bundlerec.factors_dot(ce.factors, ie.factors)))'
@@ -750,7 +767,7 @@ BEGIN
 		                 sch, bundlerec._phys('customer_embeddings', sfx), bundlerec._phys('item_embeddings', sfx))
 		     ELSE '' END,
 		(o ->> 'repeat_weight')::float8, (o ->> 'model_weight')::float8,
-		(o ->> 'cohesion_weight')::float8, (o ->> 'bundles_per_customer')::int,
+		(o ->> 'cohesion_weight')::float8, (o ->> 'bundles_per_customer')::int, bundlerec._current(c, 'items'),
 		bundlerec._for_customers(c, bundlerec._current(c, 'customer_items')));
 	RETURN bundlerec._keep_customers(c, 'customer_bundles');
 END

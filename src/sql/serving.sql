@@ -20,6 +20,13 @@
 -- drop_model drops it; the per-backend cache of a model (its schema,
 -- weights and which results it published) is rebuilt when its catalogue
 -- row changes.
+--
+-- Names: every item list ends with a name column (the item's name from its
+-- items row, NULL when it has none or the model has no item_name column),
+-- every bundle list with names, a text[] parallel to items.  Explanations
+-- call the items they mention by their names, by their keys when they have
+-- none.  The names are looked up for the rows returned only (and the items
+-- their explanations mention), in one query through a kept plan.
 
 CREATE FUNCTION bundlerec._check_k(k integer)
 RETURNS void
@@ -49,7 +56,8 @@ RETURNS TABLE (
 	confidence double precision,
 	lift double precision,
 	source text,
-	explanation text)
+	explanation text,
+	name text)
 LANGUAGE C VOLATILE PARALLEL RESTRICTED
 SET search_path = pg_catalog, pg_temp
 AS 'MODULE_PATHNAME', 'bundlerec_frequently_bought_together';
@@ -72,7 +80,8 @@ RETURNS TABLE (
 	confidence double precision,
 	lift double precision,
 	source text,
-	explanation text)
+	explanation text,
+	name text)
 LANGUAGE C VOLATILE PARALLEL RESTRICTED
 SET search_path = pg_catalog, pg_temp
 AS 'MODULE_PATHNAME', 'bundlerec_frequently_bought_together';
@@ -90,7 +99,8 @@ RETURNS TABLE (
 	neighbor text,
 	similarity double precision,
 	source text,
-	explanation text)
+	explanation text,
+	name text)
 LANGUAGE C VOLATILE PARALLEL RESTRICTED
 SET search_path = pg_catalog, pg_temp
 AS 'MODULE_PATHNAME', 'bundlerec_similar_items';
@@ -110,7 +120,8 @@ RETURNS TABLE (
 	neighbor text,
 	similarity double precision,
 	source text,
-	explanation text)
+	explanation text,
+	name text)
 LANGUAGE C VOLATILE PARALLEL RESTRICTED
 SET search_path = pg_catalog, pg_temp
 AS 'MODULE_PATHNAME', 'bundlerec_similar_items';
@@ -135,7 +146,8 @@ RETURNS TABLE (
 	from_rules double precision,
 	from_embeddings double precision,
 	source text,
-	explanation text)
+	explanation text,
+	name text)
 LANGUAGE C STABLE PARALLEL RESTRICTED
 SET search_path = pg_catalog, pg_temp
 AS 'MODULE_PATHNAME', 'bundlerec_complete_cart_schema';
@@ -153,7 +165,8 @@ RETURNS TABLE (
 	from_rules double precision,
 	from_embeddings double precision,
 	source text,
-	explanation text)
+	explanation text,
+	name text)
 LANGUAGE C VOLATILE PARALLEL RESTRICTED
 SET search_path = pg_catalog, pg_temp
 AS 'MODULE_PATHNAME', 'bundlerec_complete_cart';
@@ -198,7 +211,8 @@ RETURNS TABLE (
 	accept_probability double precision,
 	expected_revenue double precision,
 	source text,
-	explanation text)
+	explanation text,
+	names text[])
 LANGUAGE C VOLATILE PARALLEL RESTRICTED
 SET search_path = pg_catalog, pg_temp
 AS 'MODULE_PATHNAME', 'bundlerec_bundles_for_item';
@@ -224,7 +238,8 @@ RETURNS TABLE (
 	accept_probability double precision,
 	expected_revenue double precision,
 	source text,
-	explanation text)
+	explanation text,
+	names text[])
 LANGUAGE C VOLATILE PARALLEL RESTRICTED
 SET search_path = pg_catalog, pg_temp
 AS 'MODULE_PATHNAME', 'bundlerec_bundles_for_item';
@@ -247,7 +262,8 @@ RETURNS TABLE (
 	cohesion double precision,
 	new_items integer,
 	source text,
-	explanation text)
+	explanation text,
+	names text[])
 LANGUAGE C VOLATILE PARALLEL RESTRICTED
 SET search_path = pg_catalog, pg_temp
 AS 'MODULE_PATHNAME', 'bundlerec_bundles_for_customer';
@@ -272,7 +288,8 @@ RETURNS TABLE (
 	cohesion double precision,
 	new_items integer,
 	source text,
-	explanation text)
+	explanation text,
+	names text[])
 LANGUAGE C VOLATILE PARALLEL RESTRICTED
 SET search_path = pg_catalog, pg_temp
 AS 'MODULE_PATHNAME', 'bundlerec_bundles_for_customer';
@@ -292,7 +309,8 @@ RETURNS TABLE (
 	repeat_part double precision,
 	model_part double precision,
 	source text,
-	explanation text)
+	explanation text,
+	name text)
 LANGUAGE C VOLATILE PARALLEL RESTRICTED
 SET search_path = pg_catalog, pg_temp
 AS 'MODULE_PATHNAME', 'bundlerec_recommend_items';
@@ -314,7 +332,8 @@ RETURNS TABLE (
 	repeat_part double precision,
 	model_part double precision,
 	source text,
-	explanation text)
+	explanation text,
+	name text)
 LANGUAGE C VOLATILE PARALLEL RESTRICTED
 SET search_path = pg_catalog, pg_temp
 AS 'MODULE_PATHNAME', 'bundlerec_recommend_items';

@@ -153,10 +153,11 @@ SELECT isnt(under_evil($$SELECT 2.5 > 1$$, false), '', 'a look-alike operator ca
 -- categories; a product table; bundles taken by customers
 ------------------------------------------------------------------------------
 CREATE TABLE lines (basket int, customer text, item text, price numeric,
-	qty int, ordered_at timestamptz, category text);
+	qty int, ordered_at timestamptz, category text, name text);
 INSERT INTO lines
 SELECT o, 'c' || (o % 8), 'p' || i, (10 + i)::numeric, 1 + (o + i) % 3,
-	'2024-01-01'::timestamptz + o * interval '3 days', CASE WHEN i <= 3 THEN 'x' ELSE 'y' END
+	'2024-01-01'::timestamptz + o * interval '3 days', CASE WHEN i <= 3 THEN 'x' ELSE 'y' END,
+	CASE WHEN i = 6 THEN NULL WHEN o % 4 = 0 THEN ' product ' || i ELSE 'product ' || i END
 FROM generate_series(1, 12) o, generate_series(1, 6) i
 WHERE (o + i) % 3 <> 0 OR i = 1;
 CREATE TABLE products (item text, color text, name text, price numeric);
@@ -205,7 +206,7 @@ INSERT INTO calls VALUES
 	(21, 'rank_bundles', $$SELECT pg_catalog.count(*) FROM bundlerec.rank_bundles('bundles', 'customer_bundles', 'lines', min_item_count => 1, cohesion_weight => 1)$$),
 	(22, 'factors_dot and beta_sample', $$SELECT bundlerec.factors_dot(ARRAY[1, 2]::pg_catalog.float4[], ARRAY[3, 4]::pg_catalog.float4[]), bundlerec.beta_sample(2, 3)$$),
 	-- the model layer: one model per run (sp_first, sp_last)
-	(23, 'create_model', $$SELECT bundlerec.create_model('sp_%s', 'lines', 'basket', 'item', customer => 'customer', ordered_at => 'ordered_at', quantity => 'qty', price => 'price', category => 'category', options => '{"factors": 2, "iterations": 2, "rules_min_support": 0.1, "min_count": 1, "max_basket_items": 5}')$$),
+	(23, 'create_model', $$SELECT bundlerec.create_model('sp_%s', 'lines', 'basket', 'item', customer => 'customer', ordered_at => 'ordered_at', quantity => 'qty', price => 'price', category => 'category', options => '{"factors": 2, "iterations": 2, "rules_min_support": 0.1, "min_count": 1, "max_basket_items": 5}', item_name => 'name')$$),
 	(24, 'refresh', $$SELECT pg_catalog.count(*) FROM bundlerec.refresh('sp_%s')$$),
 	(25, 'refresh, incremental', $$SELECT pg_catalog.count(*) FROM bundlerec.refresh('sp_%s', incremental => true)$$),
 	(26, 'serving by item', $$SELECT (SELECT pg_catalog.count(*) FROM bundlerec.frequently_bought_together('sp_%s', 'p1')), (SELECT pg_catalog.count(*) FROM bundlerec.similar_items('sp_%s', 'p2')), (SELECT pg_catalog.count(*) FROM bundlerec.complete_cart('sp_%s', ARRAY['p1', 'p2'])), (SELECT pg_catalog.count(*) FROM bundlerec.bundles_for_item('sp_%s', 'p1', explore => true))$$),

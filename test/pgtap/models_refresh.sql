@@ -15,7 +15,7 @@
 --      in a first part and three increments; after each, every count table,
 --      items and pairs of the incrementally refreshed model equal those of a
 --      second model over the same source refreshed in full (and the count
---      tables equal brute-force SQL).
+--      tables and the items' names equal brute-force SQL).
 --   4. Fallback to full: a deleted, an inserted old-dated and an undated
 --      line make refresh(incremental => true) run (and record) a full one.
 --   5. Atomicity: a source view whose rows pass a plpgsql guard that raises
@@ -41,7 +41,7 @@ CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION IF NOT EXISTS bundlerec;
 
 BEGIN;
-SELECT plan(200);
+SELECT plan(201);
 
 CREATE SCHEMA tap_models_refresh;
 SET LOCAL search_path = tap_models_refresh, public;
@@ -917,6 +917,14 @@ INSERT INTO rnd_all VALUES
 	('r903', 'i02', 'u03', '2024-10-21 12:00+00', 1, 2, 'cat2'),
 	('r011', NULL, 'u01', '2024-08-01 12:00+00', 1, 1, 'cat1'),
 	(NULL, 'i01', 'u01', '2024-08-01 12:00+00', 1, 1, 'cat1');
+-- product names that vary from line to line (case, padding, empty, none),
+-- so that majorities and ties move as the increments arrive
+ALTER TABLE rnd_all ADD COLUMN name text;
+UPDATE rnd_all SET name = CASE WHEN md5(coalesce(basket, '') || coalesce(item, '') || quantity) < '3' THEN NULL
+                               WHEN md5(coalesce(basket, '') || coalesce(item, '') || quantity) < '4' THEN ''
+                               WHEN md5(coalesce(basket, '') || coalesce(item, '') || quantity) < '8' THEN 'Name ' || item
+                               WHEN md5(coalesce(basket, '') || coalesce(item, '') || quantity) < 'c' THEN 'name ' || item
+                               ELSE '  Name ' || item || ' ' END;
 ALTER TABLE rnd_all ADD COLUMN part int;
 UPDATE rnd_all SET part = CASE WHEN ordered_at IS NULL OR ordered_at < '2024-05-01' THEN 1
                                WHEN ordered_at < '2024-07-15' THEN 2
@@ -931,20 +939,20 @@ SELECT ok((SELECT count(*) FROM (SELECT basket FROM rnd_all WHERE basket IS NOT 
                                  HAVING count(DISTINCT part) > 1) x) >= 10,
 	'oracle check: at least 10 baskets straddle two parts');
 
-CREATE TABLE rnd_lines AS SELECT basket, item, customer, ordered_at, quantity, price, category FROM rnd_all WHERE part = 1;
+CREATE TABLE rnd_lines AS SELECT basket, item, customer, ordered_at, quantity, price, category, name FROM rnd_all WHERE part = 1;
 SELECT is((SELECT count(*) FROM (
 	SELECT bundlerec.create_model('tmr_rnd', 'rnd_lines', 'basket', 'item', customer => 'customer',
 		ordered_at => 'ordered_at', quantity => 'quantity', price => 'price', category => 'category',
-		options => '{"embeddings": true, "factors": 4, "iterations": 3}')
+		options => '{"embeddings": true, "factors": 4, "iterations": 3}', item_name => 'name')
 	UNION ALL
 	SELECT bundlerec.create_model('tmr_rnd_ref', 'rnd_lines', 'basket', 'item', customer => 'customer',
 		ordered_at => 'ordered_at', quantity => 'quantity', price => 'price', category => 'category',
-		options => '{"embeddings": true, "factors": 4, "iterations": 3}')) x),
+		options => '{"embeddings": true, "factors": 4, "iterations": 3}', item_name => 'name')) x),
 	2::bigint, 'the random model and its reference');
 CREATE TABLE rnd_stages1 AS SELECT * FROM bundlerec.refresh('tmr_rnd');
 
 -- increment 1
-INSERT INTO rnd_lines SELECT basket, item, customer, ordered_at, quantity, price, category FROM rnd_all WHERE part = 2;
+INSERT INTO rnd_lines SELECT basket, item, customer, ordered_at, quantity, price, category, name FROM rnd_all WHERE part = 2;
 DROP TABLE IF EXISTS pg_temp._br_delta;
 CREATE TABLE rnd_stages2 AS SELECT * FROM bundlerec.refresh('tmr_rnd', incremental => true);
 CREATE TABLE rnd_ref_stages2 AS SELECT * FROM bundlerec.refresh('tmr_rnd_ref');
@@ -954,7 +962,7 @@ SELECT is((SELECT ROW(kind, rows_read)::text FROM bundlerec.refresh_history WHER
 SELECT * FROM same_tables('bundlerec_tmr_rnd', 'bundlerec_tmr_rnd_ref', 'random increment 1');
 
 -- increment 2
-INSERT INTO rnd_lines SELECT basket, item, customer, ordered_at, quantity, price, category FROM rnd_all WHERE part = 3;
+INSERT INTO rnd_lines SELECT basket, item, customer, ordered_at, quantity, price, category, name FROM rnd_all WHERE part = 3;
 DROP TABLE IF EXISTS pg_temp._br_delta;
 CREATE TABLE rnd_stages3 AS SELECT * FROM bundlerec.refresh('tmr_rnd', incremental => true);
 CREATE TABLE rnd_ref_stages3 AS SELECT * FROM bundlerec.refresh('tmr_rnd_ref');
@@ -964,7 +972,7 @@ SELECT is((SELECT ROW(kind, rows_read)::text FROM bundlerec.refresh_history WHER
 SELECT * FROM same_tables('bundlerec_tmr_rnd', 'bundlerec_tmr_rnd_ref', 'random increment 2');
 
 -- increment 3
-INSERT INTO rnd_lines SELECT basket, item, customer, ordered_at, quantity, price, category FROM rnd_all WHERE part = 4;
+INSERT INTO rnd_lines SELECT basket, item, customer, ordered_at, quantity, price, category, name FROM rnd_all WHERE part = 4;
 DROP TABLE IF EXISTS pg_temp._br_delta;
 CREATE TABLE rnd_stages4 AS SELECT * FROM bundlerec.refresh('tmr_rnd', incremental => true);
 CREATE TABLE rnd_ref_stages4 AS SELECT * FROM bundlerec.refresh('tmr_rnd_ref');
@@ -972,6 +980,19 @@ SELECT is((SELECT ROW(kind, rows_read)::text FROM bundlerec.refresh_history WHER
 	ROW('incremental'::text, (SELECT count(*) FROM rnd_all WHERE part = 4 AND basket IS NOT NULL AND item IS NOT NULL))::text,
 	'random increment 3: an incremental refresh reading the lines of part 4');
 SELECT * FROM same_tables('bundlerec_tmr_rnd', 'bundlerec_tmr_rnd_ref', 'random increment 3');
+-- names: the most frequent trimmed, non-empty name of each item's lines,
+-- a tie to the smallest in byte order (the incremental model's items equal
+-- the full one's above, names included)
+SELECT results_eq($$SELECT item, name FROM bundlerec_tmr_rnd.items ORDER BY item COLLATE "C"$$,
+	$$SELECT i.item, n.name
+	  FROM (SELECT DISTINCT l.item FROM bf_lines('rnd_lines') l) i
+	  LEFT JOIN (SELECT DISTINCT ON (r.item) r.item, r.name
+	             FROM (SELECT item, btrim(name) AS name, count(*) AS c FROM rnd_lines
+	                   WHERE basket IS NOT NULL AND item IS NOT NULL AND btrim(name) <> ''
+	                   GROUP BY item, btrim(name)) r
+	             ORDER BY r.item, r.c DESC, r.name COLLATE "C") n ON n.item = i.item
+	  ORDER BY i.item COLLATE "C"$$,
+	'random, after 3 increments: items.name equals the brute force (most frequent trimmed name, ties by byte order)');
 SELECT is((SELECT ROW(watermark, watermark_lines, n_lines, n_baskets)::text FROM bundlerec.models WHERE name = 'tmr_rnd'),
 	(SELECT ROW(max(ordered_at), count(*), count(*), count(DISTINCT basket))::text FROM bf_lines('rnd_lines')),
 	'random, after 3 increments: watermark, watermark_lines, n_lines and n_baskets of all the lines');

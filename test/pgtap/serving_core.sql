@@ -181,7 +181,7 @@ INSERT INTO svc_fixture.carts VALUES
 SELECT is((SELECT count(*) FROM svc_fixture.carts c
            WHERE c.items IS NOT NULL
              AND EXISTS (SELECT 1 FROM (
-                 (SELECT * FROM bundlerec.complete_cart('svc', c.items, c.k, c.category)
+                 (SELECT rank, item, score, from_pairs, from_rules, from_embeddings, source, explanation FROM bundlerec.complete_cart('svc', c.items, c.k, c.category)
                   EXCEPT ALL
                   SELECT * FROM svc_fixture.ref_complete_cart('bundlerec_svc',
                       (SELECT options FROM bundlerec.models WHERE name = 'svc'), c.items, c.k, c.category))
@@ -189,7 +189,7 @@ SELECT is((SELECT count(*) FROM svc_fixture.carts c
                  (SELECT * FROM svc_fixture.ref_complete_cart('bundlerec_svc',
                       (SELECT options FROM bundlerec.models WHERE name = 'svc'), c.items, c.k, c.category)
                   EXCEPT ALL
-                  SELECT * FROM bundlerec.complete_cart('svc', c.items, c.k, c.category))) d)),
+                  SELECT rank, item, score, from_pairs, from_rules, from_embeddings, source, explanation FROM bundlerec.complete_cart('svc', c.items, c.k, c.category))) d)),
 	0::bigint, 'complete_cart equals the plpgsql oracle row for row (rank, item, score, parts, source, explanation) on carts of 2 to 142 items');
 SELECT is((SELECT count(*) FROM svc_fixture.carts), 7::bigint, 'seven carts compared');
 SELECT is((SELECT count(*) FROM bundlerec.complete_cart('svc', (SELECT items FROM svc_fixture.carts WHERE id = 3), 10) WHERE source = 'model'),
@@ -200,7 +200,7 @@ SELECT is((SELECT count(*) FROM bundlerec.complete_cart('svc', (SELECT items FRO
 	(SELECT count(DISTINCT l.item) FROM svc_fixture.lines l WHERE l.item <> ALL ((SELECT items FROM svc_fixture.carts WHERE id = 7)::text[])),
 	'a 75-item cart with k 100 gets every item not in the cart, model rows and fallbacks');
 SELECT is((SELECT count(*) FROM svc_fixture.carts c,
-           LATERAL (SELECT * FROM bundlerec._complete_cart('bundlerec_svc', (SELECT options FROM bundlerec.models WHERE name = 'svc'), c.items, c.k, c.category)
+           LATERAL (SELECT rank, item, score, from_pairs, from_rules, from_embeddings, source, explanation FROM bundlerec._complete_cart('bundlerec_svc', (SELECT options FROM bundlerec.models WHERE name = 'svc'), c.items, c.k, c.category)
                     EXCEPT ALL
                     SELECT * FROM svc_fixture.ref_complete_cart('bundlerec_svc', (SELECT options FROM bundlerec.models WHERE name = 'svc'), c.items, c.k, c.category)) d),
 	0::bigint, '_complete_cart (evaluate''s path, by schema) equals the oracle');
