@@ -30,6 +30,7 @@ OBJS = \
 	src/content.o \
 	src/bundle_data.o \
 	src/bundles.o \
+	src/customer_bundles.o \
 	src/serve.o \
 	src/serve_items.o \
 	src/serve_cart.o \

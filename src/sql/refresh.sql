@@ -694,7 +694,18 @@ BEGIN
 END
 $body$;
 
--- Stage "customer bundles": Bundles per customer, anchored on their most bought items.  Returns its rows.
+-- The customer bundles of a model from its tables (customer_bundles.c).
+CREATE FUNCTION bundlerec._customer_bundles(customer_items regclass, customers regclass,
+	item_bundles regclass, items regclass, customer_factors regclass, item_factors regclass,
+	repeat_weight float8, model_weight float8, cohesion_weight float8, k integer, only_customers regclass)
+RETURNS TABLE (customer text, rank integer, rank_new integer, anchor text, items text[], size integer,
+	new_items integer, score float8, repeat_part float8, model_part float8, cohesion float8,
+	accept_probability float8, explanation text)
+LANGUAGE C VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS 'MODULE_PATHNAME', 'bundlerec_customer_bundles';
+
+-- Stage "customer bundles": Bundles per customer, anchored on their 20 most bought items.  Returns its rows.
 CREATE FUNCTION bundlerec._stage_customer_bundles(c bundlerec._build_context)
 RETURNS bigint
 LANGUAGE plpgsql VOLATILE
@@ -702,73 +713,20 @@ SET search_path = pg_catalog, pg_temp
 AS $body$
 DECLARE
 	o jsonb := (c.m).options;
-	sch text := c.sch;
-	sfx text := c.sfx;
 	has_embeddings boolean := (c.m).customer IS NOT NULL AND ((c.m).options ->> 'embeddings')::boolean;
 BEGIN
 	EXECUTE format($q$
 		CREATE TABLE %1$I.%2$I AS
-		WITH top_items AS (
-			SELECT customer, item FROM (
-				SELECT customer, item, row_number() OVER (PARTITION BY customer
-				       ORDER BY orders DESC, last_ordered DESC NULLS LAST, item COLLATE "C") AS rn
-				FROM %13$s x) x
-			WHERE rn <= 20),
-		cand AS (
-			SELECT t.customer, b.anchor, b.items, b.size, b.cohesion, b.accept_probability
-			FROM top_items t JOIN %1$I.%4$I b ON b.anchor = t.item),
-		parts AS (
-			SELECT c.customer, c.anchor, c.items, c.size, c.cohesion, c.accept_probability,
-			       cu.orders AS customer_orders,
-			       -- summed in item order, so that one bundle found from two
-			       -- anchors scores the same to the last bit, whatever the plan
-			       avg(coalesce(ci.orders, 0)::float8 / cu.orders ORDER BY i.item COLLATE "C") AS repeat_part,
-			       avg(%5$s ORDER BY i.item COLLATE "C") FILTER (WHERE i.ord > 1) AS model_part,
-			       count(*) FILTER (WHERE i.ord > 1 AND ci.item IS NULL) AS new_items,
-			       (array_agg(i.item ORDER BY ci.orders DESC NULLS LAST, i.ord))[1] AS top_item,
-			       max(ci.orders) AS top_orders
-			FROM cand c
-			CROSS JOIN LATERAL unnest(c.items) WITH ORDINALITY i(item, ord)
-			JOIN %1$I.%6$I cu ON cu.customer = c.customer
-			LEFT JOIN %1$I.%3$I ci ON ci.customer = c.customer AND ci.item = i.item
-			%7$s
-			GROUP BY c.customer, c.anchor, c.items, c.size, c.cohesion, c.accept_probability, cu.orders),
-		scored AS (
-			SELECT DISTINCT ON (p.customer, bundlerec.bundle_key(p.items)) p.*,
-			       %8$s * p.repeat_part + %9$s * coalesce(p.model_part, 0) + %10$s * p.cohesion AS score
-			FROM parts p
-			ORDER BY p.customer, bundlerec.bundle_key(p.items),
-			         %8$s * p.repeat_part + %9$s * coalesce(p.model_part, 0) + %10$s * p.cohesion DESC, p.anchor COLLATE "C"),
-		ranked AS (
-			SELECT s.*,
-			       row_number() OVER (PARTITION BY s.customer ORDER BY s.score DESC, s.items::text COLLATE "C") AS rank,
-			       CASE WHEN s.new_items = s.size - 1 THEN
-			            row_number() OVER (PARTITION BY s.customer, s.new_items = s.size - 1
-			                               ORDER BY s.score DESC, s.items::text COLLATE "C") END AS rank_new
-			FROM scored s)
-		SELECT r.customer, r.rank::integer AS rank, r.rank_new::integer AS rank_new, r.anchor, r.items,
-		       r.size, r.new_items::integer AS new_items, r.score, r.repeat_part, r.model_part, r.cohesion,
-		       r.accept_probability,
-		       concat_ws('; ',
-		           format('you bought %%s in %%s of your %%s orders', coalesce(tn.name, r.top_item), r.top_orders,
-		                  r.customer_orders),
-		           CASE WHEN r.model_part IS NOT NULL
-		                THEN format('customers who buy like you would pick the rest at %%s', round(r.model_part::numeric, 2)) END,
-		           CASE WHEN r.new_items > 0 THEN format('%%s new to you', r.new_items) END,
-		           format('cohesion %%s', round(r.cohesion::numeric, 2))) AS explanation
-		FROM ranked r LEFT JOIN %1$I.%12$I tn ON tn.item = r.top_item
-		WHERE r.rank <= %11$s OR r.rank_new <= %11$s
-		$q$, sch, bundlerec._phys('customer_bundles', sfx), bundlerec._current(c, 'customer_items'), bundlerec._phys('item_bundles', sfx),
-		CASE WHEN has_embeddings THEN 'greatest(0, least(1, bundlerec.factors_dot(ce.factors, ie.factors)))'
-		     ELSE 'NULL::float8' END,
-		bundlerec._current(c, 'customers'),
-		CASE WHEN has_embeddings
-		     THEN format('LEFT JOIN %1$I.%2$I ce ON ce.customer = c.customer LEFT JOIN %1$I.%3$I ie ON ie.item = i.item',
-		                 sch, bundlerec._phys('customer_embeddings', sfx), bundlerec._phys('item_embeddings', sfx))
-		     ELSE '' END,
+		SELECT * FROM bundlerec._customer_bundles(%3$L, %4$L, %5$L, %6$L, %7$L, %8$L, %9$s, %10$s, %11$s, %12$s, %13$L)
+		$q$, c.sch, bundlerec._phys('customer_bundles', c.sfx),
+		format('%I.%I', c.sch, bundlerec._current(c, 'customer_items')),
+		format('%I.%I', c.sch, bundlerec._current(c, 'customers')),
+		format('%I.%I', c.sch, bundlerec._phys('item_bundles', c.sfx)),
+		format('%I.%I', c.sch, bundlerec._current(c, 'items')),
+		CASE WHEN has_embeddings THEN format('%I.%I', c.sch, bundlerec._phys('customer_embeddings', c.sfx)) END,
+		CASE WHEN has_embeddings THEN format('%I.%I', c.sch, bundlerec._phys('item_embeddings', c.sfx)) END,
 		(o ->> 'repeat_weight')::float8, (o ->> 'model_weight')::float8,
-		(o ->> 'cohesion_weight')::float8, (o ->> 'bundles_per_customer')::int, bundlerec._current(c, 'items'),
-		bundlerec._for_customers(c, bundlerec._current(c, 'customer_items')));
+		(o ->> 'cohesion_weight')::float8, (o ->> 'bundles_per_customer')::int, c.touched);
 	RETURN bundlerec._keep_customers(c, 'customer_bundles');
 END
 $body$;
