@@ -319,7 +319,11 @@ BEGIN
 END
 $body$;
 
--- Stage "pair counts": Orders per item pair, every pair, so later orders can be added exactly.  Returns its rows.
+-- Stage "pair counts": Orders per item pair, every pair, so later orders
+-- can be added exactly.  An incremental refresh adds the new orders' pairs
+-- to _pair_delta, which the pairs stage reads with _pair_counts; once
+-- _pair_delta holds more than a quarter as many pairs, it is folded in.
+-- Returns the rows written.
 CREATE FUNCTION bundlerec._stage_pair_counts(c bundlerec._build_context)
 RETURNS bigint
 LANGUAGE plpgsql VOLATILE
@@ -327,65 +331,61 @@ SET search_path = pg_catalog, pg_temp
 AS $body$
 DECLARE
 	sch text := c.sch;
-	sfx text := c.sfx;
-	pair_lines regclass := c.pair_lines;
-	cur jsonb := c.cur;
-	incremental boolean := c.incremental;
-	pair_rows bigint;
-	pair_state text := bundlerec._current(c, '_pair_counts');
+	base text := bundlerec._current(c, '_pair_counts');
+	old_delta text := CASE WHEN c.cur ? '_pair_delta' THEN bundlerec._phys('_pair_delta', NULL, c.cur) END;
+	delta text := bundlerec._phys('_pair_delta', c.sfx);
 	cap integer := ((c.m).options ->> 'max_basket_items')::integer;
+	base_rows bigint;
 	n bigint;
 BEGIN
-	IF incremental THEN
-		-- a basket counts once its items are all in; one that grows past
-		-- max_basket_items takes back the pairs it had added
-		EXECUTE format($q$
-			CREATE TEMP TABLE _br_pair_delta ON COMMIT DROP AS
-			WITH bi AS (SELECT DISTINCT d.basket, d.item, d.old_bi FROM _br_delta d),
-			sz AS (SELECT bi.basket, count(*) AS now, count(*) FILTER (WHERE bi.old_bi) AS was
-			       FROM bi GROUP BY bi.basket),
-			pr AS (
-				SELECT a.item AS item_a, b.item AS item_b,
-				       CASE WHEN s.now <= %1$s THEN CASE WHEN a.old_bi AND b.old_bi THEN 0 ELSE 1 END
-				            WHEN s.was <= %1$s AND a.old_bi AND b.old_bi THEN -1
-				            ELSE 0 END AS d
-				FROM bi a JOIN bi b ON b.basket = a.basket AND a.item < b.item COLLATE "C"
-				JOIN sz s ON s.basket = a.basket)
-			SELECT pr.item_a, pr.item_b, sum(pr.d)::bigint AS count FROM pr
-			GROUP BY pr.item_a, pr.item_b HAVING sum(pr.d) <> 0
-			$q$, coalesce(nullif(cap, 0), 2147483647));
-		GET DIAGNOSTICS n = ROW_COUNT;
-		SELECT pc.reltuples::bigint INTO pair_rows FROM pg_class pc
-		WHERE pc.oid = format('%I.%I', sch, pair_state)::regclass;
-		IF n * 20 > pair_rows THEN
-			-- a large delta: merging into a new table beats updating in place
-			EXECUTE format($q$
-				CREATE TABLE %1$I.%2$I AS
-				SELECT coalesce(t.item_a, d.item_a) AS item_a, coalesce(t.item_b, d.item_b) AS item_b,
-				       coalesce(t.count, 0) + coalesce(d.count, 0) AS count
-				FROM %1$I.%3$I t FULL JOIN pg_temp._br_pair_delta d
-				  ON d.item_a = t.item_a AND d.item_b = t.item_b
-				WHERE coalesce(t.count, 0) + coalesce(d.count, 0) > 0
-				$q$, sch, bundlerec._phys('_pair_counts', sfx), pair_state);
-			pair_state := bundlerec._phys('_pair_counts', sfx);
-		ELSE
-			EXECUTE format($q$
-				INSERT INTO %1$I.%2$I AS t (item_a, item_b, count)
-				SELECT d.item_a, d.item_b, d.count FROM pg_temp._br_pair_delta d
-				ON CONFLICT (item_a, item_b) DO UPDATE SET count = t.count + excluded.count
-				$q$, sch, bundlerec._phys('_pair_counts', NULL, cur));
-			EXECUTE format('DELETE FROM %I.%I WHERE count <= 0', sch, bundlerec._phys('_pair_counts', NULL, cur));
-		END IF;
-		DROP TABLE pg_temp._br_pair_delta;
-	ELSE
+	IF NOT c.incremental THEN
 		EXECUTE format($q$
 			CREATE TABLE %1$I.%2$I AS
 			SELECT CASE WHEN p.item_a < p.item_b COLLATE "C" THEN p.item_a ELSE p.item_b END AS item_a,
 			       CASE WHEN p.item_a < p.item_b COLLATE "C" THEN p.item_b ELSE p.item_a END AS item_b,
 			       p.count_ab AS count
 			FROM bundlerec.item_pairs(%3$L::regclass, 'basket', 'item') p
-			$q$, sch, bundlerec._phys('_pair_counts', sfx), pair_lines);
+			$q$, sch, bundlerec._phys('_pair_counts', c.sfx), c.pair_lines);
 		GET DIAGNOSTICS n = ROW_COUNT;
+		EXECUTE format('CREATE TABLE %I.%I (item_a text, item_b text, count bigint)', sch, delta);
+		RETURN n;
+	END IF;
+	-- the new orders' pairs: a basket counts once its items are all in; one
+	-- that grows past max_basket_items takes back the pairs it had added
+	EXECUTE format($q$
+		CREATE TABLE %1$I.%2$I AS
+		WITH bi AS (SELECT DISTINCT d.basket, d.item, d.old_bi FROM pg_temp._br_delta d),
+		sz AS (SELECT bi.basket, count(*) AS now, count(*) FILTER (WHERE bi.old_bi) AS was
+		       FROM bi GROUP BY bi.basket),
+		pr AS (
+			SELECT a.item AS item_a, b.item AS item_b,
+			       CASE WHEN s.now <= %3$s THEN CASE WHEN a.old_bi AND b.old_bi THEN 0 ELSE 1 END
+			            WHEN s.was <= %3$s AND a.old_bi AND b.old_bi THEN -1
+			            ELSE 0 END AS d
+			FROM bi a JOIN bi b ON b.basket = a.basket AND a.item < b.item COLLATE "C"
+			JOIN sz s ON s.basket = a.basket),
+		nd AS (SELECT pr.item_a, pr.item_b, sum(pr.d)::bigint AS count FROM pr
+		       GROUP BY pr.item_a, pr.item_b HAVING sum(pr.d) <> 0)
+		SELECT coalesce(o.item_a, nd.item_a) AS item_a, coalesce(o.item_b, nd.item_b) AS item_b,
+		       coalesce(o.count, 0) + coalesce(nd.count, 0) AS count
+		FROM %4$s o FULL JOIN nd ON nd.item_a = o.item_a AND nd.item_b = o.item_b
+		WHERE coalesce(o.count, 0) + coalesce(nd.count, 0) <> 0
+		$q$, sch, delta, coalesce(nullif(cap, 0), 2147483647),
+		CASE WHEN old_delta IS NULL THEN '(SELECT NULL::text AS item_a, NULL::text AS item_b, NULL::bigint AS count WHERE false)'
+		     ELSE format('%I.%I', sch, old_delta) END);
+	GET DIAGNOSTICS n = ROW_COUNT;
+	SELECT pc.reltuples::bigint INTO base_rows FROM pg_class pc
+	WHERE pc.oid = format('%I.%I', sch, base)::regclass;
+	IF n * 4 > base_rows THEN
+		EXECUTE format($q$
+			CREATE TABLE %1$I.%2$I AS
+			SELECT coalesce(t.item_a, d.item_a) AS item_a, coalesce(t.item_b, d.item_b) AS item_b,
+			       coalesce(t.count, 0) + coalesce(d.count, 0) AS count
+			FROM %1$I.%3$I t FULL JOIN %1$I.%4$I d ON d.item_a = t.item_a AND d.item_b = t.item_b
+			WHERE coalesce(t.count, 0) + coalesce(d.count, 0) > 0
+			$q$, sch, bundlerec._phys('_pair_counts', c.sfx), base, delta);
+		GET DIAGNOSTICS n = ROW_COUNT;
+		EXECUTE format('TRUNCATE %I.%I', sch, delta);
 	END IF;
 	RETURN n;
 END
@@ -437,13 +437,13 @@ BEGIN
 END
 $body$;
 
--- The best partners of every item, from a model's pair and item counts
--- (rank_pairs.c).
-CREATE FUNCTION bundlerec._rank_pairs(pair_counts regclass, item_counts regclass, n bigint,
+-- The best partners of every item, from a model's pair counts, the changes
+-- to them not yet folded in, and its item counts (rank_pairs.c).
+CREATE FUNCTION bundlerec._rank_pairs(pair_counts regclass, pair_delta regclass, item_counts regclass, n bigint,
 	shrinkage float8, per_item integer, min_count bigint)
 RETURNS TABLE (item text, rank integer, partner text, count bigint, item_orders bigint,
 	partner_orders bigint, support float8, confidence float8, lift float8, npmi float8, score float8)
-LANGUAGE C VOLATILE STRICT
+LANGUAGE C VOLATILE
 SET search_path = pg_catalog, pg_temp
 AS 'MODULE_PATHNAME', 'bundlerec_rank_pairs';
 
@@ -459,12 +459,12 @@ DECLARE
 BEGIN
 	EXECUTE format($q$
 		CREATE TABLE %1$I.%2$I AS
-		SELECT * FROM bundlerec._rank_pairs(%3$L::regclass, %4$L::regclass, %5$s, %6$s, %7$s, %8$s)
+		SELECT * FROM bundlerec._rank_pairs(%3$L::regclass, %9$L::regclass, %4$L::regclass, %5$s, %6$s, %7$s, %8$s)
 		$q$, c.sch, bundlerec._phys('pairs', c.sfx),
 		format('%I.%I', c.sch, bundlerec._current(c, '_pair_counts')),
 		format('%I.%I', c.sch, bundlerec._current(c, '_item_counts')),
 		c.n_baskets, (o ->> 'shrinkage')::float8, (o ->> 'pairs_per_item')::int,
-		(o ->> 'min_count')::bigint);
+		(o ->> 'min_count')::bigint, format('%I.%I', c.sch, bundlerec._current(c, '_pair_delta')));
 	GET DIAGNOSTICS n = ROW_COUNT;
 	RETURN n;
 END
@@ -955,6 +955,7 @@ AS $body$
 DECLARE
 	m bundlerec.models;
 	started timestamptz := clock_timestamp();
+	t1 timestamptz;
 	lines regclass;
 	inc boolean := coalesce(incremental, false);
 	res jsonb;
@@ -1012,8 +1013,13 @@ BEGIN
 	FROM jsonb_each_text(m.tables) t;
 	res := bundlerec._build(m, lines, m.results_schema, sfx, inc, m.watermark, warm, m.tables);
 	built := ARRAY(SELECT jsonb_array_elements_text(res -> 'built'));
+	t1 := clock_timestamp();
 	sizes := bundlerec._prepare(m, m.results_schema, sfx, built);
+	res := jsonb_set(res, '{stages}', (res -> 'stages')
+		|| bundlerec._stage(m.name, 'keys, indexes, statistics', cardinality(built), t1));
+	t1 := clock_timestamp();
 	new_tables := bundlerec._publish(m, sfx, built);
+	res := jsonb_set(res, '{stages}', (res -> 'stages') || bundlerec._stage(m.name, 'publish', cardinality(built), t1));
 	EXECUTE format('DROP VIEW %s', lines);
 
 	SELECT coalesce(sum((sizes ->> d.name)::bigint), 0) INTO written

@@ -7,7 +7,7 @@ SET client_min_messages = warning;
 CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION IF NOT EXISTS bundlerec;
 BEGIN;
-SELECT plan(11);
+SELECT plan(13);
 SELECT ok(abs(bundlerec.npmi(4, 5, 5, 8) - ln(1.28) / ln(2)) < 1e-12,
 	'4 of 8 baskets hold both, 5 each: ln(4·8/25) / -ln(4/8) = ln 1.28 / ln 2');
 SELECT ok(abs(bundlerec.npmi(4, 5, 5, 8, 10) - ln(1.28) / ln(2) * 4 / 14) < 1e-12,
@@ -40,9 +40,31 @@ LANGUAGE sql AS $$
 	FROM r WHERE rank <= k
 $$;
 SELECT ok((SELECT count(*) FROM rp_pairs) > 800, 'the random counts hold over 800 pairs');
-SELECT bag_eq($$SELECT * FROM bundlerec._rank_pairs('rp_pairs', 'rp_items', 100, 10, 5, 2)$$,
+SELECT bag_eq($$SELECT * FROM bundlerec._rank_pairs('rp_pairs', NULL, 'rp_items', 100, 10, 5, 2)$$,
 	$$SELECT * FROM rp_sql(5, 2)$$, '_rank_pairs = the SQL ranking: top 5, min_count 2, ties to the partner first in "C" order');
-SELECT bag_eq($$SELECT * FROM bundlerec._rank_pairs('rp_pairs', 'rp_items', 100, 10, 1000, 1)$$,
+SELECT bag_eq($$SELECT * FROM bundlerec._rank_pairs('rp_pairs', NULL, 'rp_items', 100, 10, 1000, 1)$$,
 	$$SELECT * FROM rp_sql(1000, 1)$$, '_rank_pairs = the SQL ranking: every partner, min_count 1');
+
+-- with changes not yet folded in: new pairs, pairs gone, pairs crossing min_count
+CREATE TABLE rp_delta AS
+	SELECT p.item_a, p.item_b,
+	       (CASE WHEN random() < 0.3 THEN -p.count
+	             ELSE least(floor(random() * 5 - 1), least(a.orders, b.orders) - p.count) END)::bigint AS count
+	FROM rp_pairs p JOIN rp_items a ON a.item = p.item_a JOIN rp_items b ON b.item = p.item_b
+	WHERE random() < 0.4
+	UNION ALL
+	SELECT a.item, b.item, (1 + floor(random() * 3))::bigint
+	FROM rp_items a JOIN rp_items b ON a.item < b.item COLLATE "C"
+	WHERE NOT EXISTS (SELECT FROM rp_pairs p WHERE p.item_a = a.item AND p.item_b = b.item) AND random() < 0.2;
+DELETE FROM rp_delta WHERE count = 0;
+SELECT ok((SELECT count(*) FILTER (WHERE count < 0) > 50 AND count(*) > 300 FROM rp_delta),
+	'the changes hold over 300 pairs, over 50 of them decreases');
+CREATE TABLE rp_pairs_base AS SELECT * FROM rp_pairs;
+TRUNCATE rp_pairs;
+INSERT INTO rp_pairs
+	SELECT item_a, item_b, sum(count)::bigint FROM (SELECT * FROM rp_pairs_base UNION ALL SELECT * FROM rp_delta) x
+	GROUP BY 1, 2 HAVING sum(count) > 0;
+SELECT bag_eq($$SELECT * FROM bundlerec._rank_pairs('rp_pairs_base', 'rp_delta', 'rp_items', 100, 10, 5, 3)$$,
+	$$SELECT * FROM rp_sql(5, 3)$$, '_rank_pairs over counts plus changes = the SQL ranking over the folded counts');
 SELECT * FROM finish();
 ROLLBACK;

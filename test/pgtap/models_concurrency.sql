@@ -108,7 +108,7 @@ DO $$
 DECLARE
 	pid integer;
 BEGIN
-	FOR i IN 1..100 LOOP
+	FOR i IN 1..400 LOOP
 		SELECT a.pid INTO pid FROM pg_stat_activity a
 		WHERE a.query LIKE '%bundlerec.refresh(''conc'')%' AND a.state = 'active' AND a.pid <> pg_backend_pid();
 		EXIT WHEN pid IS NOT NULL;

@@ -1,7 +1,8 @@
 -- models_incremental.sql: an incremental refresh against a full refresh of
 -- the same lines, for every published table.
 --   1. Counted and rebuilt results (customers, customer_items, items, pairs,
---      rules, item_bundles) equal those of a twin model refreshed in full.
+--      rules, item_bundles) equal those of a twin model refreshed in full;
+--      the new pairs wait in _pair_delta.
 --   2. "Per customer" results (recommendations, customer_bundles): the
 --      customers with new orders get exactly the rows a full refresh gives
 --      them; every other customer keeps the rows of the previous refresh.
@@ -19,13 +20,13 @@ SET client_min_messages = warning;
 CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION IF NOT EXISTS bundlerec;
 BEGIN;
-SELECT plan(25);
+SELECT plan(26);
 
--- 420 orders over 40 customers and 30 items; the last 20 (after the cut)
+-- 420 orders over 40 customers and 90 items; the last 20 (after the cut)
 -- come from 7 customers, one of them new, plus a late line in an old order.
 CREATE TABLE mi_all AS
 SELECT 'o' || o AS basket,
-       'i' || ((o * 7 + j * j * 3 + (o % 5) * j) % 30) AS item,
+       'i' || ((o * 7 + j * j * 3 + (o % 5) * j) % 90) AS item,
        CASE WHEN o > 400 THEN 'c' || (o % 6) || CASE WHEN o = 420 THEN 'new' ELSE '' END
             ELSE 'c' || (o % 40) END AS customer,
        timestamptz '2024-01-01 00:00+00' + o * interval '1 hour' AS ordered_at,
@@ -73,6 +74,8 @@ SELECT is(ARRAY(SELECT last_refresh_kind FROM bundlerec.models WHERE name IN ('m
 SELECT bag_eq(format('SELECT * FROM bundlerec_mi.%I', t), format('SELECT * FROM bundlerec_mi_full.%I', t),
 	format('incremental = full: %s', t))
 FROM unnest(ARRAY['customers', 'customer_items', 'items', 'pairs', 'rules', 'item_bundles']) t;
+SELECT ok((SELECT count(*) FROM bundlerec_mi._pair_delta) BETWEEN 1 AND (SELECT count(*) FROM bundlerec_mi._pair_counts) / 4,
+	'the new orders'' pairs wait in _pair_delta, not yet folded into _pair_counts (which pairs reads with it)');
 SELECT ok((SELECT count(*) FROM bundlerec_mi.rules) > 0 AND (SELECT count(*) FROM bundlerec_mi.item_bundles) > 0,
 	'the fixture publishes rules and item bundles');
 

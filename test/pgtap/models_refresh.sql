@@ -41,7 +41,7 @@ CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION IF NOT EXISTS bundlerec;
 
 BEGIN;
-SELECT plan(201);
+SELECT plan(202);
 
 CREATE SCHEMA tap_models_refresh;
 SET LOCAL search_path = tap_models_refresh, public;
@@ -175,6 +175,18 @@ LANGUAGE sql STABLE AS $$
 	FROM k WHERE k.rk <= p_per_item
 $$;
 
+-- The rows of table t of schema sch; _pair_counts with the changes of
+-- incremental refreshes not yet folded into it (_pair_delta) added.
+CREATE FUNCTION rows_of(sch text, t text) RETURNS text LANGUAGE sql AS $$
+	SELECT CASE WHEN t = '_pair_counts' AND to_regclass(format('%I._pair_delta', sch)) IS NOT NULL
+	            THEN format('SELECT item_a, item_b, sum(count)::bigint AS count FROM (SELECT * FROM %1$I._pair_counts '
+	                        'UNION ALL SELECT * FROM %1$I._pair_delta) x GROUP BY 1, 2 HAVING sum(count) <> 0', sch)
+	            ELSE format('SELECT * FROM %I.%I', sch, t) END
+$$;
+
+CREATE FUNCTION pc_rows(sch text) RETURNS TABLE (item_a text, item_b text, count bigint)
+LANGUAGE plpgsql AS $$ BEGIN RETURN QUERY EXECUTE rows_of(sch, '_pair_counts'); END $$;
+
 -- The tables of tabs whose contents (as bags of rows) differ between
 -- schemas sa and sb; a table missing on either side counts as differing.
 CREATE FUNCTION differing_tables(sa text, sb text,
@@ -190,8 +202,8 @@ BEGIN
 			res := res || t;
 			CONTINUE;
 		END IF;
-		EXECUTE format('SELECT count(*) FROM ((SELECT * FROM %1$I.%3$I EXCEPT ALL SELECT * FROM %2$I.%3$I)
-		                UNION ALL (SELECT * FROM %2$I.%3$I EXCEPT ALL SELECT * FROM %1$I.%3$I)) x', sa, sb, t)
+		EXECUTE format('SELECT count(*) FROM ((%1$s EXCEPT ALL %2$s) UNION ALL (%2$s EXCEPT ALL %1$s)) x',
+		               rows_of(sa, t), rows_of(sb, t))
 		INTO d;
 		IF d > 0 THEN
 			res := res || t;
@@ -205,7 +217,7 @@ $$;
 CREATE FUNCTION same_tables(sa text, sb text, label text,
 	tabs text[] DEFAULT ARRAY['_item_counts', '_pair_counts', 'customers', 'customer_items', 'items', 'pairs'])
 RETURNS SETOF text LANGUAGE sql AS $$
-	SELECT bag_eq(format('SELECT * FROM %I.%I', sa, u.t), format('SELECT * FROM %I.%I', sb, u.t),
+	SELECT bag_eq(rows_of(sa, u.t), rows_of(sb, u.t),
 	              format('%s: %s equals that of a full refresh', label, u.t))
 	FROM unnest(tabs) WITH ORDINALITY u(t, n)
 	ORDER BY u.n
@@ -466,16 +478,21 @@ SELECT r.stage, r.rows, r.seconds, r.n FROM bundlerec.refresh('tmr_shop') WITH O
 
 SELECT is(ARRAY(SELECT stage FROM shop_stages ORDER BY n),
 	ARRAY['order lines', 'item counts', 'customer items', 'pair counts', 'items', 'pairs', 'rules',
-	      'embeddings', 'similar items', 'recommendations', 'item bundles', 'customer bundles'],
-	'refresh returns one row per stage, in order');
+	      'embeddings', 'similar items', 'recommendations', 'item bundles', 'customer bundles',
+	      'keys, indexes, statistics', 'publish'],
+	'refresh returns one row per stage, in order, then the preparation and the publish steps');
 SELECT is(ARRAY(SELECT rows FROM shop_stages WHERE n <= 6 ORDER BY n),
 	ARRAY[20, 5, 12, 7, 5, 8]::bigint[],
 	'stage rows: 20 lines, 5 items, 12 customer items, 7 pair counts, 5 items, 8 pairs');
-SELECT is(ARRAY(SELECT rows FROM shop_stages WHERE n > 6 ORDER BY n),
+SELECT is(ARRAY(SELECT rows FROM shop_stages WHERE n BETWEEN 7 AND 12 ORDER BY n),
 	ARRAY[(SELECT count(*) FROM bundlerec_tmr_shop.rules), (SELECT count(*) FROM bundlerec_tmr_shop.item_embeddings),
 	      (SELECT count(*) FROM bundlerec_tmr_shop.similar_items), (SELECT count(*) FROM bundlerec_tmr_shop.recommendations),
 	      (SELECT count(*) FROM bundlerec_tmr_shop.item_bundles), (SELECT count(*) FROM bundlerec_tmr_shop.customer_bundles)],
 	'stage rows of the later stages are the sizes of their tables');
+SELECT is(ARRAY(SELECT rows FROM shop_stages WHERE n > 12 ORDER BY n),
+	ARRAY[(SELECT count(*) FROM pg_tables WHERE schemaname = 'bundlerec_tmr_shop'),
+	      (SELECT count(*) FROM pg_tables WHERE schemaname = 'bundlerec_tmr_shop')],
+	'the preparation and publish steps count the tables they handled, every table of the model');
 SELECT ok((SELECT bool_and(seconds >= 0) FROM shop_stages), 'every stage reports its seconds');
 
 -- the count tables against the brute force
@@ -556,8 +573,8 @@ SELECT ok((SELECT last_refresh IS NOT NULL AND last_refresh <= clock_timestamp()
 SELECT is((SELECT ROW(count(*), min(kind), min(rows_read), min(watermark), min(jsonb_array_length(stages)),
                       min((metrics ->> 'orders')::bigint))::text
            FROM bundlerec.refresh_history WHERE model = 'tmr_shop'),
-	ROW(1::bigint, 'full', 20::bigint, '2024-06-30 10:00+00'::timestamptz, 12, 8::bigint)::text,
-	'refresh_history: one full refresh, 20 lines read, 12 stages, 8 orders');
+	ROW(1::bigint, 'full', 20::bigint, '2024-06-30 10:00+00'::timestamptz, 14, 8::bigint)::text,
+	'refresh_history: one full refresh, 20 lines read, 12 stages and the 2 publish steps, 8 orders');
 SELECT is((SELECT rows_written FROM bundlerec.refresh_history WHERE model = 'tmr_shop'),
 	(SELECT sum(n)::bigint FROM (
 		SELECT count(*) AS n FROM bundlerec_tmr_shop.items UNION ALL SELECT count(*) FROM bundlerec_tmr_shop.pairs
@@ -602,7 +619,7 @@ SELECT is((SELECT count(*) FROM bundlerec.refresh_history WHERE model = 'tmr_sho
 
 -- the result tables: ordinary tables with primary keys and comments
 SELECT is(tables_of('bundlerec_tmr_shop'),
-	ARRAY['_item_counts', '_pair_counts', 'customer_bundles', 'customer_embeddings', 'customer_items', 'customers',
+	ARRAY['_item_counts', '_pair_counts', '_pair_delta', 'customer_bundles', 'customer_embeddings', 'customer_items', 'customers',
 	      'item_bundles', 'item_embeddings', 'items', 'pairs', 'recommendations', 'rules', 'similar_items'],
 	'the result tables');
 SELECT is(ARRAY(SELECT c.relname || ':' || c.relkind::text FROM pg_class c
@@ -670,7 +687,7 @@ SELECT is((SELECT count(*) FROM bundlerec_tmr_top1.pairs p
            WHERE p.rank IS DISTINCT FROM b.rank OR NOT (near(p.score, b.score) AND near(p.score, p.npmi))),
 	0::bigint, 'shrinkage 0: score = npmi, and the pairs equal the brute force');
 SELECT is(tables_of('bundlerec_tmr_top1'),
-	ARRAY['_item_counts', '_pair_counts', 'customer_items', 'customers', 'items', 'pairs', 'recommendations'],
+	ARRAY['_item_counts', '_pair_counts', '_pair_delta', 'customer_items', 'customers', 'items', 'pairs', 'recommendations'],
 	'rules, bundles and embeddings off: no such tables');
 
 -- A model of basket and item only: every line counts quantity 1, there
@@ -688,8 +705,8 @@ SELECT is(q($$SELECT array_agg(ROW(item, orders, customers, quantity, revenue, p
 	'without quantity every line counts 1, without customer 0 customers, without price or category NULL');
 SELECT is(q($$SELECT count(*) FROM bundlerec.refresh('tmr_bare', true)$$)
           || ' ' || coalesce((SELECT last_refresh_kind FROM bundlerec.models WHERE name = 'tmr_bare'), 'none'),
-	'5 full', 'without ordered_at, refresh(incremental => true) runs a full refresh (5 stages)');
-SELECT is(tables_of('bundlerec_tmr_bare'), ARRAY['_item_counts', '_pair_counts', 'items', 'pairs'],
+	'7 full', 'without ordered_at, refresh(incremental => true) runs a full refresh (5 stages and the 2 publish steps)');
+SELECT is(tables_of('bundlerec_tmr_bare'), ARRAY['_item_counts', '_pair_counts', '_pair_delta', 'items', 'pairs'],
 	'without customer: no customers, customer_items or recommendations');
 SELECT is(q($$SELECT count(*) FROM bundlerec_tmr_bare.pairs p
               FULL JOIN bf_pairs('order_lines', 2, 10, 20) b ON b.item = p.item AND b.partner = p.partner
@@ -756,7 +773,7 @@ SELECT is((SELECT count(*) FROM bf_lines('inc_lines') WHERE ordered_at > '2024-0
 SELECT results_eq($$SELECT item, orders, quantity FROM bundlerec_tmr_inc._item_counts WHERE item IN ('A', 'F', 'G') ORDER BY item$$,
 	$$VALUES ('A', 7::bigint, 11::numeric), ('F', 3, 4), ('G', 1, 1)$$,
 	'incremental by hand: A 7 orders (the straddling b3 counted once), new items F and G');
-SELECT results_eq($$SELECT item_a, item_b, count::bigint FROM bundlerec_tmr_inc._pair_counts
+SELECT results_eq($$SELECT item_a, item_b, count::bigint FROM pc_rows('bundlerec_tmr_inc')
                     WHERE item_a IN ('A', 'C') AND item_b IN ('C', 'E', 'F', 'G') ORDER BY 1, 2$$,
 	$$VALUES ('A', 'C', 2::bigint), ('A', 'F', 2), ('C', 'E', 2), ('C', 'F', 2), ('C', 'G', 1)$$,
 	'incremental by hand: AC stays 2 (both old in b3), AF and CF from b3''s new line, CE 2, CG 1');
@@ -769,7 +786,7 @@ SELECT ok((SELECT count(*) = 2 FROM bundlerec_tmr_inc.pairs WHERE item IN ('C', 
 -- against the brute force
 SELECT bag_eq($$SELECT item, orders, quantity, revenue, first_ordered, last_ordered FROM bundlerec_tmr_inc._item_counts$$,
 	$$SELECT * FROM bf_item_counts('inc_lines')$$, 'incremental: _item_counts equals the brute force');
-SELECT bag_eq($$SELECT item_a, item_b, count::bigint FROM bundlerec_tmr_inc._pair_counts$$,
+SELECT bag_eq(rows_of('bundlerec_tmr_inc', '_pair_counts'),
 	$$SELECT * FROM bf_pair_counts('inc_lines')$$, 'incremental: _pair_counts equals the brute force');
 SELECT bag_eq($$SELECT customer, orders, first_ordered, last_ordered FROM bundlerec_tmr_inc.customers$$,
 	$$SELECT * FROM bf_customers('inc_lines')$$, 'incremental: customers equals the brute force');
@@ -1001,10 +1018,10 @@ SELECT is(ARRAY[
 	                        EXCEPT ALL SELECT * FROM bf_item_counts('rnd_lines'))
 	                       UNION ALL (SELECT * FROM bf_item_counts('rnd_lines')
 	                        EXCEPT ALL SELECT item, orders, quantity, revenue, first_ordered, last_ordered FROM bundlerec_tmr_rnd._item_counts)) x),
-	(SELECT count(*) FROM ((SELECT item_a, item_b, count::bigint FROM bundlerec_tmr_rnd._pair_counts
+	(SELECT count(*) FROM ((SELECT item_a, item_b, count::bigint FROM pc_rows('bundlerec_tmr_rnd')
 	                        EXCEPT ALL SELECT * FROM bf_pair_counts('rnd_lines'))
 	                       UNION ALL (SELECT * FROM bf_pair_counts('rnd_lines')
-	                        EXCEPT ALL SELECT item_a, item_b, count::bigint FROM bundlerec_tmr_rnd._pair_counts)) x),
+	                        EXCEPT ALL SELECT item_a, item_b, count::bigint FROM pc_rows('bundlerec_tmr_rnd'))) x),
 	(SELECT count(*) FROM ((SELECT customer, orders, first_ordered, last_ordered FROM bundlerec_tmr_rnd.customers
 	                        EXCEPT ALL SELECT * FROM bf_customers('rnd_lines'))
 	                       UNION ALL (SELECT * FROM bf_customers('rnd_lines')
