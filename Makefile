@@ -34,6 +34,7 @@ OBJS = \
 	src/serve.o \
 	src/serve_items.o \
 	src/serve_cart.o \
+	src/serve_cart_cache.o \
 	src/serve_bundles.o
 
 # The install script, built from its parts in pipeline order: the engines,

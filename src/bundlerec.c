@@ -20,6 +20,7 @@ void		_PG_init(void);
 
 int			bundlerec_memory_limit_kb = 1024 * 1024;
 int			bundlerec_blas_threads = 1;
+int			bundlerec_serving_cache_limit_kb = 64 * 1024;
 
 /* Apply bundlerec.blas_threads to OpenBLAS. */
 static void
@@ -65,6 +66,19 @@ _PG_init(void)
 							INT_MAX,
 							PGC_USERSET,
 							0,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("bundlerec.serving_cache_limit",
+							"Largest amount of memory a backend keeps of the results complete_cart reads.",
+							"complete_cart keeps each item's pairs, nearest items and rules it has read, "
+							"per model, until a refresh or drop of the model; past this size, all of it is "
+							"dropped and read again as needed. 0 keeps nothing between calls.",
+							&bundlerec_serving_cache_limit_kb,
+							64 * 1024,
+							0,
+							INT_MAX,
+							PGC_USERSET,
+							GUC_UNIT_KB,
 							NULL, NULL, NULL);
 
 	MarkGUCPrefixReserved("bundlerec");

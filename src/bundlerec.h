@@ -9,6 +9,7 @@
 
 /* bundlerec.memory_limit, in kilobytes */
 extern int	bundlerec_memory_limit_kb;
+extern int	bundlerec_serving_cache_limit_kb;
 
 /* bundlerec.blas_threads */
 extern int	bundlerec_blas_threads;

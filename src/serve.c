@@ -5,13 +5,16 @@
  *	  read-write, so that every query takes a snapshot after the lock: a call
  *	  that waited for a publish sees the new tables.  The per-backend cache
  *	  holds what the catalogue row says (schema, weights, which results
- *	  exist, whether items have names) and the plans; it is rebuilt when the
- *	  row's schema, options, tables or name column differ from the cached
- *	  ones.  Plans name the results' views, so
+ *	  exist, whether items have names), the plans and complete_cart's rows
+ *	  (serve_cart_cache.c); it is rebuilt when the row's schema, options,
+ *	  tables or name column differ from the cached ones, or the row is
+ *	  another version (xmin, cmin): a refresh, or a model dropped and
+ *	  created again under the same name.  Plans name the results' views, so
  *	  PostgreSQL itself replans them when a view is replaced or dropped.
  */
 #include "postgres.h"
 
+#include "access/xact.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_collation.h"
 #include "catalog/pg_type.h"
@@ -43,7 +46,7 @@ static const char *const global_sql[GQ_COUNT] = {
 	"SELECT pg_catalog.pg_advisory_xact_lock_shared(bundlerec._lock_key($1))",
 	"SELECT m.results_schema::text, m.last_refresh IS NOT NULL,"
 	" m.results_schema::text || ' ' || m.options::text || ' ' || m.tables::text"
-	" || ' ' || (m.item_name IS NOT NULL)::text,"
+	" || ' ' || (m.item_name IS NOT NULL)::text || ' ' || m.xmin::text || ' ' || m.cmin::text,"
 	" (m.options ->> 'cart_pairs_weight')::float8,"
 	" (m.options ->> 'cart_rules_weight')::float8,"
 	" (m.options ->> 'cart_embedding_weight')::float8,"
@@ -88,10 +91,11 @@ static const char *const model_sql[SQ_COUNT] = {
 	"SELECT p.partner, p.item, p.confidence::float8, p.count::int8"
 	" FROM (SELECT DISTINCT u.i FROM pg_catalog.unnest($1) u(i)) c"
 	" JOIN %1$s.pairs p ON p.item = c.i",
-	/* SQ_CART_RULES */
+	/* SQ_CART_RULES: the rules whose antecedent starts with one of $1 */
 	"SELECT r.consequent, r.confidence::float8, pg_catalog.cardinality(r.antecedent),"
-	" r.antecedent::text, r.antecedent"
-	" FROM %1$s.rules r WHERE r.antecedent OPERATOR(pg_catalog.<@) $1",
+	" r.antecedent::text, r.antecedent, r.antecedent[pg_catalog.array_lower(r.antecedent, 1)]"
+	" FROM %1$s.rules r WHERE r.antecedent OPERATOR(pg_catalog.&&) $1"
+	" AND r.antecedent[pg_catalog.array_lower(r.antecedent, 1)] OPERATOR(pg_catalog.=) ANY ($1)",
 	/* SQ_CART_SIMILAR */
 	"SELECT s.neighbor, s.item, s.similarity::float8"
 	" FROM (SELECT DISTINCT u.i FROM pg_catalog.unnest($1) u(i)) c"
@@ -199,6 +203,7 @@ CacheEntry(const char *key, const char *signature)
 		return m;
 	if (found)
 	{
+		ServeCartForget(m);
 		for (i = 0; i < SQ_COUNT; i++)
 			if (m->plans[i] != NULL)
 				SPI_freeplan(m->plans[i]);
@@ -320,8 +325,10 @@ ServeOpenSchema(Name schema, Datum options)
 	bool		similar = HasRelation(nsp, "similar_items");
 
 	snprintf(key, sizeof(key), "\x01%s", NameStr(*schema));
-	sig = psprintf("%u %d %d %s", nsp, rules, similar,
-				   DatumGetCString(DirectFunctionCall1(jsonb_out, options)));
+	/* kept for one transaction: nothing tells when the schema's tables change */
+	sig = psprintf("%u %d %d %s " INT64_FORMAT, nsp, rules, similar,
+				   DatumGetCString(DirectFunctionCall1(jsonb_out, options)),
+				   (int64) GetCurrentTransactionStartTimestamp());
 	m = CacheEntry(key, sig);
 	if (m->schema != NULL)
 		return m;
@@ -521,8 +528,8 @@ KeyMatch(const void *a, const void *b, Size keysize)
 }
 
 /* A hash table keyed by strings (char *), in the current memory context. */
-static HTAB *
-StringTable(const char *what, int size, Size entrysize)
+HTAB *
+ServeStringTable(const char *what, int size, Size entrysize)
 {
 	HASHCTL		ctl;
 
@@ -540,7 +547,7 @@ StringTable(const char *what, int size, Size entrysize)
 HTAB *
 ServeKeySet(int size)
 {
-	return StringTable("bundlerec serving keys", size, sizeof(ServeKeyEntry));
+	return ServeStringTable("bundlerec serving keys", size, sizeof(ServeKeyEntry));
 }
 
 /* An item of a call's names and its name (NULL: none). */
@@ -554,7 +561,7 @@ typedef struct NameEntry
 HTAB *
 ServeNamesNew(void)
 {
-	return StringTable("bundlerec serving names", 64, sizeof(NameEntry));
+	return ServeStringTable("bundlerec serving names", 64, sizeof(NameEntry));
 }
 
 /* Adds key (kept by reference) to the items whose names are wanted. */

@@ -48,6 +48,8 @@ typedef struct ServeModel
 	double		cart_embedding_weight;
 	double		feedback_prior;
 	SPIPlanPtr	plans[SQ_COUNT];
+	struct CartCache *cart;		/* complete_cart's rows read so far */
+	uint64		cart_epoch;		/* cart is valid while this is current */
 } ServeModel;
 
 /*
@@ -101,6 +103,7 @@ typedef struct ServeKeyEntry
 } ServeKeyEntry;
 
 extern HTAB *ServeKeySet(int size);
+extern HTAB *ServeStringTable(const char *what, int size, Size entrysize);
 extern ServeCand *ServeAdd(ServeCands *cs, char *item, int tier, int64 ord);
 extern int	ServeRank(ServeCands *cs, char **exclude, int nexclude,
 					  bool by_score, int k);
@@ -128,5 +131,52 @@ extern int64 ServeInt(SPITupleTable *t, uint64 row, int col, bool *isnull);
 extern char *ServeRound(double v, int scale);
 extern Datum ServeTextArray(char **items, int n);
 extern char **ServeArrayItems(Datum array, int *n);
+
+/* A pair of a cart item: the partner, its confidence and count. */
+typedef struct CartPair
+{
+	char	   *partner;
+	double		confidence;
+	int64		count;
+} CartPair;
+
+/* A nearest item of a cart item. */
+typedef struct CartNeighbor
+{
+	char	   *neighbor;
+	double		similarity;
+} CartNeighbor;
+
+/* A rule, kept under the first item of its antecedent. */
+typedef struct CartRule
+{
+	char	   *consequent;
+	double		confidence;
+	int32		size;
+	char	   *text;			/* the antecedent as text, for ties */
+	char	  **antecedent;
+	int			nantecedent;
+} CartRule;
+
+/* What complete_cart reads of one cart item (serve_cart_cache.c). */
+typedef struct CartItem
+{
+	char	   *item;			/* hash key */
+	bool		loaded;
+	uint64		call;			/* the last call that listed it */
+	CartPair   *pairs;
+	int			npairs;
+	int			maxpairs;
+	CartNeighbor *similar;
+	int			nsimilar;
+	int			maxsimilar;
+	CartRule   *rules;
+	int			nrules;
+	int			maxrules;
+} CartItem;
+
+extern CartItem **ServeCartItems(ServeModel *m, char **items, int nitems, int *n);
+extern bool ServeCartHas(ServeModel *m, char *item);
+extern void ServeCartForget(ServeModel *m);
 
 #endif							/* SERVE_H */

@@ -32,7 +32,8 @@ typedef struct CartRow
 	double		r_conf;
 	int32		r_size;
 	char	   *r_text;
-	Datum		r_via;			/* the antecedent, a text[] */
+	char	  **r_via;			/* the antecedent */
+	int			r_nvia;
 	bool		has_e;
 	double		e_sim;
 	char	   *e_via;
@@ -62,68 +63,73 @@ TextCmp(const char *a, const char *b)
 	return varstr_cmp(a, strlen(a), b, strlen(b), DEFAULT_COLLATION_OID);
 }
 
-/* Reads the three kinds of rows of the cart into candidates. */
+/*
+ * Merges the rows of the cart's items into candidates: each candidate's
+ * best pair, rule (one whose whole antecedent the cart holds) and
+ * neighbour.
+ */
 static void
-CartRows(ServeModel *m, ServeCands *cs, Datum cart)
+CartRows(ServeModel *m, ServeCands *cs, char **items, int nitems)
 {
 	HTAB	   *index = ServeKeySet(256);
-	SPITupleTable *t;
-	uint64		i;
-	bool		isnull;
+	CartItem  **rows;
+	int			n;
+	int			i;
+	int			j;
+	int			a;
 
-	t = ServeRun(m, SQ_CART_PAIRS, &cart, NULL);
-	for (i = 0; i < SPI_processed; i++)
+	rows = ServeCartItems(m, items, nitems, &n);
+	for (i = 0; i < n; i++)
 	{
-		CartRow    *r = CartCandidate(index, cs, ServeText(t, i, 1));
-		char	   *via = ServeText(t, i, 2);
-		double		conf = ServeFloat(t, i, 3, &isnull);
+		CartItem   *e = rows[i];
 
-		if (!r->has_p || conf > r->p_conf ||
-			(conf == r->p_conf && TextCmp(via, r->p_via) < 0))
+		for (j = 0; j < e->npairs; j++)
 		{
-			r->has_p = true;
-			r->p_conf = conf;
-			r->p_via = via;
-			r->p_count = ServeInt(t, i, 4, &isnull);
-		}
-	}
-	if (m->has_rules && m->cart_rules_weight > 0)
-	{
-		t = ServeRun(m, SQ_CART_RULES, &cart, NULL);
-		for (i = 0; i < SPI_processed; i++)
-		{
-			CartRow    *r = CartCandidate(index, cs, ServeText(t, i, 1));
-			double		conf = ServeFloat(t, i, 2, &isnull);
-			int32		size = (int32) ServeInt(t, i, 3, &isnull);
-			char	   *text = ServeText(t, i, 4);
+			CartPair   *p = &e->pairs[j];
+			CartRow    *r = CartCandidate(index, cs, p->partner);
 
-			if (!r->has_r || conf > r->r_conf ||
-				(conf == r->r_conf && (size > r->r_size ||
-									   (size == r->r_size && TextCmp(text, r->r_text) < 0))))
+			if (!r->has_p || p->confidence > r->p_conf ||
+				(p->confidence == r->p_conf && TextCmp(e->item, r->p_via) < 0))
 			{
-				r->has_r = true;
-				r->r_conf = conf;
-				r->r_size = size;
-				r->r_text = text;
-				r->r_via = SPI_getbinval(t->vals[i], t->tupdesc, 5, &isnull);
+				r->has_p = true;
+				r->p_conf = p->confidence;
+				r->p_via = e->item;
+				r->p_count = p->count;
 			}
 		}
-	}
-	if (m->has_similar && m->cart_embedding_weight > 0)
-	{
-		t = ServeRun(m, SQ_CART_SIMILAR, &cart, NULL);
-		for (i = 0; i < SPI_processed; i++)
+		for (j = 0; m->cart_rules_weight > 0 && j < e->nrules; j++)
 		{
-			CartRow    *r = CartCandidate(index, cs, ServeText(t, i, 1));
-			char	   *via = ServeText(t, i, 2);
-			double		sim = ServeFloat(t, i, 3, &isnull);
+			CartRule   *q = &e->rules[j];
+			CartRow    *r;
 
-			if (!r->has_e || sim > r->e_sim ||
-				(sim == r->e_sim && TextCmp(via, r->e_via) < 0))
+			for (a = 0; a < q->nantecedent && ServeCartHas(m, q->antecedent[a]); a++)
+				;
+			if (a < q->nantecedent)
+				continue;
+			r = CartCandidate(index, cs, q->consequent);
+			if (!r->has_r || q->confidence > r->r_conf ||
+				(q->confidence == r->r_conf && (q->size > r->r_size ||
+												(q->size == r->r_size && TextCmp(q->text, r->r_text) < 0))))
+			{
+				r->has_r = true;
+				r->r_conf = q->confidence;
+				r->r_size = q->size;
+				r->r_text = q->text;
+				r->r_via = q->antecedent;
+				r->r_nvia = q->nantecedent;
+			}
+		}
+		for (j = 0; m->cart_embedding_weight > 0 && j < e->nsimilar; j++)
+		{
+			CartNeighbor *s = &e->similar[j];
+			CartRow    *r = CartCandidate(index, cs, s->neighbor);
+
+			if (!r->has_e || s->similarity > r->e_sim ||
+				(s->similarity == r->e_sim && TextCmp(e->item, r->e_via) < 0))
 			{
 				r->has_e = true;
-				r->e_sim = sim;
-				r->e_via = via;
+				r->e_sim = s->similarity;
+				r->e_via = e->item;
 			}
 		}
 	}
@@ -149,14 +155,8 @@ CartNames(ServeModel *m, ServeCands *cs, int n)
 			ServeNameWant(names, r->p_via);
 		if (r->has_e)
 			ServeNameWant(names, r->e_via);
-		if (r->has_r)
-		{
-			int			na;
-			char	  **a = ServeArrayItems(r->r_via, &na);
-
-			for (j = 0; j < na; j++)
-				ServeNameWant(names, a[j]);
-		}
+		for (j = 0; r->has_r && j < r->r_nvia; j++)
+			ServeNameWant(names, r->r_via[j]);
 	}
 	ServeNamesLoad(m, names);
 	return names;
@@ -170,8 +170,6 @@ static char *
 CartExplanation(const CartRow *r, HTAB *names)
 {
 	StringInfoData s;
-	int			na;
-	char	  **a;
 	int			j;
 
 	initStringInfo(&s);
@@ -181,10 +179,9 @@ CartExplanation(const CartRow *r, HTAB *names)
 	if (r->has_r)
 	{
 		appendStringInfoString(&s, s.len > 0 ? "; rule " : "rule ");
-		a = ServeArrayItems(r->r_via, &na);
-		for (j = 0; j < na; j++)
-			if (a[j] != NULL)
-				appendStringInfo(&s, "%s%s", j > 0 ? " + " : "", ServeNameOr(names, a[j]));
+		for (j = 0; j < r->r_nvia; j++)
+			if (r->r_via[j] != NULL)
+				appendStringInfo(&s, "%s%s", j > 0 ? " + " : "", ServeNameOr(names, r->r_via[j]));
 		appendStringInfo(&s, " => it (confidence %s)", ServeRound(r->r_conf, 3));
 	}
 	if (r->has_e)
@@ -223,7 +220,7 @@ CompleteCart(FunctionCallInfo fcinfo, ServeModel *m, int itemsarg)
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 				 errmsg("items must be an array of items without NULLs"),
 				 errhint("Pass the cart's items, for example ARRAY['85123A', '22423'].")));
-	CartRows(m, &cs, cart);
+	CartRows(m, &cs, items, nitems);
 	for (i = 0; i < cs.n; i++)
 	{
 		CartRow    *r = cs.c[i].row;

@@ -40,7 +40,8 @@
 #    bench_customers = BENCH_ARGS customers (by md5) + BENCH_UNKNOWN unknown
 #    ones; bench_carts = BENCH_ARGS real baskets with >= 2 distinct items (by
 #    md5 of the invoice) less one item (the one with the smallest
-#    md5(invoice || '/' || item)).  First VACUUM ANALYZE and CHECKPOINT (what
+#    md5(invoice || '/' || item)); bench_carts50 = those of at most 50 items
+#    (complete_cart's aim is stated for them).  First VACUUM ANALYZE and CHECKPOINT (what
 #    autovacuum and the checkpointer would do after the refreshes), then
 #    test/bench/serving_calls.sql calls every function once per argument in
 #    one session, timed in the server with clock_timestamp() (second of two
@@ -51,7 +52,8 @@
 #    Then pgbench: each script in test/bench/serving/ draws an id
 #    (\set r random(1, :n_...)) and runs one call,
 #    SELECT count(*) FROM bundlerec.<function>('shop', (SELECT ... WHERE id = :r), k):
-#    frequently_bought_together k 10, similar_items 10, complete_cart 10,
+#    frequently_bought_together k 10, similar_items 10, complete_cart 10
+#    (all carts, and carts of at most 50 items),
 #    bundles_for_item 5, bundles_for_item 5 explore => true,
 #    bundles_for_customer 5, recommend_items 10; baselines measured in the
 #    same run: SELECT 1, and the plain table reads a caller would otherwise
@@ -183,7 +185,7 @@ run_pgbench() {
 		waited=$((waited + 2))
 	done
 	"$PGBENCH" -n -M "$PROTOCOL" -c "$CLIENTS" -j "$CLIENTS" -T "$DURATION" \
-		-D n_items="$N_ITEMS" -D n_customers="$N_CUSTOMERS" -D n_carts="$N_CARTS" \
+		-D n_items="$N_ITEMS" -D n_customers="$N_CUSTOMERS" -D n_carts="$N_CARTS" -D n_carts50="$N_CARTS50" \
 		-l --log-prefix="$TMP/$name" -f "test/bench/serving/$script" >"$out" 2>&1 || rc=$?
 	bg="$bg/$(cpu_busy 2)"
 	tps=$(sed -n 's/^tps = \([0-9.]*\) (without initial connection time).*/\1/p' "$out")
@@ -326,9 +328,9 @@ SQL
 
 	echo
 	echo "== 2. Serving latency"
-	read -r N_ITEMS N_CUSTOMERS N_CARTS <<<"$(bpsql -tA -F ' ' -c "
+	read -r N_ITEMS N_CUSTOMERS N_CARTS N_CARTS50 <<<"$(bpsql -tA -F ' ' -c "
 		SELECT (SELECT count(*) FROM serving_bench.bench_items), (SELECT count(*) FROM serving_bench.bench_customers),
-		       (SELECT count(*) FROM serving_bench.bench_carts)")"
+		       (SELECT count(*) FROM serving_bench.bench_carts), (SELECT count(*) FROM serving_bench.bench_carts50)")"
 	bpsql -tA -F ' ' -c "
 		SELECT '   arguments: ' || (SELECT count(*) FILTER (WHERE known) || ' best-selling + ' || count(*) FILTER (WHERE NOT known) || ' unknown items' FROM serving_bench.bench_items)
 		       || ', ' || (SELECT count(*) FILTER (WHERE known) || ' + ' || count(*) FILTER (WHERE NOT known) || ' unknown customers' FROM serving_bench.bench_customers)
@@ -381,6 +383,7 @@ SQL
 	run_pgbench fbt fbt.sql bpairs "frequently_bought_together(k 10)"
 	run_pgbench similar similar.sql bpairs "similar_items(10)"
 	run_pgbench cart cart.sql bpairs "complete_cart(10)"
+	run_pgbench cart50 cart50.sql bpairs "complete_cart(10), carts <= 50 items"
 	run_pgbench bitem bundles_item.sql bpairs "bundles_for_item(5)"
 	run_pgbench bitemx bundles_item_explore.sql bpairs "bundles_for_item(5, explore => true)"
 	run_pgbench bcust bundles_customer.sql brecs "bundles_for_customer(5)"

@@ -163,7 +163,7 @@ SELECT bundlerec.create_model('svc2', 'svc_fixture.lines', 'basket', 'item', cus
 	category => 'category', options => '{"factors": 4, "iterations": 2}') IS NOT NULL AS created \gset
 SELECT count(*) > 0 AS refreshed FROM bundlerec.refresh('svc2') \gset
 
-SELECT plan(37);
+SELECT plan(48);
 
 ------------------------------------------------------------------------------
 -- 1. complete_cart against the plpgsql oracle
@@ -306,6 +306,22 @@ SELECT is(svc_fixture.served_there('svc2', 'i1'), :'svc2_before', 'there: the ot
 SELECT is((SELECT v FROM dblink('svc_rd', $q$SELECT string_agg(source, ',' ORDER BY rank) FROM bundlerec.similar_items('svc2', 'i1', 3)$q$) t(v text)),
 	'embeddings,embeddings,embeddings', 'there: svc2 has embeddings');
 
+-- complete_cart keeps the rows it has read, per session and model: warm
+-- them here and there for the cart i1, i2, i3
+CREATE FUNCTION svc_fixture.cart_served(model text, items text[]) RETURNS text LANGUAGE sql VOLATILE AS $$
+	SELECT string_agg(item || ' ' || score, ',' ORDER BY rank) FROM bundlerec.complete_cart(model, items, 6)
+$$;
+CREATE FUNCTION svc_fixture.cart_there(model text, items text[]) RETURNS text LANGUAGE sql VOLATILE AS $$
+	SELECT v FROM dblink('svc_rd', format('SELECT svc_fixture.cart_served(%L, %L)', model, items)) AS t(v text)
+$$;
+CREATE FUNCTION svc_fixture.cart_oracle(model text, items text[]) RETURNS text LANGUAGE sql VOLATILE AS $$
+	SELECT string_agg(item || ' ' || score, ',' ORDER BY rank)
+	FROM svc_fixture.ref_complete_cart('bundlerec_' || model, (SELECT options FROM bundlerec.models WHERE name = model), items, 6)
+$$;
+SELECT svc_fixture.cart_oracle('svc', ARRAY['i1', 'i2', 'i3']) AS cart_before \gset
+SELECT is(svc_fixture.cart_served('svc', ARRAY['i1', 'i2', 'i3']), :'cart_before', 'here: complete_cart as the oracle, rows now kept');
+SELECT is(svc_fixture.cart_there('svc', ARRAY['i1', 'i2', 'i3']), :'cart_before', 'there: the same');
+
 -- new orders pair i1 with i140..i143; a full refresh publishes new tables
 INSERT INTO svc_fixture.lines
 SELECT 'n' || b || '-' || r, x, 'c1', timestamptz '2024-03-01' + b * interval '1 hour', 'k0'
@@ -316,6 +332,10 @@ SELECT isnt(:'svc_after'::text, :'svc_before'::text, 'the refresh changed the pa
 SELECT is(svc_fixture.served('svc', 'i1'), :'svc_after', 'here: after the refresh, the new partners');
 SELECT is(svc_fixture.served_there('svc', 'i1'), :'svc_after', 'there: after the refresh, the new partners');
 SELECT is(svc_fixture.served_there('svc2', 'i1'), :'svc2_before', 'there: the other model is unchanged');
+SELECT svc_fixture.cart_oracle('svc', ARRAY['i1', 'i2', 'i3']) AS cart_after \gset
+SELECT isnt(:'cart_after'::text, :'cart_before'::text, 'the refresh changed the completion of i1, i2, i3');
+SELECT is(svc_fixture.cart_served('svc', ARRAY['i1', 'i2', 'i3']), :'cart_after', 'here: complete_cart after the refresh, as the oracle');
+SELECT is(svc_fixture.cart_there('svc', ARRAY['i1', 'i2', 'i3']), :'cart_after', 'there: the same');
 
 -- drop_model: the other session is told the model does not exist
 SELECT bundlerec.drop_model('svc2') IS NOT NULL AS dropped \gset
@@ -350,6 +370,36 @@ SELECT ok(:'svc2_c' <> :'svc2_b' AND (SELECT tables::text FROM bundlerec.models 
 	'same tables map, other partners of j1');
 SELECT is(svc_fixture.served_there('svc2', 'j1'), :'svc2_c', 'there: the partners of the data re-created under the same name');
 SELECT is(svc_fixture.served('svc2', 'j1'), :'svc2_c', 'here: the same');
+SELECT is(svc_fixture.cart_there('svc2', ARRAY['j1', 'j2']), svc_fixture.cart_oracle('svc2', ARRAY['j1', 'j2']),
+	'there: complete_cart of the data re-created under the same name, as the oracle');
+
+-- created, served, dropped and created again inside one transaction, on
+-- changed data: the same tables map and the same xmin, another command
+BEGIN;
+SELECT bundlerec.drop_model('svc2') IS NOT NULL AS dropped \gset
+SELECT bundlerec.create_model('svc2', 'svc_fixture.lines_b', 'basket', 'item', customer => 'customer',
+	category => 'category', options => '{"factors": 4, "iterations": 2, "embeddings": false, "rules": false}') IS NOT NULL AS created \gset
+SELECT count(*) > 0 AS refreshed FROM bundlerec.refresh('svc2') \gset
+SELECT svc_fixture.cart_served('svc2', ARRAY['j1', 'j2']) AS cart_j_before \gset
+SELECT bundlerec.drop_model('svc2') IS NOT NULL AS dropped \gset
+UPDATE svc_fixture.lines_b SET item = 'j' || (31 - substr(item, 2)::int);
+SELECT bundlerec.create_model('svc2', 'svc_fixture.lines_b', 'basket', 'item', customer => 'customer',
+	category => 'category', options => '{"factors": 4, "iterations": 2, "embeddings": false, "rules": false}') IS NOT NULL AS created \gset
+SELECT count(*) > 0 AS refreshed FROM bundlerec.refresh('svc2') \gset
+SELECT ok(svc_fixture.cart_oracle('svc2', ARRAY['j1', 'j2']) <> :'cart_j_before', 'in one transaction: the new data completes j1, j2 otherwise');
+SELECT is(svc_fixture.cart_served('svc2', ARRAY['j1', 'j2']), svc_fixture.cart_oracle('svc2', ARRAY['j1', 'j2']),
+	'in one transaction: complete_cart of the re-created model, as the oracle');
+COMMIT;
+
+-- bundlerec.serving_cache_limit: nothing kept (0), or dropped at every call
+SET bundlerec.serving_cache_limit = 0;
+SELECT is(svc_fixture.cart_served('svc', ARRAY['i1', 'i2', 'i3']), :'cart_after', 'serving_cache_limit 0: as the oracle');
+SELECT is(svc_fixture.cart_served('svc', ARRAY(SELECT 'i' || n FROM generate_series(1, 140) n)),
+	svc_fixture.cart_oracle('svc', ARRAY(SELECT 'i' || n FROM generate_series(1, 140) n)), 'serving_cache_limit 0: a 140-item cart as the oracle');
+SET bundlerec.serving_cache_limit = '1kB';
+SELECT is(svc_fixture.cart_served('svc', ARRAY(SELECT 'i' || n FROM generate_series(1, 140, 3) n)),
+	svc_fixture.cart_oracle('svc', ARRAY(SELECT 'i' || n FROM generate_series(1, 140, 3) n)), 'serving_cache_limit 1kB: as the oracle');
+RESET bundlerec.serving_cache_limit;
 SELECT is(svc_fixture.served_there('svc', 'i1'), :'svc_after', 'there: model svc is still its own');
 
 SELECT * FROM finish();
