@@ -3,74 +3,16 @@
 -- Evaluation: train on the past, score the model on the orders after it
 ------------------------------------------------------------------------------
 
--- VOLATILE: builds a scratch copy of the model and appends to the history.
-CREATE FUNCTION bundlerec.evaluate(
-	model text,
-	test_from timestamptz,
-	k integer DEFAULT 10)
-RETURNS TABLE (
-	task text,
-	method text,
-	cases bigint,
-	hit_rate double precision,
-	"precision" double precision,
-	recall double precision,
-	ndcg double precision,
-	coverage double precision,
-	novelty double precision)
+-- The cases into _br_eval_carts and _br_eval_truth: complete the cart hides
+-- one item of each test order (at most max_cases orders, the first by md5 of
+-- the order), next period keeps what each training customer buys later.
+CREATE FUNCTION bundlerec._eval_cases(everything regclass, sch text, test_from timestamptz, max_cases bigint,
+                                      next_period boolean)
+RETURNS void
 LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
 AS $body$
-DECLARE
-	m bundlerec.models := bundlerec._model(model);
-	started timestamptz := clock_timestamp();
-	sch text := format('bundlerec_eval_%s', pg_backend_pid());
-	train regclass;
-	everything regclass;
-	res jsonb;
-	n_train bigint;
-	n_test bigint;
-	n_items bigint;
-	max_cases bigint;
-	metrics jsonb;
 BEGIN
-	PERFORM bundlerec._check_k(k);
-	IF test_from IS NULL THEN
-		RAISE EXCEPTION 'test_from must not be NULL'
-			USING ERRCODE = 'null_value_not_allowed',
-			      HINT = 'Orders before test_from train the model; the orders from it on test it.';
-	END IF;
-	IF m.ordered_at IS NULL THEN
-		RAISE EXCEPTION 'model "%" has no ordered_at column', m.name
-			USING ERRCODE = 'object_not_in_prerequisite_state',
-			      HINT = 'Evaluation splits the orders by time; create the model with ordered_at.';
-	END IF;
-	-- enough recommendations per customer for k
-	m.options := m.options || jsonb_build_object('recommendations_per_customer',
-		greatest((m.options ->> 'recommendations_per_customer')::int, k));
-	max_cases := (m.options ->> 'eval_max_baskets')::bigint;
-
-	everything := bundlerec._lines_view(m, '_br_eval_all');
-	train := bundlerec._lines_view(m, '_br_eval_train', test_from);
-	EXECUTE format('SELECT count(*) FROM %s', train) INTO n_train;
-	EXECUTE format('SELECT count(*) FROM %s WHERE ordered_at >= %L', everything, test_from) INTO n_test;
-	IF n_train = 0 OR n_test = 0 THEN
-		RAISE EXCEPTION 'model "%": % order lines before % and % from it', m.name, n_train, test_from, n_test
-			USING ERRCODE = 'no_data_found',
-			      HINT = 'Choose test_from so that both periods hold orders.';
-	END IF;
-
-	PERFORM bundlerec._drop_schema(sch);
-	EXECUTE format('CREATE SCHEMA %I', sch);
-	RAISE NOTICE 'bundlerec %: evaluation, training on the % order lines before %', m.name, n_train, test_from;
-	res := bundlerec._build(m, train, sch, '', false, NULL);
-	PERFORM bundlerec._prepare(m, sch, '', ARRAY(SELECT jsonb_array_elements_text(res -> 'built')));
-	EXECUTE format('SELECT count(*) FROM %I.items', sch) INTO n_items;
-
-	CREATE TEMP TABLE _br_eval_recs (task text, method text, case_id text, rank integer, item text) ON COMMIT DROP;
-	CREATE TEMP TABLE _br_eval_truth (task text, case_id text, item text) ON COMMIT DROP;
-
-	-- complete the cart: one item of each test order hidden, the rest the cart
 	EXECUTE format($q$
 		CREATE TEMP TABLE _br_eval_carts ON COMMIT DROP AS
 		WITH b AS (
@@ -85,10 +27,29 @@ BEGIN
 		                    ORDER BY md5(p.basket || '/' || u.item), u.item LIMIT 1) h
 		$q$, everything, test_from, max_cases);
 	INSERT INTO _br_eval_truth SELECT 'complete the cart', c.case_id, c.hidden FROM _br_eval_carts c;
+	IF next_period THEN
+		EXECUTE format($q$
+			INSERT INTO _br_eval_truth
+			SELECT DISTINCT 'next period', l.customer, l.item
+			FROM %1$s l JOIN %2$I.customers c ON c.customer = l.customer
+			WHERE l.ordered_at >= %3$L
+			$q$, everything, sch, test_from);
+	END IF;
+END
+$body$;
+
+-- Each method's ranked lists for the cases into _br_eval_recs: the model
+-- through the serving path, popularity and repeat.
+CREATE FUNCTION bundlerec._eval_lists(sch text, options jsonb, k integer, next_period boolean)
+RETURNS void
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $body$
+BEGIN
 	INSERT INTO _br_eval_recs
 	SELECT 'complete the cart', 'model', c.case_id, r.rank, r.item
 	FROM _br_eval_carts c
-	CROSS JOIN LATERAL bundlerec._complete_cart(sch, m.options, c.cart, k, NULL) r;
+	CROSS JOIN LATERAL bundlerec._complete_cart(sch, options, c.cart, k, NULL) r;
 	EXECUTE format($q$
 		INSERT INTO _br_eval_recs
 		SELECT 'complete the cart', 'popularity', c.case_id, p.rank, p.item
@@ -98,41 +59,46 @@ BEGIN
 			FROM (SELECT * FROM %1$I.items i WHERE i.item <> ALL (c.cart)
 			      ORDER BY i.popularity_rank LIMIT %2$s) i) p
 		$q$, sch, k);
-
-	-- next period: what each known customer buys from test_from on
-	IF m.customer IS NOT NULL THEN
-		EXECUTE format($q$
-			INSERT INTO _br_eval_truth
-			SELECT DISTINCT 'next period', l.customer, l.item
-			FROM %1$s l JOIN %2$I.customers c ON c.customer = l.customer
-			WHERE l.ordered_at >= %3$L
-			$q$, everything, sch, test_from);
-		EXECUTE format($q$
-			INSERT INTO _br_eval_recs
-			SELECT 'next period', 'model', r.customer, r.rank, r.item
-			FROM %1$I.recommendations r
-			WHERE r.rank <= %2$s AND r.customer IN (SELECT t.case_id FROM _br_eval_truth t WHERE t.task = 'next period')
-			$q$, sch, k);
-		EXECUTE format($q$
-			INSERT INTO _br_eval_recs
-			SELECT 'next period', 'popularity', c.case_id, i.popularity_rank, i.item
-			FROM (SELECT DISTINCT t.case_id FROM _br_eval_truth t WHERE t.task = 'next period') c
-			CROSS JOIN %1$I.items i
-			WHERE i.popularity_rank <= %2$s
-			$q$, sch, k);
-		EXECUTE format($q$
-			INSERT INTO _br_eval_recs
-			SELECT 'next period', 'repeat', x.customer, x.rank, x.item
-			FROM (SELECT ci.customer, ci.item,
-			             row_number() OVER (PARTITION BY ci.customer
-			                                ORDER BY ci.orders DESC, ci.last_ordered DESC NULLS LAST, ci.item COLLATE "C")::integer AS rank
-			      FROM %1$I.customer_items ci
-			      WHERE ci.customer IN (SELECT t.case_id FROM _br_eval_truth t WHERE t.task = 'next period')) x
-			WHERE x.rank <= %2$s
-			$q$, sch, k);
+	IF NOT next_period THEN
+		RETURN;
 	END IF;
+	EXECUTE format($q$
+		CREATE TEMP TABLE _br_eval_customers ON COMMIT DROP AS
+		SELECT t.case_id, coalesce(
+		         (SELECT (array_agg(ci.item ORDER BY ci.orders DESC, ci.last_ordered DESC NULLS LAST, ci.item COLLATE "C"))[1:%2$s]
+		          FROM %1$I.customer_items ci WHERE ci.customer = t.case_id), '{}') AS own
+		FROM (SELECT DISTINCT t.case_id FROM _br_eval_truth t WHERE t.task = 'next period') t
+		$q$, sch, k);
+	EXECUTE format($q$
+		INSERT INTO _br_eval_recs
+		SELECT 'next period', 'model', r.customer, r.rank, r.item
+		FROM %1$I.recommendations r JOIN _br_eval_customers c ON c.case_id = r.customer
+		WHERE r.rank <= %2$s
+		$q$, sch, k);
+	EXECUTE format($q$
+		INSERT INTO _br_eval_recs
+		SELECT 'next period', 'popularity', c.case_id, i.popularity_rank, i.item
+		FROM _br_eval_customers c CROSS JOIN %1$I.items i
+		WHERE i.popularity_rank <= %2$s
+		$q$, sch, k);
+	INSERT INTO _br_eval_recs
+	SELECT 'next period', 'repeat', c.case_id, u.rank::integer, u.item
+	FROM _br_eval_customers c CROSS JOIN LATERAL unnest(c.own) WITH ORDINALITY u(item, rank);
+	DROP TABLE _br_eval_customers;
+END
+$body$;
 
-	-- the metrics, every case counted (a method without a list scores 0)
+-- The metrics of every (task, method) into _br_eval_rows, every case counted
+-- (a method without a list for a case scores 0 on it).
+CREATE FUNCTION bundlerec._eval_metrics(sch text, k integer, n_baskets bigint)
+RETURNS void
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $body$
+DECLARE
+	n_items bigint;
+BEGIN
+	EXECUTE format('SELECT count(*) FROM %I.items', sch) INTO n_items;
 	EXECUTE format($q$
 		CREATE TEMP TABLE _br_eval_rows ON COMMIT DROP AS
 		WITH methods AS (
@@ -170,7 +136,76 @@ BEGIN
 		SELECT q.task, q.method, q.cases, q.hit_rate, q.precision, q.recall, q.ndcg,
 		       coalesce(l.coverage, 0) AS coverage, l.novelty
 		FROM quality q LEFT JOIN lists l ON l.task = q.task AND l.method = q.method
-		$q$, sch, k, greatest(n_items, 1), (res ->> 'n_baskets')::bigint);
+		$q$, sch, k, greatest(n_items, 1), n_baskets);
+END
+$body$;
+
+-- VOLATILE: builds a scratch copy of the model and appends to the history.
+CREATE FUNCTION bundlerec.evaluate(
+	model text,
+	test_from timestamptz,
+	k integer DEFAULT 10)
+RETURNS TABLE (
+	task text,
+	method text,
+	cases bigint,
+	hit_rate double precision,
+	"precision" double precision,
+	recall double precision,
+	ndcg double precision,
+	coverage double precision,
+	novelty double precision)
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $body$
+DECLARE
+	m bundlerec.models := bundlerec._model(model);
+	started timestamptz := clock_timestamp();
+	sch text := format('bundlerec_eval_%s', pg_backend_pid());
+	train regclass;
+	everything regclass;
+	res jsonb;
+	n_train bigint;
+	n_test bigint;
+	metrics jsonb;
+BEGIN
+	PERFORM bundlerec._check_k(k);
+	IF test_from IS NULL THEN
+		RAISE EXCEPTION 'test_from must not be NULL'
+			USING ERRCODE = 'null_value_not_allowed',
+			      HINT = 'Orders before test_from train the model; the orders from it on test it.';
+	END IF;
+	IF m.ordered_at IS NULL THEN
+		RAISE EXCEPTION 'model "%" has no ordered_at column', m.name
+			USING ERRCODE = 'object_not_in_prerequisite_state',
+			      HINT = 'Evaluation splits the orders by time; create the model with ordered_at.';
+	END IF;
+	-- enough recommendations per customer for k
+	m.options := m.options || jsonb_build_object('recommendations_per_customer',
+		greatest((m.options ->> 'recommendations_per_customer')::int, k));
+
+	everything := bundlerec._lines_view(m, '_br_eval_all');
+	train := bundlerec._lines_view(m, '_br_eval_train', test_from);
+	EXECUTE format('SELECT count(*) FROM %s', train) INTO n_train;
+	EXECUTE format('SELECT count(*) FROM %s WHERE ordered_at >= %L', everything, test_from) INTO n_test;
+	IF n_train = 0 OR n_test = 0 THEN
+		RAISE EXCEPTION 'model "%": % order lines before % and % from it', m.name, n_train, test_from, n_test
+			USING ERRCODE = 'no_data_found',
+			      HINT = 'Choose test_from so that both periods hold orders.';
+	END IF;
+
+	PERFORM bundlerec._drop_schema(sch);
+	EXECUTE format('CREATE SCHEMA %I', sch);
+	RAISE NOTICE 'bundlerec %: evaluation, training on the % order lines before %', m.name, n_train, test_from;
+	res := bundlerec._build(m, train, sch, '', false, NULL);
+	PERFORM bundlerec._prepare(m, sch, '', ARRAY(SELECT jsonb_array_elements_text(res -> 'built')));
+
+	CREATE TEMP TABLE _br_eval_truth (task text, case_id text, item text) ON COMMIT DROP;
+	CREATE TEMP TABLE _br_eval_recs (task text, method text, case_id text, rank integer, item text) ON COMMIT DROP;
+	PERFORM bundlerec._eval_cases(everything, sch, test_from, (m.options ->> 'eval_max_baskets')::bigint,
+	                              m.customer IS NOT NULL);
+	PERFORM bundlerec._eval_lists(sch, m.options, k, m.customer IS NOT NULL);
+	PERFORM bundlerec._eval_metrics(sch, k, (res ->> 'n_baskets')::bigint);
 
 	SELECT jsonb_build_object('test_from', test_from, 'k', k, 'train_lines', n_train, 'test_lines', n_test,
 	                          'rows', jsonb_agg(to_jsonb(e) ORDER BY e.task, e.method))
