@@ -7,6 +7,7 @@ OBJS = \
 	src/bundlerec.o \
 	src/arrays.o \
 	src/budget.o \
+	src/progress.o \
 	src/items.o \
 	src/baskets.o \
 	src/source.o \

@@ -20,6 +20,7 @@
 #include "arrays.h"
 #include "linalg.h"
 #include "output.h"
+#include "progress.h"
 #include "topk.h"
 
 #define SCORE_BLOCK 256			/* rows scored per SGEMM */
@@ -76,6 +77,7 @@ TopKByBlocks(Tuplestorestate *ts, TupleDesc tupdesc, const FactorTable *a,
 	float	   *scores;
 	TopK		top;
 	int32		start;
+	Progress	progress;
 
 	if (a->n == 0 || b->n == 0)
 		return;
@@ -88,12 +90,14 @@ TopKByBlocks(Tuplestorestate *ts, TupleDesc tupdesc, const FactorTable *a,
 	scores = MemoryContextAllocHuge(CurrentMemoryContext,
 									sizeof(float) * (Size) SCORE_BLOCK * b->n);
 	TopKInit(&top, Min(k, b->n));
+	ProgressStart(&progress, self ? "nearest items" : "recommendations", "rows", a->n);
 	for (start = 0; start < a->n; start += SCORE_BLOCK)
 	{
 		int32		rows = Min(SCORE_BLOCK, a->n - start);
 		int32		r;
 
 		CHECK_FOR_INTERRUPTS();
+		ProgressReport(&progress, start);
 		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, rows, b->n, a->k,
 					1.0f, a->v + (Size) start * a->k, a->k, b->v, b->k,
 					0.0f, scores, b->n);

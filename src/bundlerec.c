@@ -21,6 +21,7 @@ void		_PG_init(void);
 int			bundlerec_memory_limit_kb = 1024 * 1024;
 int			bundlerec_blas_threads = 1;
 int			bundlerec_serving_cache_limit_kb = 64 * 1024;
+int			bundlerec_progress_interval_ms = 10000;
 
 /* Apply bundlerec.blas_threads to OpenBLAS. */
 static void
@@ -79,6 +80,18 @@ _PG_init(void)
 							INT_MAX,
 							PGC_USERSET,
 							GUC_UNIT_KB,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("bundlerec.progress_interval",
+							"How often a long bundlerec loop reports its progress as a NOTICE.",
+							"Pair counting, bundle generation, customer bundles, pair ranking and "
+							"ALS scoring say how far they are at most this often. 0 turns it off.",
+							&bundlerec_progress_interval_ms,
+							10000,
+							0,
+							INT_MAX,
+							PGC_USERSET,
+							GUC_UNIT_MS,
 							NULL, NULL, NULL);
 
 	MarkGUCPrefixReserved("bundlerec");

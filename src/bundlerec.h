@@ -10,6 +10,7 @@
 /* bundlerec.memory_limit, in kilobytes */
 extern int	bundlerec_memory_limit_kb;
 extern int	bundlerec_serving_cache_limit_kb;
+extern int	bundlerec_progress_interval_ms;
 
 /* bundlerec.blas_threads */
 extern int	bundlerec_blas_threads;

@@ -36,6 +36,7 @@
 #include "bundles.h"
 #include "measures.h"
 #include "output.h"
+#include "progress.h"
 #include "topk.h"
 
 PG_FUNCTION_INFO_V1(bundle_score);
@@ -893,6 +894,7 @@ generate_bundles(PG_FUNCTION_ARGS)
 			   *tids_s,
 			   *scratch;
 	Candidate **best;
+	Progress	progress;
 	MemoryContext anchor_cxt,
 				old;
 	int32		a;
@@ -951,6 +953,7 @@ generate_bundles(PG_FUNCTION_ARGS)
 	anchor_cxt = AllocSetContextCreate(CurrentMemoryContext, "bundle anchor",
 									   ALLOCSET_DEFAULT_SIZES);
 
+	ProgressStart(&progress, "bundles", "anchors", PG_ARGISNULL(3) ? d->n_items : 1);
 	for (a = 0; a < (PG_ARGISNULL(3) ? d->n_items : 1); a++)
 	{
 		int32	   *anchor;
@@ -961,6 +964,7 @@ generate_bundles(PG_FUNCTION_ARGS)
 		int32		count_s;
 
 		CHECK_FOR_INTERRUPTS();
+		ProgressReport(&progress, a);
 		old = MemoryContextSwitchTo(anchor_cxt);
 		if (PG_ARGISNULL(3))
 		{

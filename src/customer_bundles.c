@@ -35,6 +35,7 @@
 #include "items.h"
 #include "linalg.h"
 #include "output.h"
+#include "progress.h"
 
 PG_FUNCTION_INFO_V1(bundlerec_customer_bundles);
 
@@ -434,6 +435,8 @@ bundlerec_customer_bundles(PG_FUNCTION_ARGS)
 				percust;
 	Budget		budget;
 	Portal		portal;
+	Progress	progress;
+	int64		nread = 0;
 	Bought	   *rows;
 	int32		nrows = 0;
 	int32		maxrows = 64;
@@ -504,6 +507,7 @@ bundlerec_customer_bundles(PG_FUNCTION_ARGS)
 														 "(SELECT o.customer FROM %s o)",
 														 RelName(PG_GETARG_OID(10)))),
 									   0, NULL, NULL, NULL, true, 0);
+	ProgressStart(&progress, "customer bundles", "customer items read", 0);
 	for (;;)
 	{
 		uint64		r;
@@ -512,6 +516,8 @@ bundlerec_customer_bundles(PG_FUNCTION_ARGS)
 		if (SPI_processed == 0)
 			break;
 		CHECK_FOR_INTERRUPTS();
+		nread += SPI_processed;
+		ProgressReport(&progress, nread);
 		for (r = 0; r < SPI_processed; r++)
 		{
 			HeapTuple	tup = SPI_tuptable->vals[r];

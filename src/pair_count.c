@@ -14,6 +14,7 @@
 #include "miscadmin.h"
 
 #include "pair_count.h"
+#include "progress.h"
 
 static int
 CompareInt32(const void *a, const void *b)
@@ -75,6 +76,7 @@ CountPairs(const BasketStore *store, int64 min_count, Budget *budget)
 	int32	   *passing;
 	int32		i,
 				a;
+	Progress	progress;
 
 	if (min_count < 1)
 		min_count = 1;
@@ -172,6 +174,7 @@ CountPairs(const BasketStore *store, int64 min_count, Budget *budget)
 	pfree(newid);
 
 	/* one row per item: partners b > a from the baskets holding a */
+	ProgressStart(&progress, "pair counts", "items", nkept);
 	acc = BudgetAlloc0(budget, sizeof(int32) * Max(nkept, 1));
 	touched = BudgetAlloc(budget, sizeof(int32) * Max(nkept, 1));
 	passing = BudgetAlloc(budget, sizeof(int32) * Max(nkept, 1));
@@ -183,6 +186,7 @@ CountPairs(const BasketStore *store, int64 min_count, Budget *budget)
 		int64		k;
 
 		CHECK_FOR_INTERRUPTS();
+		ProgressReport(&progress, a);
 		for (k = post_off[a]; k < post_off[a + 1]; k++)
 		{
 			int64		q;

@@ -23,6 +23,7 @@
 #include "items.h"
 #include "measures.h"
 #include "output.h"
+#include "progress.h"
 #include "topk.h"
 
 PG_FUNCTION_INFO_V1(bundlerec_rank_pairs);
@@ -164,6 +165,8 @@ bundlerec_rank_pairs(PG_FUNCTION_ARGS)
 	Datum		args[1];
 	uint64		r;
 	int32		item;
+	Progress	progress;
+	int64		nread = 0;
 
 	for (r = 0; r < 7; r++)
 		if (PG_ARGISNULL(r) && r != 1)
@@ -228,12 +231,15 @@ bundlerec_rank_pairs(PG_FUNCTION_ARGS)
 												"WHERE count OPERATOR(pg_catalog.>=) $1",
 												QualifiedName(PG_GETARG_OID(0))),
 									   1, argtypes, args, NULL, true, 0);
+	ProgressStart(&progress, "pairs", "pair counts read", 0);
 	for (;;)
 	{
 		SPI_cursor_fetch(portal, true, FETCH_ROWS);
 		if (SPI_processed == 0)
 			break;
 		CHECK_FOR_INTERRUPTS();
+		nread += SPI_processed;
+		ProgressReport(&progress, nread);
 		for (r = 0; r < SPI_processed; r++)
 		{
 			int32		a,
