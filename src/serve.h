@@ -132,10 +132,17 @@ extern char *ServeRound(double v, int scale);
 extern Datum ServeTextArray(char **items, int n);
 extern char **ServeArrayItems(Datum array, int *n);
 
+struct CartItem;
+
+/*
+ * Rows of a cart item.  The items they name are entries of the same cache
+ * (struct CartItem), so that merging a cart's rows hashes no strings.
+ */
+
 /* A pair of a cart item: the partner, its confidence and count. */
 typedef struct CartPair
 {
-	char	   *partner;
+	struct CartItem *partner;
 	double		confidence;
 	int64		count;
 } CartPair;
@@ -143,18 +150,18 @@ typedef struct CartPair
 /* A nearest item of a cart item. */
 typedef struct CartNeighbor
 {
-	char	   *neighbor;
+	struct CartItem *neighbor;
 	double		similarity;
 } CartNeighbor;
 
 /* A rule, kept under the first item of its antecedent. */
 typedef struct CartRule
 {
-	char	   *consequent;
+	struct CartItem *consequent;
 	double		confidence;
 	int32		size;
 	char	   *text;			/* the antecedent as text, for ties */
-	char	  **antecedent;
+	struct CartItem **antecedent;
 	int			nantecedent;
 } CartRule;
 
@@ -162,8 +169,10 @@ typedef struct CartRule
 typedef struct CartItem
 {
 	char	   *item;			/* hash key */
-	bool		loaded;
-	uint64		call;			/* the last call that listed it */
+	bool		loaded;			/* its rows are read */
+	uint64		call;			/* the last call whose cart holds it */
+	uint64		cand_call;		/* the last call that made it a candidate */
+	int			cand_index;		/* its candidate in that call */
 	CartPair   *pairs;
 	int			npairs;
 	int			maxpairs;
@@ -176,7 +185,7 @@ typedef struct CartItem
 } CartItem;
 
 extern CartItem **ServeCartItems(ServeModel *m, char **items, int nitems, int *n);
-extern bool ServeCartHas(ServeModel *m, char *item);
+extern uint64 ServeCartCall(void);
 extern void ServeCartForget(ServeModel *m);
 
 #endif							/* SERVE_H */

@@ -32,29 +32,27 @@ typedef struct CartRow
 	double		r_conf;
 	int32		r_size;
 	char	   *r_text;
-	char	  **r_via;			/* the antecedent */
+	CartItem  **r_via;			/* the antecedent */
 	int			r_nvia;
 	bool		has_e;
 	double		e_sim;
 	char	   *e_via;
 } CartRow;
 
-/* The candidate of item, made on first sight. */
+/* The candidate of item, made on first sight in this call. */
 static CartRow *
-CartCandidate(HTAB *index, ServeCands *cs, char *item)
+CartCandidate(ServeCands *cs, CartItem *item, uint64 call)
 {
-	bool		found;
-	ServeKeyEntry *e = hash_search(index, &item, HASH_ENTER, &found);
-
-	if (!found)
+	if (item->cand_call != call)
 	{
-		ServeCand  *c = ServeAdd(cs, item, 1, 0);
+		ServeCand  *c = ServeAdd(cs, item->item, 1, 0);
 
 		c->row = palloc0(sizeof(CartRow));
 		c->has_score = true;
-		e->index = cs->n - 1;
+		item->cand_call = call;
+		item->cand_index = cs->n - 1;
 	}
-	return cs->c[e->index].row;
+	return cs->c[item->cand_index].row;
 }
 
 static int
@@ -71,14 +69,15 @@ TextCmp(const char *a, const char *b)
 static void
 CartRows(ServeModel *m, ServeCands *cs, char **items, int nitems)
 {
-	HTAB	   *index = ServeKeySet(256);
 	CartItem  **rows;
+	uint64		call;
 	int			n;
 	int			i;
 	int			j;
 	int			a;
 
 	rows = ServeCartItems(m, items, nitems, &n);
+	call = ServeCartCall();
 	for (i = 0; i < n; i++)
 	{
 		CartItem   *e = rows[i];
@@ -86,7 +85,7 @@ CartRows(ServeModel *m, ServeCands *cs, char **items, int nitems)
 		for (j = 0; j < e->npairs; j++)
 		{
 			CartPair   *p = &e->pairs[j];
-			CartRow    *r = CartCandidate(index, cs, p->partner);
+			CartRow    *r = CartCandidate(cs, p->partner, call);
 
 			if (!r->has_p || p->confidence > r->p_conf ||
 				(p->confidence == r->p_conf && TextCmp(e->item, r->p_via) < 0))
@@ -102,11 +101,11 @@ CartRows(ServeModel *m, ServeCands *cs, char **items, int nitems)
 			CartRule   *q = &e->rules[j];
 			CartRow    *r;
 
-			for (a = 0; a < q->nantecedent && ServeCartHas(m, q->antecedent[a]); a++)
+			for (a = 0; a < q->nantecedent && q->antecedent[a]->call == call; a++)
 				;
 			if (a < q->nantecedent)
 				continue;
-			r = CartCandidate(index, cs, q->consequent);
+			r = CartCandidate(cs, q->consequent, call);
 			if (!r->has_r || q->confidence > r->r_conf ||
 				(q->confidence == r->r_conf && (q->size > r->r_size ||
 												(q->size == r->r_size && TextCmp(q->text, r->r_text) < 0))))
@@ -122,7 +121,7 @@ CartRows(ServeModel *m, ServeCands *cs, char **items, int nitems)
 		for (j = 0; m->cart_embedding_weight > 0 && j < e->nsimilar; j++)
 		{
 			CartNeighbor *s = &e->similar[j];
-			CartRow    *r = CartCandidate(index, cs, s->neighbor);
+			CartRow    *r = CartCandidate(cs, s->neighbor, call);
 
 			if (!r->has_e || s->similarity > r->e_sim ||
 				(s->similarity == r->e_sim && TextCmp(e->item, r->e_via) < 0))
@@ -133,7 +132,6 @@ CartRows(ServeModel *m, ServeCands *cs, char **items, int nitems)
 			}
 		}
 	}
-	hash_destroy(index);
 }
 
 /* Looks up the names of the n returned candidates and of the items they mention. */
@@ -156,7 +154,7 @@ CartNames(ServeModel *m, ServeCands *cs, int n)
 		if (r->has_e)
 			ServeNameWant(names, r->e_via);
 		for (j = 0; r->has_r && j < r->r_nvia; j++)
-			ServeNameWant(names, r->r_via[j]);
+			ServeNameWant(names, r->r_via[j]->item);
 	}
 	ServeNamesLoad(m, names);
 	return names;
@@ -180,8 +178,7 @@ CartExplanation(const CartRow *r, HTAB *names)
 	{
 		appendStringInfoString(&s, s.len > 0 ? "; rule " : "rule ");
 		for (j = 0; j < r->r_nvia; j++)
-			if (r->r_via[j] != NULL)
-				appendStringInfo(&s, "%s%s", j > 0 ? " + " : "", ServeNameOr(names, r->r_via[j]));
+			appendStringInfo(&s, "%s%s", j > 0 ? " + " : "", ServeNameOr(names, r->r_via[j]->item));
 		appendStringInfo(&s, " => it (confidence %s)", ServeRound(r->r_conf, 3));
 	}
 	if (r->has_e)

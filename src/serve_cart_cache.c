@@ -97,6 +97,35 @@ Grow(void *arr, int n, int *max, Size size)
 	return arr == NULL ? palloc(mul_size(*max, size)) : repalloc(arr, mul_size(*max, size));
 }
 
+/* The entry of item, made (not loaded) when missing. */
+static CartItem *
+Intern(CartCache *c, char *item)
+{
+	bool		found;
+	CartItem   *e = hash_search(c->items, &item, HASH_FIND, NULL);
+
+	if (e == NULL)
+	{
+		char	   *key = MemoryContextStrdup(c->cxt, item);
+
+		e = hash_search(c->items, &key, HASH_ENTER, &found);
+		memset((char *) e + sizeof(char *), 0, sizeof(CartItem) - sizeof(char *));
+	}
+	return e;
+}
+
+/* The entry of column col of row as an interned item; NULL for NULL. */
+static CartItem *
+InternColumn(CartCache *c, SPITupleTable *t, uint64 row, int col)
+{
+	char	   *key = ServeText(t, row, col);
+	CartItem   *e = key == NULL ? NULL : Intern(c, key);
+
+	if (key != NULL)
+		pfree(key);
+	return e;
+}
+
 /* The entry of item (a key of column col of row), NULL when not asked for. */
 static CartItem *
 RowItem(CartCache *c, SPITupleTable *t, uint64 row, int col)
@@ -125,15 +154,16 @@ LoadItems(ServeModel *m, CartCache *c, char **missing, int n)
 	for (i = 0; i < SPI_processed; i++)
 	{
 		CartItem   *e = RowItem(c, t, i, 2);
+		CartItem   *partner = e == NULL ? NULL : InternColumn(c, t, i, 1);
 		CartPair   *p;
 
-		if (e == NULL)
+		if (partner == NULL)
 			continue;
 		old = MemoryContextSwitchTo(c->cxt);
 		e->pairs = Grow(e->pairs, e->npairs, &e->maxpairs, sizeof(CartPair));
-		p = &e->pairs[e->npairs++];
-		p->partner = ServeText(t, i, 1);
 		MemoryContextSwitchTo(old);
+		p = &e->pairs[e->npairs++];
+		p->partner = partner;
 		p->confidence = ServeFloat(t, i, 3, &isnull);
 		p->count = ServeInt(t, i, 4, &isnull);
 	}
@@ -144,15 +174,16 @@ LoadItems(ServeModel *m, CartCache *c, char **missing, int n)
 		for (i = 0; i < SPI_processed; i++)
 		{
 			CartItem   *e = RowItem(c, t, i, 2);
+			CartItem   *neighbor = e == NULL ? NULL : InternColumn(c, t, i, 1);
 			CartNeighbor *s;
 
-			if (e == NULL)
+			if (neighbor == NULL)
 				continue;
 			old = MemoryContextSwitchTo(c->cxt);
 			e->similar = Grow(e->similar, e->nsimilar, &e->maxsimilar, sizeof(CartNeighbor));
-			s = &e->similar[e->nsimilar++];
-			s->neighbor = ServeText(t, i, 1);
 			MemoryContextSwitchTo(old);
+			s = &e->similar[e->nsimilar++];
+			s->neighbor = neighbor;
 			s->similarity = ServeFloat(t, i, 3, &isnull);
 		}
 		SPI_freetuptable(t);
@@ -163,21 +194,31 @@ LoadItems(ServeModel *m, CartCache *c, char **missing, int n)
 		for (i = 0; i < SPI_processed; i++)
 		{
 			CartItem   *e = RowItem(c, t, i, 6);
+			CartItem   *consequent = e == NULL ? NULL : InternColumn(c, t, i, 1);
 			CartRule   *r;
 			Datum		a;
+			char	  **items;
+			int			n;
+			int			j;
 
-			if (e == NULL)
-				continue;
 			a = SPI_getbinval(t->vals[i], t->tupdesc, 5, &isnull);
-			if (isnull)
+			if (consequent == NULL || isnull)
+				continue;
+			items = ServeArrayItems(a, &n);
+			for (j = 0; j < n && items[j] != NULL; j++)
+				;
+			if (j < n)
 				continue;
 			old = MemoryContextSwitchTo(c->cxt);
 			e->rules = Grow(e->rules, e->nrules, &e->maxrules, sizeof(CartRule));
 			r = &e->rules[e->nrules];
-			r->consequent = ServeText(t, i, 1);
 			r->text = ServeText(t, i, 4);
-			r->antecedent = ServeArrayItems(a, &r->nantecedent);
+			r->antecedent = palloc(mul_size(Max(n, 1), sizeof(CartItem *)));
 			MemoryContextSwitchTo(old);
+			r->consequent = consequent;
+			r->nantecedent = n;
+			for (j = 0; j < n; j++)
+				r->antecedent[j] = Intern(c, items[j]);
 			r->confidence = ServeFloat(t, i, 2, &isnull);
 			r->size = (int32) ServeInt(t, i, 3, &isnull);
 			e->nrules++;
@@ -205,17 +246,9 @@ ServeCartItems(ServeModel *m, char **items, int nitems, int *n)
 	*n = 0;
 	for (i = 0; i < nitems; i++)
 	{
-		bool		found;
-		CartItem   *e = hash_search(c->items, &items[i], HASH_FIND, NULL);
+		CartItem   *e = Intern(c, items[i]);
 
-		if (e == NULL)
-		{
-			char	   *key = MemoryContextStrdup(c->cxt, items[i]);
-
-			e = hash_search(c->items, &key, HASH_ENTER, &found);
-			memset((char *) e + sizeof(char *), 0, sizeof(CartItem) - sizeof(char *));
-		}
-		else if (e->call == cart_call)
+		if (e->call == cart_call)
 			continue;
 		e->call = cart_call;
 		if (!e->loaded)
@@ -236,15 +269,12 @@ ServeCartItems(ServeModel *m, char **items, int nitems, int *n)
 	return out;
 }
 
-/* Whether item is in the cart of the last ServeCartItems call on m. */
-bool
-ServeCartHas(ServeModel *m, char *item)
+/*
+ * The stamp of the last ServeCartItems call: an entry is in that call's
+ * cart when its call equals it.
+ */
+uint64
+ServeCartCall(void)
 {
-	CartCache  *c = CurrentCache(m);
-	CartItem   *e;
-
-	if (c == NULL || item == NULL)
-		return false;
-	e = hash_search(c->items, &item, HASH_FIND, NULL);
-	return e != NULL && e->call == cart_call;
+	return cart_call;
 }
