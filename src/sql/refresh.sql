@@ -664,8 +664,11 @@ END
 $body$;
 
 -- Stage "item bundles": Bundles around every item, by generate_bundles.  Returns its rows.
--- An anchor with a name is called by it in the explanation ("40% of WHITE
--- METAL LANTERN buyers took the rest" for "40% of anchor buyers ...").
+-- Bundles are priced at items.price: each line carries its item's
+-- published price, so a bundle's list price is the sum of its items'
+-- prices, wholesale orders left out or not.  An anchor with a name is
+-- called by it in the explanation ("40% of WHITE METAL LANTERN buyers took
+-- the rest" for "40% of anchor buyers ...").
 CREATE FUNCTION bundlerec._stage_item_bundles(c bundlerec._build_context)
 RETURNS bigint
 LANGUAGE plpgsql VOLATILE
@@ -675,11 +678,17 @@ DECLARE
 	m bundlerec.models := c.m;
 	o jsonb := (c.m).options;
 	sch text := c.sch;
-	sfx text := c.sfx;
-	pair_lines regclass := c.pair_lines;
-	mc bigint := ((c.m).options ->> 'min_count')::bigint;
+	items text := bundlerec._current(c, 'items');
+	src regclass := c.pair_lines;
 	n bigint;
 BEGIN
+	IF m.price IS NOT NULL THEN
+		-- grouped, so that the planner drops the join where only baskets are read
+		EXECUTE format('CREATE OR REPLACE TEMP VIEW _br_priced_lines AS SELECT l.basket, l.item, i.price FROM %s l '
+		               'LEFT JOIN (SELECT x.item, pg_catalog.max(x.price) AS price FROM %I.%I x GROUP BY x.item) i '
+		               'ON i.item OPERATOR(pg_catalog.=) l.item', c.pair_lines, sch, items);
+		src := 'pg_temp._br_priced_lines'::regclass;
+	END IF;
 	EXECUTE format($q$
 		CREATE TABLE %1$I.%2$I AS
 		SELECT (b.anchor)[1] AS anchor, b.rank, b.items, b.size, b.count, b.support, b.cohesion,
@@ -689,16 +698,16 @@ BEGIN
 		                b.explanation) AS explanation
 		FROM bundlerec.generate_bundles(%3$L::regclass, 'basket', 'item', anchor => NULL,
 		       max_size => %4$s, k => %5$s, min_count => %6$s, price => %7$L,
-		       ordered_at => %8$L, price_window => %9$L::interval, discount => %10$s,
-		       beam => %11$s, shrinkage => %12$s) b
-		LEFT JOIN %1$I.%13$I a ON a.item = (b.anchor)[1]
-		$q$, sch, bundlerec._phys('item_bundles', sfx), pair_lines, (o ->> 'bundle_max_size')::int,
-		(o ->> 'bundles_per_item')::int, mc,
+		       discount => %8$s, beam => %9$s, shrinkage => %10$s) b
+		LEFT JOIN %1$I.%11$I a ON a.item = (b.anchor)[1]
+		$q$, sch, bundlerec._phys('item_bundles', c.sfx), src, (o ->> 'bundle_max_size')::int,
+		(o ->> 'bundles_per_item')::int, (o ->> 'min_count')::bigint,
 		CASE WHEN m.price IS NOT NULL THEN 'price' END,
-		CASE WHEN m.ordered_at IS NOT NULL THEN 'ordered_at' END,
-		o ->> 'price_window', (o ->> 'discount')::float8, (o ->> 'beam')::int,
-		(o ->> 'shrinkage')::float8, bundlerec._current(c, 'items'));
+		(o ->> 'discount')::float8, (o ->> 'beam')::int, (o ->> 'shrinkage')::float8, items);
 	GET DIAGNOSTICS n = ROW_COUNT;
+	IF m.price IS NOT NULL THEN
+		DROP VIEW pg_temp._br_priced_lines;
+	END IF;
 	RETURN n;
 END
 $body$;
