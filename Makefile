@@ -29,6 +29,7 @@ OBJS = \
 	src/ease.o \
 	src/neighbors.o \
 	src/content.o \
+	src/item_attributes.o \
 	src/bundle_data.o \
 	src/bundles.o \
 	src/customer_bundles.o \

@@ -9,15 +9,14 @@
 
 #include <math.h>
 
-#include "catalog/pg_type.h"
 #include "common/hashfn.h"
-#include "executor/spi.h"
+#include "executor/tuptable.h"
 #include "miscadmin.h"
 #include "utils/builtins.h"
 #include "utils/float.h"
-#include "utils/lsyscache.h"
 
 #include "bundles.h"
+#include "item_attributes.h"
 #include "source.h"
 
 typedef struct PairEntry
@@ -47,82 +46,60 @@ CompareDouble(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
-/* Error unless column attnum of relid has a type in category want. */
-static void
-CheckColumnCategory(Oid relid, AttrNumber attnum, const char *name,
-					char want, const char *param, const char *hint)
+/* Receives the rows of ReadItemAttributes into a BundleData. */
+typedef struct AttrReceiver
 {
-	Oid			typid = get_atttype(relid, attnum);
-	char		cat;
-	bool		preferred;
+	DestReceiver pub;
+	BundleData *d;
+	MemoryContext cxt;			/* where categories are kept */
+	int64		rows;
+} AttrReceiver;
 
-	get_type_category_preferred(getBaseType(typid), &cat, &preferred);
-	if (cat != want)
-		ereport(ERROR,
-				(errcode(ERRCODE_DATATYPE_MISMATCH),
-				 errmsg("%s column \"%s\" has type %s", param, name,
-						format_type_be(typid)),
-				 errhint("%s", hint)));
+static bool
+AttrReceive(TupleTableSlot *slot, DestReceiver *self)
+{
+	AttrReceiver *r = (AttrReceiver *) self;
+	BundleData *d = r->d;
+	bool		isnull;
+	Datum		v;
+	char	   *key;
+	int32		id;
+
+	if ((r->rows++ & 0x3FF) == 0)
+		CHECK_FOR_INTERRUPTS();
+	v = slot_getattr(slot, 1, &isnull);
+	if (isnull)
+		return true;
+	key = TextDatumGetCString(v);
+	id = ItemDictFind(d->dict, key);
+	pfree(key);
+	if (id < 0 || id >= d->n_items)
+		return true;
+	v = slot_getattr(slot, 2, &isnull);
+	if (!isnull)
+		d->price[id] = DatumGetFloat8(DirectFunctionCall1(numeric_float8, v));
+	v = slot_getattr(slot, 3, &isnull);
+	if (!isnull)
+	{
+		MemoryContext old = MemoryContextSwitchTo(r->cxt);
+
+		d->category[id] = TextDatumGetCString(v);
+		MemoryContextSwitchTo(old);
+	}
+	return true;
 }
 
 /*
- * Prices and categories per item, one grouped query over the source.  The
- * price is the average unit price of the item's lines in the last
- * price_window before the source's latest order (all lines when no
- * ordered_at column is given or the window holds none of the item's lines);
- * the category is the item's most frequent one.
+ * Prices and categories per item, by the rule of item_attributes.c, and
+ * the median price (the default revenue scale).
  */
 static void
-LoadItemAttributes(BundleData *d, Oid relid, const char *item_col,
-				   const BundleColumns *cols)
+LoadItemAttributes(BundleData *d, Oid relid, const ItemColumns *cols)
 {
-	const char *rel = quote_qualified_identifier(get_namespace_name(get_rel_namespace(relid)),
-												 get_rel_name(relid));
-	const char *it = quote_identifier(item_col);
-	char	   *price_expr = "NULL::pg_catalog.float8";
-	char	   *cat_expr = "NULL::pg_catalog.text";
-	char	   *sql;
-	Oid			argtypes[1] = {INTERVALOID};
-	Datum		args[1];
-	int			nargs = 0;
-	uint64		r;
-	MemoryContext outer = CurrentMemoryContext;
+	AttrReceiver r;
 	double	   *known;
 	int32		n_known = 0,
 				i;
-
-	if (cols->price)
-	{
-		const char *p;
-
-		CheckColumnCategory(relid, SourceColumn(relid, cols->price, "price"),
-							cols->price, TYPCATEGORY_NUMERIC, "price",
-							"Map a numeric column holding the unit price of a line.");
-		p = quote_identifier(cols->price);
-		if (cols->ordered_at)
-		{
-			const char *t;
-
-			CheckColumnCategory(relid, SourceColumn(relid, cols->ordered_at, "ordered_at"),
-								cols->ordered_at, TYPCATEGORY_DATETIME, "ordered_at",
-								"Map a date, timestamp or timestamptz column.");
-			t = quote_identifier(cols->ordered_at);
-			price_expr = psprintf("coalesce(pg_catalog.avg(s.%s::pg_catalog.float8) FILTER (WHERE s.%s OPERATOR(pg_catalog.>) 0"
-								  " AND s.%s OPERATOR(pg_catalog.>=) ((SELECT pg_catalog.max(m.%s) FROM %s m) OPERATOR(pg_catalog.-) $1)), "
-								  "pg_catalog.avg(s.%s::pg_catalog.float8) FILTER (WHERE s.%s OPERATOR(pg_catalog.>) 0))",
-								  p, p, t, t, rel, p, p);
-			args[0] = cols->price_window;
-			nargs = 1;
-		}
-		else
-			price_expr = psprintf("pg_catalog.avg(s.%s::pg_catalog.float8) FILTER (WHERE s.%s OPERATOR(pg_catalog.>) 0)", p, p);
-	}
-	if (cols->category)
-	{
-		SourceColumn(relid, cols->category, "category");
-		cat_expr = psprintf("pg_catalog.mode() WITHIN GROUP (ORDER BY s.%s::pg_catalog.text)",
-							quote_identifier(cols->category));
-	}
 
 	d->price = palloc(sizeof(double) * Max(d->n_items, 1));
 	d->category = palloc0(sizeof(char *) * Max(d->n_items, 1));
@@ -132,33 +109,11 @@ LoadItemAttributes(BundleData *d, Oid relid, const char *item_col,
 	if (!cols->price && !cols->category)
 		return;
 
-	sql = psprintf("SELECT s.%s, %s, %s FROM %s s WHERE s.%s IS NOT NULL GROUP BY s.%s",
-				   it, price_expr, cat_expr, rel, it, it);
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
-	if (SPI_execute_with_args(sql, nargs, argtypes, args, NULL, true, 0) != SPI_OK_SELECT)
-		elog(ERROR, "could not read item prices and categories");
-	for (r = 0; r < SPI_processed; r++)
-	{
-		HeapTuple	tup = SPI_tuptable->vals[r];
-		TupleDesc	td = SPI_tuptable->tupdesc;
-		bool		isnull;
-		char	   *key = SPI_getvalue(tup, td, 1);
-		int32		id = key ? ItemDictFind(d->dict, key) : -1;
-		Datum		v;
-
-		if (id < 0 || id >= d->n_items)
-			continue;
-		v = SPI_getbinval(tup, td, 2, &isnull);
-		if (!isnull)
-			d->price[id] = DatumGetFloat8(v);
-		v = SPI_getbinval(tup, td, 3, &isnull);
-		if (!isnull)
-			d->category[id] = MemoryContextStrdup(outer, TextDatumGetCString(v));
-		if ((r & 0x3FF) == 0)
-			CHECK_FOR_INTERRUPTS();
-	}
-	SPI_finish();
+	memset(&r, 0, sizeof(r));
+	ReceiverInit(&r.pub, AttrReceive);
+	r.d = d;
+	r.cxt = CurrentMemoryContext;
+	ReadItemAttributes(relid, cols, &r.pub);
 
 	known = palloc(sizeof(double) * Max(d->n_items, 1));
 	for (i = 0; i < d->n_items; i++)
@@ -178,10 +133,11 @@ LoadItemAttributes(BundleData *d, Oid relid, const char *item_col,
  * it for bundles.
  */
 BundleData *
-LoadBundleData(FunctionCallInfo fcinfo, const BundleColumns *cols,
+LoadBundleData(FunctionCallInfo fcinfo, const ItemColumns *cols,
 			   const char *what)
 {
 	BundleData *d = palloc0(sizeof(BundleData));
+	ItemColumns attrs = *cols;
 	Budget	   *budget;
 	int32	   *fill;
 	int32	   *order;
@@ -245,7 +201,9 @@ LoadBundleData(FunctionCallInfo fcinfo, const BundleColumns *cols,
 	d->pair_bytes = sizeof(PairEntry) * d->pairs->size;
 	BudgetCharge(budget, d->pair_bytes);
 
-	LoadItemAttributes(d, PG_GETARG_OID(0), text_to_cstring(PG_GETARG_TEXT_PP(2)), cols);
+	attrs.basket = text_to_cstring(PG_GETARG_TEXT_PP(1));
+	attrs.item = text_to_cstring(PG_GETARG_TEXT_PP(2));
+	LoadItemAttributes(d, PG_GETARG_OID(0), &attrs);
 	return d;
 }
 

@@ -493,8 +493,9 @@ BundleValues(const BundleData *d, const Scoring *sc, const int32 *items,
 }
 
 static void
-ReadColumns(FunctionCallInfo fcinfo, const ScoringArgs *a, BundleColumns *cols)
+ReadColumns(FunctionCallInfo fcinfo, const ScoringArgs *a, ItemColumns *cols)
 {
+	memset(cols, 0, sizeof(ItemColumns));
 	cols->price = ArgColumn(fcinfo, a->price);
 	cols->category = ArgColumn(fcinfo, a->category);
 	cols->ordered_at = ArgColumn(fcinfo, a->ordered_at);
@@ -516,7 +517,7 @@ Datum
 bundle_score(PG_FUNCTION_ARGS)
 {
 	static const ScoringArgs args = {5, -1, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16};
-	BundleColumns cols;
+	ItemColumns cols;
 	BundleData *d;
 	Scoring		sc;
 	BundleScore o;
@@ -881,7 +882,7 @@ Datum
 generate_bundles(PG_FUNCTION_ARGS)
 {
 	static const ScoringArgs args = {10, 11, 12, 13, 14, 15, 16, 17, 20, 21, 22, 23, 24};
-	BundleColumns cols;
+	ItemColumns cols;
 	BundleData *d;
 	Scoring		sc;
 	Limits		lim;

@@ -11,6 +11,7 @@
 #include "fmgr.h"
 
 #include "baskets.h"
+#include "item_attributes.h"
 #include "linalg.h"
 
 typedef struct PairCacheHash PairCacheHash;
@@ -35,17 +36,9 @@ typedef struct BundleData
 	Size		pair_bytes;
 } BundleData;
 
-/* Where the optional attribute columns come from. */
-typedef struct BundleColumns
-{
-	const char *price;
-	const char *category;
-	const char *ordered_at;
-	Datum		price_window;	/* interval */
-} BundleColumns;
-
+/* cols: price, category, ordered_at, price_window; basket and item are the call's */
 extern BundleData *LoadBundleData(FunctionCallInfo fcinfo,
-								  const BundleColumns *cols, const char *what);
+								  const ItemColumns *cols, const char *what);
 extern bool BasketHolds(const BundleData *d, int32 basket, int32 item);
 extern int64 PairCount(BundleData *d, int32 a, int32 b);
 extern int32 BasketsHoldingAll(const BundleData *d, const int32 *items, int n,

@@ -148,6 +148,14 @@ ReceiverInit(DestReceiver *r, bool (*receive) (TupleTableSlot *, DestReceiver *)
 void
 RunQueryInto(const char *query, DestReceiver *r, const char *what)
 {
+	RunQueryWithArgs(query, 0, NULL, NULL, r, what);
+}
+
+/* RunQueryInto with values[0..nargs) of types argtypes for $1..$nargs. */
+void
+RunQueryWithArgs(const char *query, int nargs, const Oid *argtypes,
+				 const Datum *values, DestReceiver *r, const char *what)
+{
 	SPIExecuteOptions opts;
 	int			ret;
 
@@ -156,10 +164,28 @@ RunQueryInto(const char *query, DestReceiver *r, const char *what)
 	memset(&opts, 0, sizeof(opts));
 	opts.read_only = true;
 	opts.dest = r;
-	ret = SPI_execute_extended(query, &opts);
+	if (nargs == 0)
+		ret = SPI_execute_extended(query, &opts);
+	else
+	{
+		SPIPlanPtr	plan = SPI_prepare(query, nargs, (Oid *) argtypes);
+		int			i;
+
+		if (plan == NULL)
+			elog(ERROR, "reading %s failed: SPI_prepare returned %d", what, SPI_result);
+		opts.params = makeParamList(nargs);
+		for (i = 0; i < nargs; i++)
+		{
+			opts.params->params[i].value = values[i];
+			opts.params->params[i].isnull = false;
+			opts.params->params[i].pflags = PARAM_FLAG_CONST;
+			opts.params->params[i].ptype = argtypes[i];
+		}
+		ret = SPI_execute_plan_extended(plan, &opts);
+	}
 	/* SPI reports a SELECT into a DestNone receiver as a utility command */
 	if (ret != SPI_OK_SELECT && ret != SPI_OK_UTILITY)
-		elog(ERROR, "reading %s failed: SPI_execute_extended returned %d", what, ret);
+		elog(ERROR, "reading %s failed: SPI returned %d", what, ret);
 	SPI_finish();
 }
 

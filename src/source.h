@@ -19,6 +19,9 @@ extern void CheckSourceRelation(Oid relid, const char *hint);
 extern void ReceiverInit(DestReceiver *r,
 						 bool (*receive) (TupleTableSlot *, DestReceiver *));
 extern void RunQueryInto(const char *query, DestReceiver *r, const char *what);
+extern void RunQueryWithArgs(const char *query, int nargs, const Oid *argtypes,
+							 const Datum *values, DestReceiver *r,
+							 const char *what);
 extern BasketStore *ReadSourceArgs(FunctionCallInfo fcinfo, const char *what);
 extern BasketStore *ReadSourceBaskets(Oid relid, const char *basket_col,
 									  const char *item_col, const char *what,

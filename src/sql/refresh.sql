@@ -115,7 +115,6 @@ CREATE TYPE bundlerec._build_context AS (
 	cur jsonb,				-- the model's current tables (bundlerec.models.tables)
 	warm_start regclass,	-- customer factors to start ALS from
 	n_baskets bigint,
-	max_ts timestamptz,		-- the latest order time
 	touched regclass		-- the customers to recompute in "per customer" results; NULL: all
 );
 
@@ -148,7 +147,6 @@ DECLARE
 	n_new_baskets bigint;
 	n_baskets bigint;
 	new_wm timestamptz;
-	max_ts timestamptz;
 	wm_lines bigint;
 	wm_orders jsonb;
 	cap integer := (m.options ->> 'max_basket_items')::integer;
@@ -195,9 +193,9 @@ BEGIN
 			USING ERRCODE = 'no_data_found',
 			      HINT = 'The source needs lines with a basket and an item; the previous results are kept.';
 	END IF;
-	EXECUTE format('SELECT max(ordered_at), count(*) FILTER (WHERE ordered_at IS NULL OR ordered_at <= %L) FROM %s',
+	EXECUTE format('SELECT count(*) FILTER (WHERE ordered_at IS NULL OR ordered_at <= %L) FROM %s',
 	               new_wm, lines)
-	INTO max_ts, wm_lines;
+	INTO wm_lines;
 	-- the orders at the new watermark, so that later orders with the same
 	-- time are told from them
 	EXECUTE format('SELECT pg_catalog.jsonb_object_agg(basket, n) FROM (SELECT basket, count(*) AS n FROM %s WHERE ordered_at = %L GROUP BY basket) x',
@@ -218,7 +216,7 @@ BEGIN
 
 	RETURN jsonb_build_object('rows_read', n_read, 'n_baskets', n_baskets, 'watermark', new_wm,
 	                          'watermark_lines', wm_lines, 'watermark_orders', wm_orders,
-	                          'max_ts', max_ts, 'pair_lines', pair_lines::text);
+	                          'pair_lines', pair_lines::text);
 END
 $body$;
 
@@ -391,47 +389,58 @@ BEGIN
 END
 $body$;
 
+-- Price, category and name of every item of source (item_attributes.c),
+-- the rule bundle scoring reads prices and categories by too: the mean of
+-- the positive, finite prices of the item's lines within price_window
+-- before the latest order of the lines (else of all its lines), the most
+-- frequent category (a tie to the smallest) and name (a tie to the
+-- smallest in byte order).  Lines without a basket or item are left out;
+-- a NULL column name means none.  STABLE: it only reads source; PARALLEL
+-- RESTRICTED: source may be a temporary view.
+CREATE FUNCTION bundlerec._item_attributes(source regclass, basket text, item text, price text,
+	ordered_at text, category text, name text, price_window interval)
+RETURNS TABLE (item text, price numeric, category text, name text)
+LANGUAGE C STABLE PARALLEL RESTRICTED
+SET search_path = pg_catalog, pg_temp
+AS 'MODULE_PATHNAME', 'bundlerec_item_attributes';
+
 -- Stage "items": Item statistics from the counts and the lines: category, current price, popularity, name.  Returns its rows.
--- The name is the one on most of the item's lines, a tie going to the
--- smallest in byte order; it is read from all the lines on every refresh,
--- so an incremental refresh names items as a full one does.  items.name is
--- all that serving and the bundle explanations read, so a products source
--- can later feed it here (its name first, the lines' as the fallback).
--- name is last among the declared columns (a view only grows at its end).
+-- Price, category and name are bundlerec._item_attributes' (the price
+-- rounded to 4 places); they are read from all the lines on every refresh,
+-- so an incremental refresh gives items what a full one does.  items.name
+-- is all that serving and the bundle explanations read, so a products
+-- source can later feed it here (its name first, the lines' as the
+-- fallback).  name is last among the declared columns (a view only grows
+-- at its end).
 CREATE FUNCTION bundlerec._stage_items(c bundlerec._build_context)
 RETURNS bigint
 LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
 AS $body$
 DECLARE
-	o jsonb := (c.m).options;
+	m bundlerec.models := c.m;
 	sch text := c.sch;
-	sfx text := c.sfx;
-	lines regclass := c.lines;
-	n_baskets bigint := c.n_baskets;
-	max_ts timestamptz := c.max_ts;
-	has_customer boolean := (c.m).customer IS NOT NULL;
 	n bigint;
 BEGIN
 	EXECUTE format($q$
 		CREATE TABLE %1$I.%2$I AS
-		WITH attr AS (
-			SELECT item, mode() WITHIN GROUP (ORDER BY category) AS category,
-			       mode() WITHIN GROUP (ORDER BY name COLLATE "C") COLLATE "default" AS name,
-			       avg(price) FILTER (WHERE price > 0 AND ordered_at >= %6$L::timestamptz - %7$L::interval) AS recent_price,
-			       avg(price) FILTER (WHERE price > 0) AS any_price
-			FROM %3$s GROUP BY item),
-		ci AS (%8$s)
+		WITH ci AS (%6$s)
 		SELECT c.item, a.category, c.orders, coalesce(ci.customers, 0) AS customers,
-		       c.quantity, c.revenue, round(coalesce(a.recent_price, a.any_price), 4) AS price,
+		       c.quantity, c.revenue, round(a.price, 4) AS price,
 		       c.orders::float8 / %4$s AS support,
 		       row_number() OVER (ORDER BY c.orders DESC, c.item COLLATE "C")::integer AS popularity_rank,
 		       row_number() OVER (PARTITION BY a.category ORDER BY c.orders DESC, c.item COLLATE "C")::integer AS category_rank,
 		       c.first_ordered, c.last_ordered, a.name
-		FROM %1$I.%5$I c JOIN attr a ON a.item = c.item LEFT JOIN ci ON ci.item = c.item
-		$q$, sch, bundlerec._phys('items', sfx), lines, n_baskets, bundlerec._current(c, '_item_counts'), max_ts, o ->> 'price_window',
-		CASE WHEN has_customer THEN format('SELECT item, count(*) AS customers FROM %I.%I GROUP BY item', sch, bundlerec._current(c, 'customer_items'))
-		     ELSE 'SELECT NULL::text AS item, 0::bigint AS customers WHERE false' END);
+		FROM %1$I.%5$I c
+		JOIN bundlerec._item_attributes(%3$L::regclass, 'basket', 'item', %7$L, %8$L, %9$L, %10$L, %11$L::interval) a
+		  ON a.item = c.item
+		LEFT JOIN ci ON ci.item = c.item
+		$q$, sch, bundlerec._phys('items', c.sfx), c.lines, c.n_baskets, bundlerec._current(c, '_item_counts'),
+		CASE WHEN m.customer IS NOT NULL THEN format('SELECT item, count(*) AS customers FROM %I.%I GROUP BY item', sch, bundlerec._current(c, 'customer_items'))
+		     ELSE 'SELECT NULL::text AS item, 0::bigint AS customers WHERE false' END,
+		CASE WHEN m.price IS NOT NULL THEN 'price' END, CASE WHEN m.ordered_at IS NOT NULL THEN 'ordered_at' END,
+		CASE WHEN m.category IS NOT NULL THEN 'category' END, CASE WHEN m.item_name IS NOT NULL THEN 'name' END,
+		m.options ->> 'price_window');
 	GET DIAGNOSTICS n = ROW_COUNT;
 	RETURN n;
 END
@@ -655,8 +664,11 @@ END
 $body$;
 
 -- Stage "item bundles": Bundles around every item, by generate_bundles.  Returns its rows.
--- An anchor with a name is called by it in the explanation ("40% of WHITE
--- METAL LANTERN buyers took the rest" for "40% of anchor buyers ...").
+-- Bundles are priced at items.price: each line carries its item's
+-- published price, so a bundle's list price is the sum of its items'
+-- prices, wholesale orders left out or not.  An anchor with a name is
+-- called by it in the explanation ("40% of WHITE METAL LANTERN buyers took
+-- the rest" for "40% of anchor buyers ...").
 CREATE FUNCTION bundlerec._stage_item_bundles(c bundlerec._build_context)
 RETURNS bigint
 LANGUAGE plpgsql VOLATILE
@@ -666,11 +678,17 @@ DECLARE
 	m bundlerec.models := c.m;
 	o jsonb := (c.m).options;
 	sch text := c.sch;
-	sfx text := c.sfx;
-	pair_lines regclass := c.pair_lines;
-	mc bigint := ((c.m).options ->> 'min_count')::bigint;
+	items text := bundlerec._current(c, 'items');
+	src regclass := c.pair_lines;
 	n bigint;
 BEGIN
+	IF m.price IS NOT NULL THEN
+		-- grouped, so that the planner drops the join where only baskets are read
+		EXECUTE format('CREATE OR REPLACE TEMP VIEW _br_priced_lines AS SELECT l.basket, l.item, i.price FROM %s l '
+		               'LEFT JOIN (SELECT x.item, pg_catalog.max(x.price) AS price FROM %I.%I x GROUP BY x.item) i '
+		               'ON i.item OPERATOR(pg_catalog.=) l.item', c.pair_lines, sch, items);
+		src := 'pg_temp._br_priced_lines'::regclass;
+	END IF;
 	EXECUTE format($q$
 		CREATE TABLE %1$I.%2$I AS
 		SELECT (b.anchor)[1] AS anchor, b.rank, b.items, b.size, b.count, b.support, b.cohesion,
@@ -680,16 +698,16 @@ BEGIN
 		                b.explanation) AS explanation
 		FROM bundlerec.generate_bundles(%3$L::regclass, 'basket', 'item', anchor => NULL,
 		       max_size => %4$s, k => %5$s, min_count => %6$s, price => %7$L,
-		       ordered_at => %8$L, price_window => %9$L::interval, discount => %10$s,
-		       beam => %11$s, shrinkage => %12$s) b
-		LEFT JOIN %1$I.%13$I a ON a.item = (b.anchor)[1]
-		$q$, sch, bundlerec._phys('item_bundles', sfx), pair_lines, (o ->> 'bundle_max_size')::int,
-		(o ->> 'bundles_per_item')::int, mc,
+		       discount => %8$s, beam => %9$s, shrinkage => %10$s) b
+		LEFT JOIN %1$I.%11$I a ON a.item = (b.anchor)[1]
+		$q$, sch, bundlerec._phys('item_bundles', c.sfx), src, (o ->> 'bundle_max_size')::int,
+		(o ->> 'bundles_per_item')::int, (o ->> 'min_count')::bigint,
 		CASE WHEN m.price IS NOT NULL THEN 'price' END,
-		CASE WHEN m.ordered_at IS NOT NULL THEN 'ordered_at' END,
-		o ->> 'price_window', (o ->> 'discount')::float8, (o ->> 'beam')::int,
-		(o ->> 'shrinkage')::float8, bundlerec._current(c, 'items'));
+		(o ->> 'discount')::float8, (o ->> 'beam')::int, (o ->> 'shrinkage')::float8, items);
 	GET DIAGNOSTICS n = ROW_COUNT;
+	IF m.price IS NOT NULL THEN
+		DROP VIEW pg_temp._br_priced_lines;
+	END IF;
 	RETURN n;
 END
 $body$;
@@ -759,7 +777,7 @@ DECLARE
 		CASE WHEN incremental THEN 'new order lines' ELSE 'order lines' END, (facts ->> 'rows_read')::bigint, t0));
 	c bundlerec._build_context := ROW(m, lines, (facts ->> 'pair_lines')::regclass, sch, sfx, incremental,
 	                                  coalesce(cur, '{}'), warm_start, (facts ->> 'n_baskets')::bigint,
-	                                  (facts ->> 'max_ts')::timestamptz, NULL);
+	                                  NULL);
 	stage text;
 	n bigint;
 	customers_at bigint;
@@ -801,7 +819,7 @@ BEGIN
 	IF c.pair_lines <> lines THEN
 		DROP VIEW pg_temp._br_pair_lines;
 	END IF;
-	RETURN facts - 'max_ts' - 'pair_lines' || jsonb_build_object(
+	RETURN facts - 'pair_lines' || jsonb_build_object(
 		'customers_at', CASE WHEN c.touched IS NOT NULL THEN customers_at ELSE c.n_baskets END,
 		'stages', stages, 'built', to_jsonb(ARRAY(
 		SELECT r.name FROM bundlerec._result_tables(m) r

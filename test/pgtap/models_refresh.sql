@@ -41,7 +41,7 @@ CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION IF NOT EXISTS bundlerec;
 
 BEGIN;
-SELECT plan(202);
+SELECT plan(210);
 
 CREATE SCHEMA tap_models_refresh;
 SET LOCAL search_path = tap_models_refresh, public;
@@ -712,6 +712,81 @@ SELECT is(q($$SELECT count(*) FROM bundlerec_tmr_bare.pairs p
               FULL JOIN bf_pairs('order_lines', 2, 10, 20) b ON b.item = p.item AND b.partner = p.partner
               WHERE p.rank IS DISTINCT FROM b.rank OR p.count IS DISTINCT FROM b.count OR NOT near(p.score, b.score)$$),
 	'0', 'the pairs of a basket-and-item model equal the brute force');
+
+------------------------------------------------------------------------------
+-- 2b. One rule for prices and categories: items and the bundle engine agree
+------------------------------------------------------------------------------
+-- basket  day    lines: item price [category]      (2024, UTC)
+--   p1    06-20  P 10 [k1]    Q 4 [k2]     S 7 [k1]
+--   p2    06-25  P 14 [k1]    Q 0 [k2]     S 9 [k2]
+--   p3    03-01  P 100 [k1]   Q 50 [k2]    S -3 [NULL]
+--   p4    06-30  P NaN [k1]   Q -2 [k2]    S Infinity [NULL]
+--   p5    01-05  P 8 [k1]     R 6 [k3]
+--   p6    06-28  P 16 [k1]    R 0 [k3]
+--   p7    infinity  Q 40 [k2]                      (no time: never in the window)
+--   p8    06-29  P 24 [k1]    Q 7 [k2]     R 3 [k3]   S 11 [NULL]  (4 items: wholesale)
+--   plus a line without basket: P 1000 [k2] on 08-01 (left out, so not the latest order)
+-- Window "30 days" before the latest order 06-30 (from 05-31); prices > 0 and finite only:
+--   P: 10, 14, 16, 24 -> 16 (p3 is older, p4's NaN is no price)
+--   Q: 4, 7 -> 5.5 (0 and -2 are no prices, p7 has no time)
+--   R: p6's 0 only, and p8's 3 -> 3 (without p8: no line, all lines 6)
+--   S: 7, 9, 11 -> 9 (Infinity is no price)
+-- Category: P k1, Q k2, R k3; S k1 (a tie, k1 1 and k2 1, goes to the smallest).
+-- max_basket_items 3 leaves p8 out of bundles but not out of prices: had
+-- bundles been priced from their own lines, P, Q, R and S would be 12, 4,
+-- 6 and 8.
+CREATE TABLE price_lines (basket text, item text, ordered_at timestamptz, price numeric, category text);
+INSERT INTO price_lines VALUES
+	('p1', 'P', '2024-06-20', 10, 'k1'), ('p1', 'Q', '2024-06-20', 4, 'k2'), ('p1', 'S', '2024-06-20', 7, 'k1'),
+	('p2', 'P', '2024-06-25', 14, 'k1'), ('p2', 'Q', '2024-06-25', 0, 'k2'), ('p2', 'S', '2024-06-25', 9, 'k2'),
+	('p3', 'P', '2024-03-01', 100, 'k1'), ('p3', 'Q', '2024-03-01', 50, 'k2'), ('p3', 'S', '2024-03-01', -3, NULL),
+	('p4', 'P', '2024-06-30', 'NaN', 'k1'), ('p4', 'Q', '2024-06-30', -2, 'k2'), ('p4', 'S', '2024-06-30', 'Infinity', NULL),
+	('p5', 'P', '2024-01-05', 8, 'k1'), ('p5', 'R', '2024-01-05', 6, 'k3'),
+	('p6', 'P', '2024-06-28', 16, 'k1'), ('p6', 'R', '2024-06-28', 0, 'k3'),
+	('p7', 'Q', 'infinity', 40, 'k2'),
+	('p8', 'P', '2024-06-29', 24, 'k1'), ('p8', 'Q', '2024-06-29', 7, 'k2'), ('p8', 'R', '2024-06-29', 3, 'k3'),
+	('p8', 'S', '2024-06-29', 11, NULL),
+	(NULL, 'P', '2024-08-01', 1000, 'k2');
+SELECT is((SELECT name FROM bundlerec.create_model('tmr_price', 'price_lines', 'basket', 'item',
+		ordered_at => 'ordered_at', price => 'price', category => 'category',
+		options => '{"price_window": "30 days", "max_basket_items": 3, "rules": false}')),
+	'tmr_price', 'a model of the price fixture, wholesale orders above 3 items left out of bundles');
+SELECT lives_ok($$SELECT * FROM bundlerec.refresh('tmr_price')$$, 'the price fixture refreshes');
+SELECT is(q($$SELECT array_agg(ROW(item, price, category)::text ORDER BY item)::text FROM bundlerec_tmr_price.items$$),
+	ARRAY['(P,16.0000,k1)', '(Q,5.5000,k2)', '(R,3.0000,k3)', '(S,9.0000,k1)']::text,
+	'items.price: window mean of positive finite prices (R: the fallback skips a window of zeros); S''s category tie to k1');
+-- the same by brute force over the fixture
+SELECT is(q($$SELECT count(*) FROM bundlerec_tmr_price.items i FULL JOIN (
+		WITH l AS (SELECT item, price, CASE WHEN isfinite(ordered_at) THEN ordered_at END AS ordered_at
+		           FROM price_lines WHERE basket IS NOT NULL AND item IS NOT NULL),
+		     w AS (SELECT max(ordered_at) - interval '30 days' AS start FROM l)
+		SELECT l.item, round(coalesce(avg(l.price) FILTER (WHERE l.price > 0 AND l.price < 'Infinity' AND l.ordered_at >= w.start),
+		                              avg(l.price) FILTER (WHERE l.price > 0 AND l.price < 'Infinity')), 4) AS price,
+		       (SELECT c.category FROM price_lines c WHERE c.basket IS NOT NULL AND c.item = l.item AND c.category IS NOT NULL
+		        GROUP BY c.category ORDER BY count(*) DESC, c.category LIMIT 1) AS category
+		FROM l CROSS JOIN w GROUP BY l.item, w.start) b ON b.item = i.item
+	WHERE i.price IS DISTINCT FROM b.price OR i.category IS DISTINCT FROM b.category$$),
+	'0', 'items.price and items.category equal the brute force over the lines');
+SELECT is(q($$SELECT count(*) || ' ' || count(*) FILTER (WHERE near(s.list_price, ip.price::float8 + iq.price::float8))
+	FROM (VALUES ('P', 'Q'), ('P', 'S'), ('Q', 'S'), ('P', 'R'), ('Q', 'R')) v(p, q)
+	CROSS JOIN LATERAL bundlerec.bundle_score('price_lines', 'basket', 'item', ARRAY[v.p, v.q],
+	                                          price => 'price', ordered_at => 'ordered_at', price_window => '30 days') s
+	JOIN bundlerec_tmr_price.items ip ON ip.item = v.p JOIN bundlerec_tmr_price.items iq ON iq.item = v.q$$),
+	'5 5', 'bundle_score over the lines: the list price of a pair is the sum of the pair''s items.price');
+SELECT is(q($$SELECT count(*) FROM bundlerec_tmr_price.item_bundles b WHERE NOT near(b.list_price, (
+		SELECT sum(i.price)::float8 FROM bundlerec_tmr_price.items i WHERE i.item = ANY (b.items)))$$),
+	'0', 'item_bundles: every list price is the sum of its items'' items.price, the wholesale order left out of bundles');
+SELECT ok((SELECT count(*) FROM bundlerec_tmr_price.item_bundles WHERE 'R' = ANY (items)) > 0,
+	'item_bundles holds bundles with R (priced 3 by items, 6 by the capped lines alone)');
+-- categories: generate_bundles with one item per category never pairs P
+-- with S (both k1), and does pair Q with S (k2 and k1)
+SELECT is(q($$SELECT count(*) FILTER (WHERE b.items @> ARRAY['P', 'S']) || ' ' || count(*) FILTER (WHERE b.items @> ARRAY['Q', 'S'])
+		|| ' ' || count(*) FILTER (WHERE EXISTS (
+			SELECT FROM bundlerec_tmr_price.items x JOIN bundlerec_tmr_price.items y ON y.category = x.category AND y.item > x.item
+			WHERE x.item = ANY (b.items) AND y.item = ANY (b.items)))
+	FROM bundlerec.generate_bundles('price_lines', 'basket', 'item', anchor => NULL, category => 'category',
+	                                price => 'price', ordered_at => 'ordered_at', price_window => '30 days') b$$),
+	'0 2 0', 'generate_bundles(category): no bundle holds two items of one items.category (S is k1, so never with P)');
 
 ------------------------------------------------------------------------------
 -- 3a. Incremental refresh of the hand fixture plus later lines
