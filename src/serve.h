@@ -139,20 +139,24 @@ struct CartItem;
  * (struct CartItem), so that merging a cart's rows hashes no strings.
  */
 
-/* A pair of a cart item: the partner, its confidence and count. */
-typedef struct CartPair
+/*
+ * A partner of a cart item (value: the pair's confidence, count: its
+ * orders) or a nearest item (value: the cosine).
+ */
+typedef struct CartLink
 {
-	struct CartItem *partner;
-	double		confidence;
+	struct CartItem *other;
+	double		value;
 	int64		count;
-} CartPair;
+} CartLink;
 
-/* A nearest item of a cart item. */
-typedef struct CartNeighbor
+/* A growing array of links. */
+typedef struct CartLinks
 {
-	struct CartItem *neighbor;
-	double		similarity;
-} CartNeighbor;
+	CartLink   *v;
+	int			n;
+	int			max;
+} CartLinks;
 
 /* A rule, kept under the first item of its antecedent. */
 typedef struct CartRule
@@ -173,12 +177,8 @@ typedef struct CartItem
 	uint64		call;			/* the last call whose cart holds it */
 	uint64		cand_call;		/* the last call that made it a candidate */
 	int			cand_index;		/* its candidate in that call */
-	CartPair   *pairs;
-	int			npairs;
-	int			maxpairs;
-	CartNeighbor *similar;
-	int			nsimilar;
-	int			maxsimilar;
+	CartLinks	pairs;
+	CartLinks	similar;
 	CartRule   *rules;
 	int			nrules;
 	int			maxrules;

@@ -82,16 +82,16 @@ CartRows(ServeModel *m, ServeCands *cs, char **items, int nitems)
 	{
 		CartItem   *e = rows[i];
 
-		for (j = 0; j < e->npairs; j++)
+		for (j = 0; j < e->pairs.n; j++)
 		{
-			CartPair   *p = &e->pairs[j];
-			CartRow    *r = CartCandidate(cs, p->partner, call);
+			CartLink   *p = &e->pairs.v[j];
+			CartRow    *r = CartCandidate(cs, p->other, call);
 
-			if (!r->has_p || p->confidence > r->p_conf ||
-				(p->confidence == r->p_conf && TextCmp(e->item, r->p_via) < 0))
+			if (!r->has_p || p->value > r->p_conf ||
+				(p->value == r->p_conf && TextCmp(e->item, r->p_via) < 0))
 			{
 				r->has_p = true;
-				r->p_conf = p->confidence;
+				r->p_conf = p->value;
 				r->p_via = e->item;
 				r->p_count = p->count;
 			}
@@ -118,16 +118,16 @@ CartRows(ServeModel *m, ServeCands *cs, char **items, int nitems)
 				r->r_nvia = q->nantecedent;
 			}
 		}
-		for (j = 0; m->cart_embedding_weight > 0 && j < e->nsimilar; j++)
+		for (j = 0; m->cart_embedding_weight > 0 && j < e->similar.n; j++)
 		{
-			CartNeighbor *s = &e->similar[j];
-			CartRow    *r = CartCandidate(cs, s->neighbor, call);
+			CartLink   *s = &e->similar.v[j];
+			CartRow    *r = CartCandidate(cs, s->other, call);
 
-			if (!r->has_e || s->similarity > r->e_sim ||
-				(s->similarity == r->e_sim && TextCmp(e->item, r->e_via) < 0))
+			if (!r->has_e || s->value > r->e_sim ||
+				(s->value == r->e_sim && TextCmp(e->item, r->e_via) < 0))
 			{
 				r->has_e = true;
-				r->e_sim = s->similarity;
+				r->e_sim = s->value;
 				r->e_via = e->item;
 			}
 		}

@@ -140,6 +140,40 @@ RowItem(CartCache *c, SPITupleTable *t, uint64 row, int col)
 	return e != NULL && !e->loaded ? e : NULL;
 }
 
+/*
+ * Reads the partners (similar false) or nearest items of the items in arg
+ * (rows: other item, cart item, value[, count]) into their entries.
+ */
+static void
+LoadLinks(ServeModel *m, CartCache *c, bool similar, Datum arg)
+{
+	SPITupleTable *t = ServeRun(m, similar ? SQ_CART_SIMILAR : SQ_CART_PAIRS, &arg, NULL);
+	bool		has_count = t->tupdesc->natts >= 4;
+	uint64		i;
+	bool		isnull;
+
+	for (i = 0; i < SPI_processed; i++)
+	{
+		CartItem   *e = RowItem(c, t, i, 2);
+		CartItem   *other = e == NULL ? NULL : InternColumn(c, t, i, 1);
+		CartLinks  *links;
+		CartLink   *l;
+		MemoryContext old;
+
+		if (other == NULL)
+			continue;
+		links = similar ? &e->similar : &e->pairs;
+		old = MemoryContextSwitchTo(c->cxt);
+		links->v = Grow(links->v, links->n, &links->max, sizeof(CartLink));
+		MemoryContextSwitchTo(old);
+		l = &links->v[links->n++];
+		l->other = other;
+		l->value = ServeFloat(t, i, 3, &isnull);
+		l->count = has_count ? ServeInt(t, i, 4, &isnull) : 0;
+	}
+	SPI_freetuptable(t);
+}
+
 /* Reads the rows of the n items missing (entries made, not loaded). */
 static void
 LoadItems(ServeModel *m, CartCache *c, char **missing, int n)
@@ -150,44 +184,9 @@ LoadItems(ServeModel *m, CartCache *c, char **missing, int n)
 	uint64		i;
 	bool		isnull;
 
-	t = ServeRun(m, SQ_CART_PAIRS, &arg, NULL);
-	for (i = 0; i < SPI_processed; i++)
-	{
-		CartItem   *e = RowItem(c, t, i, 2);
-		CartItem   *partner = e == NULL ? NULL : InternColumn(c, t, i, 1);
-		CartPair   *p;
-
-		if (partner == NULL)
-			continue;
-		old = MemoryContextSwitchTo(c->cxt);
-		e->pairs = Grow(e->pairs, e->npairs, &e->maxpairs, sizeof(CartPair));
-		MemoryContextSwitchTo(old);
-		p = &e->pairs[e->npairs++];
-		p->partner = partner;
-		p->confidence = ServeFloat(t, i, 3, &isnull);
-		p->count = ServeInt(t, i, 4, &isnull);
-	}
-	SPI_freetuptable(t);
+	LoadLinks(m, c, false, arg);
 	if (m->has_similar && m->cart_embedding_weight > 0)
-	{
-		t = ServeRun(m, SQ_CART_SIMILAR, &arg, NULL);
-		for (i = 0; i < SPI_processed; i++)
-		{
-			CartItem   *e = RowItem(c, t, i, 2);
-			CartItem   *neighbor = e == NULL ? NULL : InternColumn(c, t, i, 1);
-			CartNeighbor *s;
-
-			if (neighbor == NULL)
-				continue;
-			old = MemoryContextSwitchTo(c->cxt);
-			e->similar = Grow(e->similar, e->nsimilar, &e->maxsimilar, sizeof(CartNeighbor));
-			MemoryContextSwitchTo(old);
-			s = &e->similar[e->nsimilar++];
-			s->neighbor = neighbor;
-			s->similarity = ServeFloat(t, i, 3, &isnull);
-		}
-		SPI_freetuptable(t);
-	}
+		LoadLinks(m, c, true, arg);
 	if (m->has_rules && m->cart_rules_weight > 0)
 	{
 		t = ServeRun(m, SQ_CART_RULES, &arg, NULL);
@@ -198,26 +197,26 @@ LoadItems(ServeModel *m, CartCache *c, char **missing, int n)
 			CartRule   *r;
 			Datum		a;
 			char	  **items;
-			int			n;
+			int			na;
 			int			j;
 
 			a = SPI_getbinval(t->vals[i], t->tupdesc, 5, &isnull);
 			if (consequent == NULL || isnull)
 				continue;
-			items = ServeArrayItems(a, &n);
-			for (j = 0; j < n && items[j] != NULL; j++)
+			items = ServeArrayItems(a, &na);
+			for (j = 0; j < na && items[j] != NULL; j++)
 				;
-			if (j < n)
+			if (j < na)
 				continue;
 			old = MemoryContextSwitchTo(c->cxt);
 			e->rules = Grow(e->rules, e->nrules, &e->maxrules, sizeof(CartRule));
 			r = &e->rules[e->nrules];
 			r->text = ServeText(t, i, 4);
-			r->antecedent = palloc(mul_size(Max(n, 1), sizeof(CartItem *)));
+			r->antecedent = palloc(mul_size(Max(na, 1), sizeof(CartItem *)));
 			MemoryContextSwitchTo(old);
 			r->consequent = consequent;
-			r->nantecedent = n;
-			for (j = 0; j < n; j++)
+			r->nantecedent = na;
+			for (j = 0; j < na; j++)
 				r->antecedent[j] = Intern(c, items[j]);
 			r->confidence = ServeFloat(t, i, 2, &isnull);
 			r->size = (int32) ServeInt(t, i, 3, &isnull);
@@ -254,7 +253,7 @@ ServeCartItems(ServeModel *m, char **items, int nitems, int *n)
 		if (!e->loaded)
 		{
 			/* rows of a read that an error cut short are read again */
-			e->npairs = e->nsimilar = e->nrules = 0;
+			e->pairs.n = e->similar.n = e->nrules = 0;
 			missing[nmissing++] = e->item;
 		}
 		out[(*n)++] = e;
