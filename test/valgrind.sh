@@ -150,7 +150,8 @@ total_s=$(($(date +%s) - started))
 nm --defined-only "$PKGLIBDIR/bundlerec.so" | awk '$2 ~ /^[tT]$/ { print $3 }' >"$WORK/bundlerec.syms"
 (cd "$ROOT/src" && ls -- *.c *.h) >"$WORK/bundlerec.srcs"
 
-# One signature per error report: its kind and its first six frames.
+# One signature per error report: its kind, its first six frames and the
+# first frame of its origin.
 summarise() {
 	awk -v syms="$WORK/bundlerec.syms" -v srcs="$WORK/bundlerec.srcs" '
 	BEGIN {
@@ -158,7 +159,7 @@ summarise() {
 		while ((getline s < srcs) > 0) src[s] = 1
 	}
 	{ sub(/^==[0-9]+== ?/, "") }
-	/VALGRINDERROR-BEGIN/ { inerr = 1; kind = ""; sig = ""; nf = 0; ours = 0; next }
+	/VALGRINDERROR-BEGIN/ { inerr = 1; kind = ""; sig = ""; nf = 0; ours = 0; origin = ""; next }
 	/VALGRINDERROR-END/ {
 		inerr = 0; total++
 		if (!(sig in count)) { order[++n] = sig; kindof[sig] = kind; frames[sig] = fr }
@@ -175,10 +176,16 @@ summarise() {
 		file = loc; sub(/:.*$/, "", file)
 		if (loc ~ /bundlerec\.so/ || (fn in sym && file in src)) ours = 1
 		if (nf < 6) { fr = fr "\n      " f; sig = sig "|" fn " " loc }
+		else if (origin != "" && fn !~ /^(AllocSet|Generation|Slab|MemoryContext|palloc|repalloc|pstrdup|[mc]alloc|realloc|free$|pfree)/) {
+			fr = fr "\n    " origin ": " f; sig = sig "|" origin " " fn " " loc; origin = ""
+		}
 		nf++
 		next
 	}
-	/created by|Address 0x/ { nf = 6 }
+	# where the bad value or block came from: its first frame outside the
+	# allocator is shown
+	/created by|alloc.d|free.d/ { origin = $0; sub(/^ +/, "", origin); nf = 6; next }
+	/Address 0x/ { nf = 7 }
 	END {
 		printf "%d error reports, %d in bundlerec code, %d elsewhere; %d distinct\n",
 			total, ourtotal, total - ourtotal, n
