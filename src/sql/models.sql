@@ -231,6 +231,8 @@ SELECT (x'62726563'::bigint OPERATOR(pg_catalog.<<) 32) OPERATOR(pg_catalog.|)
        (pg_catalog.hashtext(model)::bigint OPERATOR(pg_catalog.&) x'ffffffff'::bigint)
 $body$;
 
+-- No SET clause: its body is parsed under the caller's search_path, so
+-- the type is qualified.
 CREATE FUNCTION bundlerec.model_defaults()
 RETURNS jsonb
 LANGUAGE sql IMMUTABLE PARALLEL SAFE
@@ -270,7 +272,7 @@ SELECT '{
 	"feedback_prior": 20,
 	"feedback_max_bundles": 100000,
 	"eval_max_baskets": 2000
-}'::jsonb
+}'::pg_catalog.jsonb
 $body$;
 
 COMMENT ON FUNCTION bundlerec.model_defaults() IS
@@ -592,11 +594,13 @@ $body$;
 -- Feedback: impressions and conversions of served bundles
 ------------------------------------------------------------------------------
 
+-- No SET clause: parsed under the caller's search_path, so even the
+-- collation is qualified.
 CREATE FUNCTION bundlerec.bundle_key(items text[])
 RETURNS text[]
 LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
 AS $body$
-SELECT pg_catalog.array_agg(d.i ORDER BY d.i COLLATE "C")
+SELECT pg_catalog.array_agg(d.i ORDER BY d.i COLLATE pg_catalog."C")
 FROM (SELECT DISTINCT u.i FROM pg_catalog.unnest(items) u(i) WHERE u.i IS NOT NULL) d
 $body$;
 

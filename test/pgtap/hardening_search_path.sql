@@ -1,9 +1,10 @@
 -- hardening_search_path.sql: no SQL that bundlerec builds or runs can be
 -- hijacked through search_path.  A schema "evil" holds look-alikes of the
 -- operators, functions, aggregates and type names such queries use, each
--- recording its name when it runs; every engine entry point is called with
--- evil first on search_path and again with evil last, and no look-alike may
--- have run.  Two sanity checks show that the look-alikes do capture
+-- recording its name when it runs; every engine entry point, helper and
+-- type I/O function (text in/out, binary send/receive by COPY BINARY) is
+-- called with evil first on search_path and again with evil last, and no
+-- look-alike may have run.  Two sanity checks show that the look-alikes do capture
 -- unqualified SQL in both positions.
 \set ON_ERROR_STOP 1
 SET client_min_messages = warning;
@@ -11,7 +12,7 @@ CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION IF NOT EXISTS bundlerec;
 
 BEGIN;
-SELECT plan(64);
+SELECT plan(76);
 
 CREATE SCHEMA tap_hardening;
 CREATE SCHEMA evil;
@@ -121,6 +122,7 @@ CREATE DOMAIN evil.text AS pg_catalog.text CHECK (evil.hit('type text'));
 CREATE DOMAIN evil.float8 AS pg_catalog.float8 CHECK (evil.hit('type float8'));
 CREATE DOMAIN evil.float4 AS pg_catalog.float4 CHECK (evil.hit('type float4'));
 CREATE DOMAIN evil.int8 AS pg_catalog.int8 CHECK (evil.hit('type int8'));
+CREATE DOMAIN evil.jsonb AS pg_catalog.jsonb CHECK (evil.hit('type jsonb'));
 
 -- Run stmt with evil first (or last) on search_path; the look-alikes that
 -- ran, or '' when none did.  Only qualified names are used while evil is on
@@ -177,6 +179,10 @@ CREATE TABLE pc AS SELECT bundlerec.pair_counts(b) AS v
 	FROM (SELECT pg_catalog.array_agg(item) b FROM lines GROUP BY basket) s;
 CREATE TABLE bs AS SELECT bundlerec.basket_set(b) AS v
 	FROM (SELECT pg_catalog.array_agg(item) b FROM lines GROUP BY basket) s;
+-- what the type I/O calls read back: text round trips, COPY BINARY copies
+CREATE TABLE io_text (what text, same boolean);
+CREATE TABLE pc_back (LIKE pc);
+CREATE TABLE bs_back (LIKE bs);
 
 ------------------------------------------------------------------------------
 -- every entry point, evil first and evil last: no look-alike runs
@@ -214,12 +220,47 @@ INSERT INTO calls VALUES
 	(28, 'feedback and thompson_draw', $$SELECT bundlerec.record_feedback('sp_%s', ARRAY['p1', 'p2'], 3, 1), bundlerec.purge_feedback('sp_%s', '1 day'), bundlerec.thompson_draw(0.3, 10, 2)$$),
 	(29, 'evaluate', $$SELECT pg_catalog.count(*) FROM bundlerec.evaluate('sp_%s', '2024-01-25')$$),
 	(30, 'npmi', $$SELECT bundlerec.npmi(2, 4, 4, 8, 10)$$),
-	(31, 'drop_model', $$SELECT bundlerec.drop_model('sp_%s')$$);
+	(31, 'drop_model', $$SELECT bundlerec.drop_model('sp_%s')$$),
+	(32, 'bundle_key', $$SELECT bundlerec.bundle_key(ARRAY['p2', 'p1', 'p2', NULL])$$),
+	(33, 'check_array', $$SELECT bundlerec.check_array(ARRAY[1.5, 2]::pg_catalog.float8[], 'a'), bundlerec.check_array(ARRAY[1.5]::pg_catalog.float4[], 'b'), bundlerec.check_array(ARRAY['p1'], 'c')$$),
+	(34, 'model_defaults', $$SELECT bundlerec.model_defaults()$$),
+	(35, 'text input and output of paircounts and basketset', $$INSERT INTO tap_hardening.io_text
+		SELECT 'paircounts', bundlerec.paircounts_send(pc.v::pg_catalog.text::bundlerec.paircounts) OPERATOR(pg_catalog.=) bundlerec.paircounts_send(pc.v)
+		  AND bundlerec.paircounts_send(bundlerec.paircounts_in(bundlerec.paircounts_out(pc.v))) OPERATOR(pg_catalog.=) bundlerec.paircounts_send(pc.v)
+		FROM tap_hardening.pc
+		UNION ALL
+		SELECT 'basketset', bundlerec.basketset_send(bs.v::pg_catalog.text::bundlerec.basketset) OPERATOR(pg_catalog.=) bundlerec.basketset_send(bs.v)
+		  AND bundlerec.basketset_send(bundlerec.basketset_in(bundlerec.basketset_out(bs.v))) OPERATOR(pg_catalog.=) bundlerec.basketset_send(bs.v)
+		FROM tap_hardening.bs$$);
+-- COPY BINARY sends and receives through files in the data directory; the
+-- reading program removes them
+INSERT INTO calls
+SELECT 36, 'binary send and receive (COPY BINARY) of paircounts and basketset',
+	pg_catalog.format($f$DO $d$ BEGIN
+		COPY tap_hardening.pc TO %1$L (FORMAT binary);
+		COPY tap_hardening.pc_back FROM PROGRAM %2$L (FORMAT binary);
+		COPY tap_hardening.bs TO %3$L (FORMAT binary);
+		COPY tap_hardening.bs_back FROM PROGRAM %4$L (FORMAT binary);
+	END $d$$f$, f.pc, pg_catalog.format('cat ''%1$s'' && rm -f ''%1$s''', f.pc),
+	f.bs, pg_catalog.format('cat ''%1$s'' && rm -f ''%1$s''', f.bs))
+FROM (SELECT d || '/bundlerec_io_pc_' || pg_backend_pid() || '.bin' AS pc,
+             d || '/bundlerec_io_bs_' || pg_backend_pid() || '.bin' AS bs
+      FROM pg_catalog.current_setting('data_directory') d) f;
 
 SELECT is(under_evil(pg_catalog.replace(c.stmt, '%s', CASE WHEN f THEN 'first' ELSE 'last' END), f), '',
 	c.name || ': no look-alike runs with evil ' || CASE WHEN f THEN 'first' ELSE 'last' END || ' on search_path')
 FROM calls c, (VALUES (true), (false)) v(f)
 ORDER BY c.id, NOT f;
+
+-- the type I/O calls above did run, both times, and gave the values back
+SELECT is((SELECT pg_catalog.string_agg(what || ' ' || same, ', ' ORDER BY what, same) FROM io_text),
+	'basketset true, basketset true, paircounts true, paircounts true',
+	'text output and input of paircounts and basketset give the values back (evil first and last)');
+SELECT is((SELECT pg_catalog.count(*) FROM pc_back b, pc
+           WHERE bundlerec.paircounts_send(b.v) = bundlerec.paircounts_send(pc.v))
+          + (SELECT pg_catalog.count(*) FROM bs_back b, bs
+           WHERE bundlerec.basketset_send(b.v) = bundlerec.basketset_send(bs.v)),
+	4::bigint, 'COPY BINARY sends and receives paircounts and basketset unchanged (evil first and last)');
 
 SELECT * FROM finish();
 ROLLBACK;
