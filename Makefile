@@ -32,6 +32,7 @@ OBJS = \
 	src/item_attributes.o \
 	src/bundle_data.o \
 	src/bundles.o \
+	src/customer_stream.o \
 	src/customer_bundles.o \
 	src/serve.o \
 	src/serve_items.o \
