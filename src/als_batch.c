@@ -17,13 +17,12 @@
 #include "utils/builtins.h"
 #include "utils/float.h"
 
+#include "als_batch.h"
 #include "arrays.h"
 #include "linalg.h"
 #include "output.h"
 #include "progress.h"
 #include "topk.h"
-
-#define SCORE_BLOCK 256			/* rows scored per SGEMM */
 
 PG_FUNCTION_INFO_V1(als_recommend_all);
 PG_FUNCTION_INFO_V1(als_similar_items);
@@ -66,6 +65,40 @@ NormalizeRows(FactorTable *t)
 }
 
 /*
+ * Scores of rows rows of factors (rows_v, row-major) against every item:
+ * scores[r * items->n + i].  One SGEMM; keep rows at ALS_SCORE_BLOCK so that
+ * a call stays short (it cannot be cancelled).
+ */
+void
+AlsScoreBlock(const float *rows_v, int32 rows, const FactorTable *items, float *scores)
+{
+	cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, rows, items->n, items->k,
+				1.0f, rows_v, items->k, items->v, items->k,
+				0.0f, scores, items->n);
+}
+
+/*
+ * The top->cap best of n scores, best first, leaving out index skip (-1:
+ * none); ties go to the smaller index.
+ */
+void
+AlsRowTopK(TopK *top, const float *scores, int32 n, int32 skip)
+{
+	int32		i;
+
+	top->n = 0;
+	for (i = 0; i < n; i++)
+	{
+		/* most scores lose to the worst kept: no call for them */
+		if (top->n == top->cap && scores[i] < top->score[0])
+			continue;
+		if (i != skip)
+			TopKPush(top, scores[i], i);
+	}
+	TopKSort(top);
+}
+
+/*
  * Score rows of a against every row of b by blocks, keep the k best per row
  * (skipping the row itself when self is true) and emit
  * (a key, rank, b key, score).
@@ -88,30 +121,22 @@ TopKByBlocks(Tuplestorestate *ts, TupleDesc tupdesc, const FactorTable *a,
 						a->k, b->k),
 				 errhint("Pass the two tables of one als_train run.")));
 	scores = MemoryContextAllocHuge(CurrentMemoryContext,
-									sizeof(float) * (Size) SCORE_BLOCK * b->n);
+									sizeof(float) * (Size) ALS_SCORE_BLOCK * b->n);
 	TopKInit(&top, Min(k, b->n));
 	ProgressStart(&progress, self ? "nearest items" : "recommendations", "rows", a->n);
-	for (start = 0; start < a->n; start += SCORE_BLOCK)
+	for (start = 0; start < a->n; start += ALS_SCORE_BLOCK)
 	{
-		int32		rows = Min(SCORE_BLOCK, a->n - start);
+		int32		rows = Min(ALS_SCORE_BLOCK, a->n - start);
 		int32		r;
 
 		CHECK_FOR_INTERRUPTS();
 		ProgressReport(&progress, start);
-		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, rows, b->n, a->k,
-					1.0f, a->v + (Size) start * a->k, a->k, b->v, b->k,
-					0.0f, scores, b->n);
+		AlsScoreBlock(a->v + (Size) start * a->k, rows, b, scores);
 		for (r = 0; r < rows; r++)
 		{
-			const float *row = scores + (Size) r * b->n;
-			int32		i;
 			int			j;
 
-			top.n = 0;
-			for (i = 0; i < b->n; i++)
-				if (!(self && i == start + r))
-					TopKPush(&top, row[i], i);
-			TopKSort(&top);
+			AlsRowTopK(&top, scores + (Size) r * b->n, b->n, self ? start + r : -1);
 			for (j = 0; j < top.n; j++)
 			{
 				Datum		vals[4];
