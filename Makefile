@@ -34,6 +34,7 @@ OBJS = \
 	src/bundles.o \
 	src/customer_stream.o \
 	src/customer_bundles.o \
+	src/recommendations.o \
 	src/serve.o \
 	src/serve_items.o \
 	src/serve_cart.o \
