@@ -460,6 +460,7 @@ bundlerec_customer_bundles(PG_FUNCTION_ARGS)
 	MemoryContext work,
 				old;
 	Budget		budget;
+	Oid			only;
 	int32		maxcand = 0;
 	int32		a;
 	int			i;
@@ -485,8 +486,9 @@ bundlerec_customer_bundles(PG_FUNCTION_ARGS)
 								 ALLOCSET_DEFAULT_SIZES);
 	old = MemoryContextSwitchTo(work);
 	BudgetInit(&budget, "the customer bundles of a model");
+	only = PG_ARGISNULL(10) ? InvalidOid : PG_GETARG_OID(10);
 	if (!PG_ARGISNULL(4) && !PG_ARGISNULL(5))
-		LoadModelFactors(PG_GETARG_OID(4), PG_GETARG_OID(5), &budget, &m.cf, &m.itf);
+		LoadModelFactors(PG_GETARG_OID(4), PG_GETARG_OID(5), only, &budget, &m.cf, &m.itf);
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 	LoadItems(&m, PG_GETARG_OID(3), &budget);
@@ -509,7 +511,7 @@ bundlerec_customer_bundles(PG_FUNCTION_ARGS)
 							 "FROM %s ci JOIN %s cu ON cu.customer OPERATOR(pg_catalog.=) ci.customer%s "
 							 "ORDER BY ci.customer::pg_catalog.text COLLATE pg_catalog.\"C\"",
 							 RelationSqlName(PG_GETARG_OID(0)), RelationSqlName(PG_GETARG_OID(1)),
-							 OnlyCustomersFilter("ci.customer", PG_ARGISNULL(10) ? InvalidOid : PG_GETARG_OID(10))),
+							 OnlyCustomersFilter("ci.customer", only)),
 					"customer bundles", ReadBought, EndCustomer, &m);
 	SPI_finish();
 	MemoryContextSwitchTo(old);

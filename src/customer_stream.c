@@ -17,6 +17,16 @@
 #include "progress.h"
 #include "source.h"
 
+/* A condition on column: a customer of table only (InvalidOid: none). */
+static char *
+OnlyCustomers(const char *column, Oid only)
+{
+	if (!OidIsValid(only))
+		return NULL;
+	return psprintf("%s OPERATOR(pg_catalog.=) ANY (SELECT o.customer FROM %s o)",
+					column, RelationSqlName(only));
+}
+
 /*
  * A WHERE clause keeping the rows whose column is a customer of table only,
  * or "" when only is InvalidOid.
@@ -24,10 +34,7 @@
 char *
 OnlyCustomersFilter(const char *column, Oid only)
 {
-	if (!OidIsValid(only))
-		return "";
-	return psprintf(" WHERE %s OPERATOR(pg_catalog.=) ANY (SELECT o.customer FROM %s o)",
-					column, RelationSqlName(only));
+	return OidIsValid(only) ? psprintf(" WHERE %s", OnlyCustomers(column, only)) : "";
 }
 
 /* Bytes held by a factor table. */
@@ -44,13 +51,14 @@ FactorTableBytes(const FactorTable *t)
 
 /*
  * The customer and item factors of a model (tables written by als_train),
- * charged to budget; vectors of different lengths are an error.
+ * only the customers of table only when it is valid, charged to budget;
+ * vectors of different lengths are an error.
  */
 void
-LoadModelFactors(Oid customer_rel, Oid item_rel, Budget *budget,
+LoadModelFactors(Oid customer_rel, Oid item_rel, Oid only, Budget *budget,
 				 FactorTable **cf, FactorTable **itf)
 {
-	*cf = LoadFactorTableKeyed(customer_rel, "customer");
+	*cf = LoadFactorRows(customer_rel, "customer", OnlyCustomers("customer", only));
 	BudgetCharge(budget, FactorTableBytes(*cf));
 	*itf = LoadFactorTableKeyed(item_rel, "item");
 	BudgetCharge(budget, FactorTableBytes(*itf));

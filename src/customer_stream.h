@@ -21,7 +21,7 @@ typedef void (*CustomerRowFn) (void *arg, HeapTuple tup, TupleDesc desc, bool fi
 typedef void (*CustomerEndFn) (void *arg, Datum customer);
 
 extern char *OnlyCustomersFilter(const char *column, Oid only);
-extern void LoadModelFactors(Oid customer_rel, Oid item_rel, Budget *budget,
+extern void LoadModelFactors(Oid customer_rel, Oid item_rel, Oid only, Budget *budget,
 							 FactorTable **cf, FactorTable **itf);
 extern void StreamCustomers(const char *query, const char *what,
 							CustomerRowFn row, CustomerEndFn end, void *arg);

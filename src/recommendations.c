@@ -78,14 +78,10 @@ typedef struct Recs
 	Datum	   *texts;			/* per id, 0 until written once */
 	int32	   *seen;			/* per id: the last customer holding it */
 
-	/* ALS candidates, by blocks of the customers with factors to score */
-	FactorTable *cf;			/* NULL without factors */
+	/* ALS candidates, by blocks of ALS_SCORE_BLOCK rows of cf */
+	FactorTable *cf;			/* the customers' factors; NULL without */
 	FactorTable *itf;
-	int32		nscored;
-	int32	   *scored_rows;	/* rows of cf scored, in key order */
-	int32	   *scored_pos;		/* per row of cf: position there, or -1 */
 	int32		block;			/* block in scores, -1 none */
-	float	   *block_v;
 	float	   *scores;
 	TopK		top;
 
@@ -151,47 +147,16 @@ InitItems(Recs *r)
 }
 
 /*
- * The customers whose ALS candidates are scored: every one with factors, or
- * those of table only.  Blocks of ALS_SCORE_BLOCK of them in key order are
- * the blocks als_recommend_all scores, so that ties fall the same way.
+ * Room for the ALS candidates.  The rows of cf are those of the customers
+ * computed, in key order, so its blocks are the blocks als_recommend_all
+ * scores (it is given the same customers): ties fall the same way.
  */
 static void
-InitScoring(Recs *r, Oid only, int32 candidates)
+InitScoring(Recs *r, int32 candidates)
 {
-	int32		i;
-
-	r->scored_rows = BudgetAlloc(&r->budget, sizeof(int32) * Max(r->cf->n, 1));
-	r->scored_pos = BudgetAlloc(&r->budget, sizeof(int32) * Max(r->cf->n, 1));
-	for (i = 0; i < r->cf->n; i++)
-		r->scored_pos[i] = OidIsValid(only) ? -1 : i;
-	if (OidIsValid(only))
-	{
-		uint64		j;
-
-		if (SPI_execute(psprintf("SELECT DISTINCT o.customer::pg_catalog.text FROM %s o",
-								 RelationSqlName(only)), true, 0) != SPI_OK_SELECT)
-			elog(ERROR, "could not read the customers to recompute");
-		for (j = 0; j < SPI_processed; j++)
-		{
-			char	   *key = SPI_getvalue(SPI_tuptable->vals[j], SPI_tuptable->tupdesc, 1);
-			int32		row = key ? FindKey(r->cf, key) : -1;
-
-			if (row >= 0)
-				r->scored_pos[row] = 0;
-		}
-		SPI_freetuptable(SPI_tuptable);
-	}
-	r->nscored = 0;
-	for (i = 0; i < r->cf->n; i++)
-		if (r->scored_pos[i] >= 0)
-		{
-			r->scored_pos[i] = r->nscored;
-			r->scored_rows[r->nscored++] = i;
-		}
 	r->block = -1;
-	if (r->itf->n == 0 || r->nscored == 0)
+	if (r->itf->n == 0 || r->cf->n == 0)
 		return;
-	r->block_v = BudgetAlloc(&r->budget, mul_size(sizeof(float) * ALS_SCORE_BLOCK, r->cf->k));
 	r->scores = BudgetAlloc(&r->budget, mul_size(sizeof(float) * ALS_SCORE_BLOCK, r->itf->n));
 	BudgetCharge(&r->budget, (sizeof(double) + sizeof(int32)) * Min(candidates, r->itf->n));
 	TopKInit(&r->top, Min(candidates, r->itf->n));
@@ -201,25 +166,17 @@ InitScoring(Recs *r, Oid only, int32 candidates)
 static void
 AlsCandidates(Recs *r, int32 cf_row)
 {
-	int32		pos = r->scored_pos[cf_row];
-	int32		block = pos / ALS_SCORE_BLOCK;
+	int32		block = cf_row / ALS_SCORE_BLOCK;
+	int32		start = block * ALS_SCORE_BLOCK;
 
 	if (block != r->block)
 	{
-		int32		start = block * ALS_SCORE_BLOCK;
-		int32		rows = Min(ALS_SCORE_BLOCK, r->nscored - start);
-		int32		i;
-
 		CHECK_FOR_INTERRUPTS();
-		for (i = 0; i < rows; i++)
-			memcpy(r->block_v + (Size) i * r->cf->k,
-				   r->cf->v + (Size) r->scored_rows[start + i] * r->cf->k,
-				   sizeof(float) * r->cf->k);
-		AlsScoreBlock(r->block_v, rows, r->itf, r->scores);
+		AlsScoreBlock(r->cf->v + (Size) start * r->cf->k, Min(ALS_SCORE_BLOCK, r->cf->n - start),
+					  r->itf, r->scores);
 		r->block = block;
 	}
-	AlsRowTopK(&r->top, r->scores + (Size) (pos - block * ALS_SCORE_BLOCK) * r->itf->n,
-			   r->itf->n, -1);
+	AlsRowTopK(&r->top, r->scores + (Size) (cf_row - start) * r->itf->n, r->itf->n, -1);
 }
 
 /* Make room for n candidates. */
@@ -342,7 +299,7 @@ EmitRecommendations(void *arg, Datum customer)
 	ReserveCands(r, r->nrows + r->top.cap);
 	for (i = 0; i < r->nrows; i++)
 		AddCand(r, &ncand, r->rows[i].item, r->rows[i].orders);
-	if (cf_row >= 0 && r->scored_pos[cf_row] >= 0 && r->scores != NULL)
+	if (cf_row >= 0 && r->scores != NULL)
 	{
 		AlsCandidates(r, cf_row);
 		for (i = 0; i < r->top.n; i++)
@@ -436,12 +393,12 @@ bundlerec_recommendations(PG_FUNCTION_ARGS)
 	old = MemoryContextSwitchTo(work);
 	BudgetInit(&r.budget, "the recommendations of a model");
 	if (!PG_ARGISNULL(2) && !PG_ARGISNULL(3))
-		LoadModelFactors(PG_GETARG_OID(2), PG_GETARG_OID(3), &r.budget, &r.cf, &r.itf);
+		LoadModelFactors(PG_GETARG_OID(2), PG_GETARG_OID(3), only, &r.budget, &r.cf, &r.itf);
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 	InitItems(&r);
 	if (r.cf != NULL)
-		InitScoring(&r, only, candidates);
+		InitScoring(&r, candidates);
 	r.maxrows = 64;
 	r.rows = palloc(sizeof(Bought) * r.maxrows);
 	r.maxcands = 64;
