@@ -32,7 +32,9 @@ OBJS = \
 	src/item_attributes.o \
 	src/bundle_data.o \
 	src/bundles.o \
+	src/customer_stream.o \
 	src/customer_bundles.o \
+	src/recommendations.o \
 	src/serve.o \
 	src/serve_items.o \
 	src/serve_cart.o \

@@ -17,13 +17,14 @@
 #include "utils/builtins.h"
 #include "utils/float.h"
 
+#include "als_batch.h"
 #include "arrays.h"
 #include "linalg.h"
 #include "output.h"
 #include "progress.h"
 #include "topk.h"
 
-#define SCORE_BLOCK 256			/* rows scored per SGEMM */
+#define TOPK_GROUPS 256			/* groups of scores whose maxima bound the top */
 
 PG_FUNCTION_INFO_V1(als_recommend_all);
 PG_FUNCTION_INFO_V1(als_similar_items);
@@ -66,6 +67,148 @@ NormalizeRows(FactorTable *t)
 }
 
 /*
+ * Scores of rows rows of factors (rows_v, row-major) against every item:
+ * scores[r * items->n + i].  One SGEMM; keep rows at ALS_SCORE_BLOCK so that
+ * a call stays short (it cannot be cancelled).
+ */
+void
+AlsScoreBlock(const float *rows_v, int32 rows, const FactorTable *items, float *scores)
+{
+	cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, rows, items->n, items->k,
+				1.0f, rows_v, items->k, items->v, items->k,
+				0.0f, scores, items->n);
+}
+
+/*
+ * Maxima of the TOPK_GROUPS groups of n scores (group g: the indexes equal
+ * to g modulo TOPK_GROUPS) into gmax, leaving out index skip; false when a
+ * score is NaN or infinite.  n is at least 2 * TOPK_GROUPS, so that no group
+ * is empty.  Written to vectorize: one pass, no branches.
+ */
+static bool
+GroupMaxima(const float *scores, int32 n, int32 skip, float *gmax)
+{
+	float		finite[TOPK_GROUPS];
+	int32		i;
+	int32		j;
+
+	for (j = 0; j < TOPK_GROUPS; j++)
+	{
+		gmax[j] = -INFINITY;
+		finite[j] = 0;
+	}
+	for (i = 0; i + TOPK_GROUPS <= n; i += TOPK_GROUPS)
+	{
+		const float *row = scores + i;
+
+		for (j = 0; j < TOPK_GROUPS; j++)
+		{
+			gmax[j] = row[j] > gmax[j] ? row[j] : gmax[j];
+			/* stays 0 unless some score is NaN or infinite */
+			finite[j] += row[j] * 0.0f;
+		}
+	}
+	for (j = 0; i + j < n; j++)
+	{
+		gmax[j] = scores[i + j] > gmax[j] ? scores[i + j] : gmax[j];
+		finite[j] += scores[i + j] * 0.0f;
+	}
+	for (j = 0; j < TOPK_GROUPS; j++)
+		if (finite[j] != 0)
+			return false;
+	if (skip >= 0 && skip < n)
+	{
+		j = skip % TOPK_GROUPS;
+		gmax[j] = -INFINITY;
+		for (i = j; i < n; i += TOPK_GROUPS)
+			if (i != skip && scores[i] > gmax[j])
+				gmax[j] = scores[i];
+	}
+	return true;
+}
+
+/* The k-th largest (1 <= k <= n) of n floats, none NaN; reorders v. */
+static float
+KthLargest(float *v, int32 n, int32 k)
+{
+	int32		lo = 0;
+	int32		hi = n - 1;
+	int32		want = k - 1;
+
+	while (lo < hi)
+	{
+		float		pivot = v[lo + (hi - lo) / 2];
+		int32		i = lo;
+		int32		j = hi;
+
+		/* Hoare's partition, largest first */
+		while (i <= j)
+		{
+			while (v[i] > pivot)
+				i++;
+			while (v[j] < pivot)
+				j--;
+			if (i <= j)
+			{
+				float		t = v[i];
+
+				v[i++] = v[j];
+				v[j--] = t;
+			}
+		}
+		/* now v[lo..j] >= pivot >= v[i..hi], and v(j..i) = pivot */
+		if (want <= j)
+			hi = j;
+		else if (want >= i)
+			lo = i;
+		else
+			return pivot;
+	}
+	return v[want];
+}
+
+/*
+ * The top->cap best of n scores, best first, leaving out index skip (-1:
+ * none); ties go to the smaller index.
+ *
+ * The top does not depend on the order scores are offered in, so most are
+ * never offered: cap groups whose maxima are at least the cap-th largest
+ * group maximum hold cap scores at least that large, so no score below it
+ * is among the best, and it lies only in the groups whose maximum reaches
+ * it (about cap of TOPK_GROUPS).  A short row, a large cap, or a NaN or
+ * infinite score (where the order of offers could matter) offers every
+ * score.
+ */
+void
+AlsRowTopK(TopK *top, const float *scores, int32 n, int32 skip)
+{
+	float		gmax[TOPK_GROUPS];
+	float		sel[TOPK_GROUPS];
+	int32		i;
+	int32		g;
+
+	top->n = 0;
+	if (n >= 2 * TOPK_GROUPS && top->cap <= TOPK_GROUPS / 2 &&
+		GroupMaxima(scores, n, skip, gmax))
+	{
+		float		bound;
+
+		memcpy(sel, gmax, sizeof(sel));
+		bound = KthLargest(sel, TOPK_GROUPS, top->cap);
+		for (g = 0; g < TOPK_GROUPS; g++)
+			if (gmax[g] >= bound)
+				for (i = g; i < n; i += TOPK_GROUPS)
+					if (scores[i] >= bound && i != skip)
+						TopKPush(top, scores[i], i);
+	}
+	else
+		for (i = 0; i < n; i++)
+			if (i != skip && !(top->n == top->cap && scores[i] < top->score[0]))
+				TopKPush(top, scores[i], i);
+	TopKSort(top);
+}
+
+/*
  * Score rows of a against every row of b by blocks, keep the k best per row
  * (skipping the row itself when self is true) and emit
  * (a key, rank, b key, score).
@@ -88,30 +231,22 @@ TopKByBlocks(Tuplestorestate *ts, TupleDesc tupdesc, const FactorTable *a,
 						a->k, b->k),
 				 errhint("Pass the two tables of one als_train run.")));
 	scores = MemoryContextAllocHuge(CurrentMemoryContext,
-									sizeof(float) * (Size) SCORE_BLOCK * b->n);
+									sizeof(float) * (Size) ALS_SCORE_BLOCK * b->n);
 	TopKInit(&top, Min(k, b->n));
 	ProgressStart(&progress, self ? "nearest items" : "recommendations", "rows", a->n);
-	for (start = 0; start < a->n; start += SCORE_BLOCK)
+	for (start = 0; start < a->n; start += ALS_SCORE_BLOCK)
 	{
-		int32		rows = Min(SCORE_BLOCK, a->n - start);
+		int32		rows = Min(ALS_SCORE_BLOCK, a->n - start);
 		int32		r;
 
 		CHECK_FOR_INTERRUPTS();
 		ProgressReport(&progress, start);
-		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, rows, b->n, a->k,
-					1.0f, a->v + (Size) start * a->k, a->k, b->v, b->k,
-					0.0f, scores, b->n);
+		AlsScoreBlock(a->v + (Size) start * a->k, rows, b, scores);
 		for (r = 0; r < rows; r++)
 		{
-			const float *row = scores + (Size) r * b->n;
-			int32		i;
 			int			j;
 
-			top.n = 0;
-			for (i = 0; i < b->n; i++)
-				if (!(self && i == start + r))
-					TopKPush(&top, row[i], i);
-			TopKSort(&top);
+			AlsRowTopK(&top, scores + (Size) r * b->n, b->n, self ? start + r : -1);
 			for (j = 0; j < top.n; j++)
 			{
 				Datum		vals[4];

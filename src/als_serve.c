@@ -71,6 +71,16 @@ LoadFactorTable(Oid relid)
 FactorTable *
 LoadFactorTableKeyed(Oid relid, const char *keycol)
 {
+	return LoadFactorRows(relid, keycol, NULL);
+}
+
+/*
+ * Read the rows of a (keycol, factors real[]) table that meet condition
+ * filter (SQL text; NULL: all).
+ */
+FactorTable *
+LoadFactorRows(Oid relid, const char *keycol, const char *filter)
+{
 	FactorTable *t = palloc0(sizeof(FactorTable));
 	MemoryContext outer = CurrentMemoryContext;
 	char	   *sql;
@@ -84,11 +94,11 @@ LoadFactorTableKeyed(Oid relid, const char *keycol)
 				(errcode(ERRCODE_UNDEFINED_COLUMN),
 				 errmsg("\"%s\" is not a %s factor table", get_rel_name(relid), keycol),
 				 errhint("Pass a table written by bundlerec.als_train: columns %s and factors real[].", keycol)));
-	sql = psprintf("SELECT %s::pg_catalog.text, factors FROM %s WHERE %s IS NOT NULL",
+	sql = psprintf("SELECT %s::pg_catalog.text, factors FROM %s WHERE %s IS NOT NULL%s%s",
 				   quote_identifier(keycol),
 				   quote_qualified_identifier(get_namespace_name(get_rel_namespace(relid)),
 											  get_rel_name(relid)),
-				   quote_identifier(keycol));
+				   quote_identifier(keycol), filter ? " AND " : "", filter ? filter : "");
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 	if (SPI_execute(sql, true, 0) != SPI_OK_SELECT)

@@ -32,16 +32,16 @@
 #include <cblas.h>
 
 #include "bundlerec.h"
+#include "customer_stream.h"
 #include "items.h"
 #include "linalg.h"
 #include "output.h"
-#include "progress.h"
+#include "source.h"
 
 PG_FUNCTION_INFO_V1(bundlerec_customer_bundles);
 
 #define ANCHORS_PER_CUSTOMER 20
 #define CUSTOMER_BUNDLE_COLUMNS 13
-#define FETCH_ROWS 10000
 
 /* One item bundle of the model. */
 typedef struct Bundle
@@ -101,19 +101,15 @@ typedef struct Model
 				w_cohesion;
 	int32		k;
 	int64	   *bought;			/* the current customer's orders per item, 0: never */
+	Cand	   *cands;			/* room for the bundles of 20 anchors */
+	Tuplestorestate *ts;
+	TupleDesc	desc;
+	/* the customer being read */
+	int64		orders;
+	Bought	   *rows;
+	int32		nrows;
+	int32		maxrows;
 } Model;
-
-static char *
-RelName(Oid relid)
-{
-	char	   *rel = get_rel_name(relid);
-
-	if (rel == NULL)
-		ereport(ERROR,
-				(errcode(ERRCODE_UNDEFINED_TABLE),
-				 errmsg("relation with OID %u does not exist", relid)));
-	return quote_qualified_identifier(get_namespace_name(get_rel_namespace(relid)), rel);
-}
 
 static int
 CompareIntKeys(const void *a, const void *b)
@@ -132,7 +128,7 @@ LoadItems(Model *m, Oid items_rel, Budget *budget)
 
 	if (SPI_execute(psprintf("SELECT item::pg_catalog.text, name::pg_catalog.text FROM %s "
 							 "WHERE item IS NOT NULL ORDER BY item::pg_catalog.text COLLATE pg_catalog.\"C\"",
-							 RelName(items_rel)), true, 0) != SPI_OK_SELECT)
+							 RelationSqlName(items_rel)), true, 0) != SPI_OK_SELECT)
 		elog(ERROR, "could not read the items");
 	if (SPI_processed >= (uint64) PG_INT32_MAX / 2)
 		ereport(ERROR,
@@ -182,7 +178,7 @@ LoadBundles(Model *m, Oid bundles_rel, Budget *budget)
 	if (SPI_execute(psprintf("SELECT anchor::pg_catalog.text, items, items::pg_catalog.text, size, cohesion, "
 							 "accept_probability FROM %s WHERE anchor IS NOT NULL AND items IS NOT NULL "
 							 "ORDER BY anchor::pg_catalog.text COLLATE pg_catalog.\"C\", rank",
-							 RelName(bundles_rel)), true, 0) != SPI_OK_SELECT)
+							 RelationSqlName(bundles_rel)), true, 0) != SPI_OK_SELECT)
 		elog(ERROR, "could not read the item bundles");
 	m->bundles = BudgetAlloc0(budget, mul_size(sizeof(Bundle), Max(SPI_processed, 1)));
 	m->bundle_start = BudgetAlloc0(budget, sizeof(int32) * (m->nitems + 1));
@@ -417,6 +413,39 @@ EmitCustomer(Model *m, Tuplestorestate *ts, TupleDesc desc, Datum customer, int6
 	}
 }
 
+/* One customer_items row of the customer being read. */
+static void
+ReadBought(void *arg, HeapTuple tup, TupleDesc desc, bool first)
+{
+	Model	   *m = arg;
+	bool		isnull;
+	Bought	   *b;
+
+	if (first)
+	{
+		m->orders = DatumGetInt64(SPI_getbinval(tup, desc, 5, &isnull));
+		m->nrows = 0;
+	}
+	if (m->nrows == m->maxrows)
+	{
+		m->maxrows *= 2;
+		m->rows = repalloc_huge(m->rows, sizeof(Bought) * m->maxrows);
+	}
+	b = &m->rows[m->nrows++];
+	b->item = ModelItem(m, SPI_getbinval(tup, desc, 2, &isnull));
+	b->orders = DatumGetInt64(SPI_getbinval(tup, desc, 3, &isnull));
+	b->last = DatumGetTimestampTz(SPI_getbinval(tup, desc, 4, &b->last_null));
+}
+
+/* The bundles of the customer just read. */
+static void
+EndCustomer(void *arg, Datum customer)
+{
+	Model	   *m = arg;
+
+	EmitCustomer(m, m->ts, m->desc, customer, m->orders, m->rows, m->nrows, m->cands);
+}
+
 /*
  * bundlerec._customer_bundles(customer_items, customers, item_bundles,
  * items, customer_factors, item_factors, repeat_weight, model_weight,
@@ -428,22 +457,11 @@ Datum
 bundlerec_customer_bundles(PG_FUNCTION_ARGS)
 {
 	Model		m = {0};
-	TupleDesc	desc;
-	Tuplestorestate *ts;
 	MemoryContext work,
-				old,
-				percust;
+				old;
 	Budget		budget;
-	Portal		portal;
-	Progress	progress;
-	int64		nread = 0;
-	Bought	   *rows;
-	int32		nrows = 0;
-	int32		maxrows = 64;
-	Cand	   *cands;
+	Oid			only;
 	int32		maxcand = 0;
-	Datum		cur = (Datum) 0;
-	int64		cur_orders = 0;
 	int32		a;
 	int			i;
 
@@ -463,21 +481,14 @@ bundlerec_customer_bundles(PG_FUNCTION_ARGS)
 				 errmsg("k must be at least 1, not %d", m.k),
 				 errhint("The model option bundles_per_customer sets it.")));
 
-	ts = StartRowsOutput(fcinfo, &desc);
+	m.ts = StartRowsOutput(fcinfo, &m.desc);
 	work = AllocSetContextCreate(CurrentMemoryContext, "bundlerec customer bundles",
 								 ALLOCSET_DEFAULT_SIZES);
 	old = MemoryContextSwitchTo(work);
 	BudgetInit(&budget, "the customer bundles of a model");
+	only = PG_ARGISNULL(10) ? InvalidOid : PG_GETARG_OID(10);
 	if (!PG_ARGISNULL(4) && !PG_ARGISNULL(5))
-	{
-		m.cf = LoadFactorTableKeyed(PG_GETARG_OID(4), "customer");
-		m.itf = LoadFactorTable(PG_GETARG_OID(5));
-		if (m.cf->n > 0 && m.itf->n > 0 && m.cf->k != m.itf->k)
-			ereport(ERROR,
-					(errcode(ERRCODE_DATA_EXCEPTION),
-					 errmsg("customer and item factors of %d and %d dimensions", m.cf->k, m.itf->k),
-					 errhint("Refresh the model in full.")));
-	}
+		LoadModelFactors(PG_GETARG_OID(4), PG_GETARG_OID(5), only, &budget, &m.cf, &m.itf);
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 	LoadItems(&m, PG_GETARG_OID(3), &budget);
@@ -490,78 +501,18 @@ bundlerec_customer_bundles(PG_FUNCTION_ARGS)
 	}
 	m.bought = BudgetAlloc0(&budget, sizeof(int64) * Max(m.nitems, 1));
 	maxcand *= ANCHORS_PER_CUSTOMER;
-	cands = BudgetAlloc(&budget, sizeof(Cand) * Max(maxcand, 1));
-	rows = palloc(sizeof(Bought) * maxrows);
-	percust = AllocSetContextCreate(work, "bundlerec customer bundles, one customer",
-									ALLOCSET_SMALL_SIZES);
+	m.cands = BudgetAlloc(&budget, sizeof(Cand) * Max(maxcand, 1));
+	m.maxrows = 64;
+	m.rows = palloc(sizeof(Bought) * m.maxrows);
 
-	portal = SPI_cursor_open_with_args(NULL,
-									   psprintf("SELECT ci.customer::pg_catalog.text, ci.item::pg_catalog.text, "
-												"ci.orders::pg_catalog.int8, ci.last_ordered::pg_catalog.timestamptz, "
-												"cu.orders::pg_catalog.int8 "
-												"FROM %s ci JOIN %s cu ON cu.customer OPERATOR(pg_catalog.=) ci.customer%s "
-												"ORDER BY ci.customer::pg_catalog.text COLLATE pg_catalog.\"C\"",
-												RelName(PG_GETARG_OID(0)), RelName(PG_GETARG_OID(1)),
-												PG_ARGISNULL(10) ? "" :
-												psprintf(" WHERE ci.customer OPERATOR(pg_catalog.=) ANY "
-														 "(SELECT o.customer FROM %s o)",
-														 RelName(PG_GETARG_OID(10)))),
-									   0, NULL, NULL, NULL, true, 0);
-	ProgressStart(&progress, "customer bundles", "customer items read", 0);
-	for (;;)
-	{
-		uint64		r;
-
-		SPI_cursor_fetch(portal, true, FETCH_ROWS);
-		if (SPI_processed == 0)
-			break;
-		CHECK_FOR_INTERRUPTS();
-		nread += SPI_processed;
-		ProgressReport(&progress, nread);
-		for (r = 0; r < SPI_processed; r++)
-		{
-			HeapTuple	tup = SPI_tuptable->vals[r];
-			TupleDesc	td = SPI_tuptable->tupdesc;
-			bool		isnull;
-			Datum		customer = SPI_getbinval(tup, td, 1, &isnull);
-			Bought	   *b;
-
-			if (isnull)
-				continue;
-			if (cur == (Datum) 0 || !datumIsEqual(cur, customer, false, -1))
-			{
-				if (cur != (Datum) 0)
-				{
-					MemoryContext prev = MemoryContextSwitchTo(percust);
-
-					EmitCustomer(&m, ts, desc, cur, cur_orders, rows, nrows, cands);
-					MemoryContextSwitchTo(prev);
-					MemoryContextReset(percust);
-				}
-				{
-					MemoryContext prev = MemoryContextSwitchTo(percust);
-
-					cur = datumCopy(customer, false, -1);
-					MemoryContextSwitchTo(prev);
-				}
-				cur_orders = DatumGetInt64(SPI_getbinval(tup, td, 5, &isnull));
-				nrows = 0;
-			}
-			if (nrows == maxrows)
-			{
-				maxrows *= 2;
-				rows = repalloc_huge(rows, sizeof(Bought) * maxrows);
-			}
-			b = &rows[nrows++];
-			b->item = ModelItem(&m, SPI_getbinval(tup, td, 2, &isnull));
-			b->orders = DatumGetInt64(SPI_getbinval(tup, td, 3, &isnull));
-			b->last = DatumGetTimestampTz(SPI_getbinval(tup, td, 4, &b->last_null));
-		}
-		SPI_freetuptable(SPI_tuptable);
-	}
-	if (cur != (Datum) 0)
-		EmitCustomer(&m, ts, desc, cur, cur_orders, rows, nrows, cands);
-	SPI_cursor_close(portal);
+	StreamCustomers(psprintf("SELECT ci.customer::pg_catalog.text, ci.item::pg_catalog.text, "
+							 "ci.orders::pg_catalog.int8, ci.last_ordered::pg_catalog.timestamptz, "
+							 "cu.orders::pg_catalog.int8 "
+							 "FROM %s ci JOIN %s cu ON cu.customer OPERATOR(pg_catalog.=) ci.customer%s "
+							 "ORDER BY ci.customer::pg_catalog.text COLLATE pg_catalog.\"C\"",
+							 RelationSqlName(PG_GETARG_OID(0)), RelationSqlName(PG_GETARG_OID(1)),
+							 OnlyCustomersFilter("ci.customer", only)),
+					"customer bundles", ReadBought, EndCustomer, &m);
 	SPI_finish();
 	MemoryContextSwitchTo(old);
 	MemoryContextDelete(work);

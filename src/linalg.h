@@ -34,6 +34,7 @@ typedef struct FactorTable
 
 extern FactorTable *LoadFactorTable(Oid relid);
 extern FactorTable *LoadFactorTableKeyed(Oid relid, const char *keycol);
+extern FactorTable *LoadFactorRows(Oid relid, const char *keycol, const char *filter);
 extern int32 FindKey(const FactorTable *t, const char *key);
 
 extern void CopyUpperToLower(double *a, int n);

@@ -24,24 +24,12 @@
 #include "measures.h"
 #include "output.h"
 #include "progress.h"
+#include "source.h"
 #include "topk.h"
 
 PG_FUNCTION_INFO_V1(bundlerec_rank_pairs);
 
 #define RANK_PAIR_COLUMNS 11
-#define FETCH_ROWS 10000
-
-static char *
-QualifiedName(Oid relid)
-{
-	char	   *rel = get_rel_name(relid);
-
-	if (rel == NULL)
-		ereport(ERROR,
-				(errcode(ERRCODE_UNDEFINED_TABLE),
-				 errmsg("relation with OID %u does not exist", relid)));
-	return quote_qualified_identifier(get_namespace_name(get_rel_namespace(relid)), rel);
-}
 
 /* A pair's change not yet folded into the base counts. */
 typedef struct DeltaEntry
@@ -113,7 +101,7 @@ LoadDelta(RankState *st, Oid relid, int64 *max_add)
 	ctl.hcxt = CurrentMemoryContext;
 	h = hash_create("bundlerec pair delta", 1024, &ctl, HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
 	*max_add = 0;
-	if (SPI_execute(psprintf("SELECT item_a, item_b, count::pg_catalog.int8 FROM %s", QualifiedName(relid)),
+	if (SPI_execute(psprintf("SELECT item_a, item_b, count::pg_catalog.int8 FROM %s", RelationSqlName(relid)),
 					true, 0) != SPI_OK_SELECT)
 		elog(ERROR, "could not read the pair changes");
 	for (r = 0; r < SPI_processed; r++)
@@ -196,7 +184,7 @@ bundlerec_rank_pairs(PG_FUNCTION_ARGS)
 	/* items in "C" order, so that smaller ids break ties as SQL's ORDER BY would */
 	if (SPI_execute(psprintf("SELECT item::pg_catalog.text, orders::pg_catalog.int8 FROM %s "
 							 "WHERE item IS NOT NULL ORDER BY item::pg_catalog.text COLLATE pg_catalog.\"C\"",
-							 QualifiedName(PG_GETARG_OID(2))), true, 0) != SPI_OK_SELECT)
+							 RelationSqlName(PG_GETARG_OID(2))), true, 0) != SPI_OK_SELECT)
 		elog(ERROR, "could not read the item counts");
 	if (SPI_processed >= (uint64) PG_INT32_MAX / 2)
 		ereport(ERROR,
@@ -229,17 +217,11 @@ bundlerec_rank_pairs(PG_FUNCTION_ARGS)
 	portal = SPI_cursor_open_with_args(NULL,
 									   psprintf("SELECT item_a, item_b, count::pg_catalog.int8 FROM %s "
 												"WHERE count OPERATOR(pg_catalog.>=) $1",
-												QualifiedName(PG_GETARG_OID(0))),
+												RelationSqlName(PG_GETARG_OID(0))),
 									   1, argtypes, args, NULL, true, 0);
 	ProgressStart(&progress, "pairs", "pair counts read", 0);
-	for (;;)
+	while (FetchRows(portal, &progress, &nread))
 	{
-		SPI_cursor_fetch(portal, true, FETCH_ROWS);
-		if (SPI_processed == 0)
-			break;
-		CHECK_FOR_INTERRUPTS();
-		nread += SPI_processed;
-		ProgressReport(&progress, nread);
 		for (r = 0; r < SPI_processed; r++)
 		{
 			int32		a,

@@ -27,6 +27,8 @@
 
 #include "source.h"
 
+#define FETCH_ROWS 10000			/* rows per cursor fetch */
+
 /* Hash and equality of basket keys of any hashable type. */
 typedef struct KeyOps
 {
@@ -187,6 +189,35 @@ RunQueryWithArgs(const char *query, int nargs, const Oid *argtypes,
 	if (ret != SPI_OK_SELECT && ret != SPI_OK_UTILITY)
 		elog(ERROR, "reading %s failed: SPI returned %d", what, ret);
 	SPI_finish();
+}
+
+/*
+ * The next batch of rows of an SPI cursor into SPI_tuptable; false when there
+ * are no more.  Checks for interrupts and reports the rows read so far.
+ */
+bool
+FetchRows(Portal portal, Progress *progress, int64 *nread)
+{
+	SPI_cursor_fetch(portal, true, FETCH_ROWS);
+	if (SPI_processed == 0)
+		return false;
+	CHECK_FOR_INTERRUPTS();
+	*nread += SPI_processed;
+	ProgressReport(progress, *nread);
+	return true;
+}
+
+/* Schema-qualified, quoted name of a relation, for SQL text. */
+char *
+RelationSqlName(Oid relid)
+{
+	char	   *rel = get_rel_name(relid);
+
+	if (rel == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_TABLE),
+				 errmsg("relation with OID %u does not exist", relid)));
+	return quote_qualified_identifier(get_namespace_name(get_rel_namespace(relid)), rel);
 }
 
 /* An error unless relid is a table, view or the like that can be read. */

@@ -1,6 +1,7 @@
 /*
  * source.h
- *	  Reading order lines from a user's table or view.
+ *	  Reading order lines from a user's table or view, and other tables
+ *	  through SPI.
  */
 #ifndef SOURCE_H
 #define SOURCE_H
@@ -9,12 +10,16 @@
 
 #include "fmgr.h"
 #include "tcop/dest.h"
+#include "utils/portal.h"
 
 #include "baskets.h"
+#include "progress.h"
 
 extern const char *CheckSourceName(FunctionCallInfo fcinfo, int argno,
 								   const char *param);
 extern AttrNumber SourceColumn(Oid relid, const char *name, const char *param);
+extern char *RelationSqlName(Oid relid);
+extern bool FetchRows(Portal portal, Progress *progress, int64 *nread);
 extern void CheckSourceRelation(Oid relid, const char *hint);
 extern void ReceiverInit(DestReceiver *r,
 						 bool (*receive) (TupleTableSlot *, DestReceiver *));

@@ -570,18 +570,6 @@ BEGIN
 END
 $body$;
 
--- Where a "per customer" stage reads customer table t from: all of it, or
--- only the customers it recomputes (c.touched).
-CREATE FUNCTION bundlerec._for_customers(c bundlerec._build_context, t text)
-RETURNS text
-LANGUAGE sql STABLE
-SET search_path = pg_catalog, pg_temp
-AS $body$
-SELECT CASE WHEN c.touched IS NULL THEN format('%I.%I', c.sch, t)
-            ELSE format('(SELECT x.* FROM %I.%I x WHERE x.customer OPERATOR(pg_catalog.=) ANY (SELECT tc.customer FROM %s tc))',
-                        c.sch, t, c.touched) END
-$body$;
-
 -- A "per customer" result built for the recomputed customers only gets the
 -- current rows of every other customer.  Returns its rows.
 CREATE FUNCTION bundlerec._keep_customers(c bundlerec._build_context, t text)
@@ -602,7 +590,19 @@ BEGIN
 END
 $body$;
 
+-- The recommendations of a model from its tables (recommendations.c).
+CREATE FUNCTION bundlerec._recommendations(customer_items regclass, customers regclass,
+	customer_factors regclass, item_factors regclass, repeat_weight float8, model_weight float8,
+	k integer, candidates integer, only_customers regclass)
+RETURNS TABLE (customer text, rank integer, item text, score float8, repeat_part float8,
+	model_part float8, bought bigint, customer_orders bigint)
+LANGUAGE C VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS 'MODULE_PATHNAME', 'bundlerec_recommendations';
+
 -- Stage "recommendations": Items per customer: the repeat share blended with the ALS preference.  Returns its rows.
+-- Candidates are the items a customer bought and their twice
+-- recommendations_per_customer best ALS items.
 CREATE FUNCTION bundlerec._stage_recommendations(c bundlerec._build_context)
 RETURNS bigint
 LANGUAGE plpgsql VOLATILE
@@ -610,55 +610,19 @@ SET search_path = pg_catalog, pg_temp
 AS $body$
 DECLARE
 	o jsonb := (c.m).options;
-	sch text := c.sch;
-	sfx text := c.sfx;
 	has_embeddings boolean := (c.m).customer IS NOT NULL AND ((c.m).options ->> 'embeddings')::boolean;
-	ce text := format('%I.%I', c.sch, bundlerec._phys('customer_embeddings', c.sfx));
 BEGIN
-	IF has_embeddings AND c.touched IS NOT NULL THEN
-		-- ALS candidates for the recomputed customers only
-		DROP TABLE IF EXISTS pg_temp._br_touched_factors;
-		EXECUTE format('CREATE TEMP TABLE _br_touched_factors ON COMMIT DROP AS SELECT e.* FROM %s e '
-		               'WHERE e.customer OPERATOR(pg_catalog.=) ANY (SELECT tc.customer FROM %s tc)', ce, c.touched);
-		ce := 'pg_temp._br_touched_factors';
-	END IF;
 	EXECUTE format($q$
 		CREATE TABLE %1$I.%2$I AS
-		WITH cand AS (
-			SELECT customer, item FROM %12$s x
-			%5$s),
-		s AS (
-			SELECT c.customer, c.item, coalesce(ci.orders, 0) AS bought, cu.orders AS customer_orders,
-			       coalesce(ci.orders, 0)::float8 / cu.orders AS repeat_part,
-			       %6$s AS model_part
-			FROM cand c
-			JOIN %3$I.%7$I cu ON cu.customer = c.customer
-			LEFT JOIN %3$I.%4$I ci ON ci.customer = c.customer AND ci.item = c.item
-			%8$s),
-		r AS (
-			SELECT s.*, %9$s * s.repeat_part + %10$s * coalesce(s.model_part, 0) AS score
-			FROM s)
-		SELECT r.customer, r.rank::integer AS rank, r.item, r.score, r.repeat_part, r.model_part,
-		       r.bought, r.customer_orders
-		FROM (SELECT r.*, row_number() OVER (PARTITION BY r.customer ORDER BY r.score DESC, r.item COLLATE "C") AS rank
-		      FROM r WHERE r.score > 0) r
-		WHERE r.rank <= %11$s
-		$q$, sch, bundlerec._phys('recommendations', sfx), sch, bundlerec._current(c, 'customer_items'),
-		CASE WHEN has_embeddings
-		     THEN format('UNION SELECT a.customer, a.item FROM bundlerec.als_recommend_all(%L::regclass, %L::regclass, %s) a',
-		                 ce, format('%I.%I', sch, bundlerec._phys('item_embeddings', sfx)),
-		                 2 * (o ->> 'recommendations_per_customer')::int)
-		     ELSE '' END,
-		CASE WHEN has_embeddings THEN 'greatest(0, least(1, bundlerec.factors_dot(ce.factors, ie.factors)))'
-		     ELSE 'NULL::float8' END,
-		bundlerec._current(c, 'customers'),
-		CASE WHEN has_embeddings
-		     THEN format('LEFT JOIN %1$I.%2$I ce ON ce.customer = c.customer LEFT JOIN %1$I.%3$I ie ON ie.item = c.item',
-		                 sch, bundlerec._phys('customer_embeddings', sfx), bundlerec._phys('item_embeddings', sfx))
-		     ELSE '' END,
+		SELECT * FROM bundlerec._recommendations(%3$L, %4$L, %5$L, %6$L, %7$s, %8$s, %9$s, %10$s, %11$L)
+		$q$, c.sch, bundlerec._phys('recommendations', c.sfx),
+		format('%I.%I', c.sch, bundlerec._current(c, 'customer_items')),
+		format('%I.%I', c.sch, bundlerec._current(c, 'customers')),
+		CASE WHEN has_embeddings THEN format('%I.%I', c.sch, bundlerec._phys('customer_embeddings', c.sfx)) END,
+		CASE WHEN has_embeddings THEN format('%I.%I', c.sch, bundlerec._phys('item_embeddings', c.sfx)) END,
 		(o ->> 'repeat_weight')::float8, (o ->> 'model_weight')::float8,
-		(o ->> 'recommendations_per_customer')::int, bundlerec._for_customers(c, bundlerec._current(c, 'customer_items')));
-	DROP TABLE IF EXISTS pg_temp._br_touched_factors;
+		(o ->> 'recommendations_per_customer')::int, 2 * (o ->> 'recommendations_per_customer')::int,
+		c.touched);
 	RETURN bundlerec._keep_customers(c, 'recommendations');
 END
 $body$;

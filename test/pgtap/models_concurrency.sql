@@ -113,6 +113,8 @@ BEGIN
 		WHERE a.query LIKE '%bundlerec.refresh(''conc'')%' AND a.state = 'active' AND a.pid <> pg_backend_pid();
 		EXIT WHEN pid IS NOT NULL;
 		PERFORM pg_sleep(0.05);
+		-- pg_stat_activity is read once per transaction unless cleared
+		PERFORM pg_stat_clear_snapshot();
 	END LOOP;
 	PERFORM pg_sleep(1);
 	PERFORM pg_cancel_backend(pid);
