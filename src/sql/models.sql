@@ -116,7 +116,7 @@ CREATE TABLE bundlerec.result_tables (
 	stage text NOT NULL,
 	enabled_by text NOT NULL
 		CHECK (enabled_by IN ('always', 'customer', 'rules', 'embeddings', 'bundles', 'customer bundles')),
-	refresh text NOT NULL CHECK (refresh IN ('counted', 'rebuilt', 'per customer')),
+	refresh text NOT NULL CHECK (refresh IN ('counted', 'rebuilt', 'model', 'per customer')),
 	served boolean NOT NULL,
 	columns text[] NOT NULL,
 	primary_key text[] NOT NULL,
@@ -128,7 +128,7 @@ CREATE TABLE bundlerec.result_tables (
 COMMENT ON TABLE bundlerec.result_tables IS 'the result tables every model publishes: stage, columns, keys, indexes, comments, what enables them and how a refresh brings them up to date';
 COMMENT ON COLUMN bundlerec.result_tables.position IS 'build, lock and publish order';
 COMMENT ON COLUMN bundlerec.result_tables.enabled_by IS 'always; customer (a customer column); rules, embeddings, bundles (those options, embeddings also needing a customer column); customer bundles (both)';
-COMMENT ON COLUMN bundlerec.result_tables.refresh IS 'counted: an incremental refresh adds the new orders (in place; pair counts through _pair_delta, folded into _pair_counts when it grows); rebuilt: recomputed from the counts and lines; per customer: an incremental refresh recomputes the customers with new orders and keeps the others'' rows (model option customer_refresh_growth)';
+COMMENT ON COLUMN bundlerec.result_tables.refresh IS 'counted: an incremental refresh adds the new orders (in place; pair counts through _pair_delta, folded into _pair_counts when it grows); rebuilt: recomputed from the counts and lines on every refresh; model: rebuilt once the orders counted have grown by model_refresh_growth since it was last built, kept until then; per customer: an incremental refresh recomputes the customers with new orders in place and keeps the others'' rows (model option customer_refresh_growth)';
 COMMENT ON COLUMN bundlerec.result_tables.served IS 'read by serving functions and reports (false: refresh state only)';
 GRANT SELECT ON bundlerec.result_tables TO PUBLIC;
 COMMENT ON COLUMN bundlerec.result_tables.indexes IS 'index definitions beyond the primary key, as written after CREATE [UNIQUE] INDEX ON t';
@@ -168,16 +168,16 @@ INSERT INTO bundlerec.result_tables VALUES
    "lift": "count * orders / (item_orders * partner_orders)",
    "npmi": "normalised pointwise mutual information, in [-1, 1]",
    "score": "npmi * count / (count + shrinkage)"}'),
-('rules', 8, 'rules', 'rules', 'rebuilt', true,
+('rules', 8, 'rules', 'rules', 'model', true,
  '{antecedent,consequent,rank,size,count,support,confidence,coverage,lift,leverage,conviction,fisher_p}',
  '{consequent,antecedent}', '{"USING gin (antecedent)"}',
  'association rules antecedent => consequent (arules semantics) in at least min_count orders and rules_min_support of them: the rules_per_item best (by confidence, then lift) of each consequent',
  '{"rank": "1 = the consequent''s most confident rule"}'),
-('customer_embeddings', 9, 'embeddings', 'embeddings', 'rebuilt', true,
+('customer_embeddings', 9, 'embeddings', 'embeddings', 'model', true,
  '{customer,factors}', '{customer}', '{}', 'ALS customer factor vectors', '{}'),
-('item_embeddings', 10, 'embeddings', 'embeddings', 'rebuilt', true,
+('item_embeddings', 10, 'embeddings', 'embeddings', 'model', true,
  '{item,factors}', '{item}', '{}', 'ALS item factor vectors', '{}'),
-('similar_items', 11, 'similar items', 'embeddings', 'rebuilt', true,
+('similar_items', 11, 'similar items', 'embeddings', 'model', true,
  '{item,rank,neighbor,similarity}', '{item,rank}', '{}',
  'nearest items by cosine of their ALS vectors', '{}'),
 ('recommendations', 12, 'recommendations', 'customer', 'per customer', true,
@@ -186,7 +186,7 @@ INSERT INTO bundlerec.result_tables VALUES
  '{"repeat_part": "share of the customer''s orders holding the item",
    "model_part": "ALS predicted preference x . y, clipped to [0, 1]",
    "bought": "orders of the customer holding the item"}'),
-('item_bundles', 13, 'item bundles', 'bundles', 'rebuilt', true,
+('item_bundles', 13, 'item bundles', 'bundles', 'model', true,
  '{anchor,rank,items,size,count,support,cohesion,min_npmi,mean_lift,list_price,bundle_price,accept_probability,expected_revenue,score,explanation}',
  '{anchor,rank}', '{"UNIQUE (anchor, items)"}',
  'bundles around each item (anchor), by bundlerec.generate_bundles; count >= min_count',
@@ -254,6 +254,7 @@ SELECT '{
 	"iterations": 10,
 	"incremental_iterations": 3,
 	"customer_refresh_growth": 0.1,
+	"model_refresh_growth": 0.1,
 	"similar_per_item": 20,
 	"recommendations_per_customer": 20,
 	"bundles": true,
@@ -325,7 +326,7 @@ BEGIN
 				('rules_max_size', 2, 64, true), ('rules_per_item', 1, 1000, true),
 				('factors', 1, 1024, true), ('regularization', 0, 1e9, false), ('alpha', 0, 1e9, false),
 				('iterations', 1, 10000, true), ('incremental_iterations', 1, 10000, true),
-				('customer_refresh_growth', 0, 1e9, false),
+				('customer_refresh_growth', 0, 1e9, false), ('model_refresh_growth', 0, 1e9, false),
 				('similar_per_item', 1, 1000, true), ('recommendations_per_customer', 1, 1000, true),
 				('bundles_per_item', 1, 1000, true), ('bundle_max_size', 2, 100, true), ('beam', 1, 1000, true),
 				('discount', 0, 0.999999, false), ('bundles_per_customer', 1, 1000, true),

@@ -563,16 +563,19 @@ BEGIN
 		CREATE TABLE %1$I.%2$I AS
 		SELECT s.item, s.rank, s.neighbor, s.similarity::float8 AS similarity
 		FROM bundlerec.als_similar_items(%3$L::regclass, %4$s) s
-		$q$, sch, bundlerec._phys('similar_items', sfx), format('%I.%I', sch, bundlerec._phys('item_embeddings', sfx)),
+		$q$, sch, bundlerec._phys('similar_items', sfx), format('%I.%I', sch, bundlerec._current(c, 'item_embeddings')),
 		(o ->> 'similar_per_item')::int);
 	GET DIAGNOSTICS n = ROW_COUNT;
 	RETURN n;
 END
 $body$;
 
--- A "per customer" result built for the recomputed customers only gets the
--- current rows of every other customer.  Returns its rows.
-CREATE FUNCTION bundlerec._keep_customers(c bundlerec._build_context, t text)
+-- Writes "per customer" result t from query q (the rows of the customers
+-- recomputed): a new table when every customer is, else in place, the
+-- recomputed customers' rows replaced in the current table and every other
+-- customer's kept (readers see the old rows until the refresh commits, and
+-- nothing is copied or indexed anew).  Returns the rows written.
+CREATE FUNCTION bundlerec._write_customers(c bundlerec._build_context, t text, q text)
 RETURNS bigint
 LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
@@ -580,12 +583,14 @@ AS $body$
 DECLARE
 	n bigint;
 BEGIN
-	IF c.touched IS NOT NULL THEN
-		EXECUTE format('INSERT INTO %1$I.%2$I SELECT o.* FROM %1$I.%3$I o '
-		               'WHERE NOT EXISTS (SELECT FROM %4$s tc WHERE tc.customer OPERATOR(pg_catalog.=) o.customer)',
-		               c.sch, bundlerec._phys(t, c.sfx), bundlerec._phys(t, NULL, c.cur), c.touched);
+	IF c.touched IS NULL THEN
+		EXECUTE format('CREATE TABLE %I.%I AS %s', c.sch, bundlerec._phys(t, c.sfx), q);
+	ELSE
+		EXECUTE format('DELETE FROM %I.%I o USING %s tc WHERE o.customer OPERATOR(pg_catalog.=) tc.customer',
+		               c.sch, bundlerec._phys(t, NULL, c.cur), c.touched);
+		EXECUTE format('INSERT INTO %I.%I %s', c.sch, bundlerec._phys(t, NULL, c.cur), q);
 	END IF;
-	EXECUTE format('SELECT pg_catalog.count(*) FROM %I.%I', c.sch, bundlerec._phys(t, c.sfx)) INTO n;
+	GET DIAGNOSTICS n = ROW_COUNT;
 	RETURN n;
 END
 $body$;
@@ -612,18 +617,15 @@ DECLARE
 	o jsonb := (c.m).options;
 	has_embeddings boolean := (c.m).customer IS NOT NULL AND ((c.m).options ->> 'embeddings')::boolean;
 BEGIN
-	EXECUTE format($q$
-		CREATE TABLE %1$I.%2$I AS
-		SELECT * FROM bundlerec._recommendations(%3$L, %4$L, %5$L, %6$L, %7$s, %8$s, %9$s, %10$s, %11$L)
-		$q$, c.sch, bundlerec._phys('recommendations', c.sfx),
+	RETURN bundlerec._write_customers(c, 'recommendations', format(
+		'SELECT * FROM bundlerec._recommendations(%L, %L, %L, %L, %s, %s, %s, %s, %L)',
 		format('%I.%I', c.sch, bundlerec._current(c, 'customer_items')),
 		format('%I.%I', c.sch, bundlerec._current(c, 'customers')),
-		CASE WHEN has_embeddings THEN format('%I.%I', c.sch, bundlerec._phys('customer_embeddings', c.sfx)) END,
-		CASE WHEN has_embeddings THEN format('%I.%I', c.sch, bundlerec._phys('item_embeddings', c.sfx)) END,
+		CASE WHEN has_embeddings THEN format('%I.%I', c.sch, bundlerec._current(c, 'customer_embeddings')) END,
+		CASE WHEN has_embeddings THEN format('%I.%I', c.sch, bundlerec._current(c, 'item_embeddings')) END,
 		(o ->> 'repeat_weight')::float8, (o ->> 'model_weight')::float8,
 		(o ->> 'recommendations_per_customer')::int, 2 * (o ->> 'recommendations_per_customer')::int,
-		c.touched);
-	RETURN bundlerec._keep_customers(c, 'recommendations');
+		c.touched));
 END
 $body$;
 
@@ -697,19 +699,16 @@ DECLARE
 	o jsonb := (c.m).options;
 	has_embeddings boolean := (c.m).customer IS NOT NULL AND ((c.m).options ->> 'embeddings')::boolean;
 BEGIN
-	EXECUTE format($q$
-		CREATE TABLE %1$I.%2$I AS
-		SELECT * FROM bundlerec._customer_bundles(%3$L, %4$L, %5$L, %6$L, %7$L, %8$L, %9$s, %10$s, %11$s, %12$s, %13$L)
-		$q$, c.sch, bundlerec._phys('customer_bundles', c.sfx),
+	RETURN bundlerec._write_customers(c, 'customer_bundles', format(
+		'SELECT * FROM bundlerec._customer_bundles(%L, %L, %L, %L, %L, %L, %s, %s, %s, %s, %L)',
 		format('%I.%I', c.sch, bundlerec._current(c, 'customer_items')),
 		format('%I.%I', c.sch, bundlerec._current(c, 'customers')),
-		format('%I.%I', c.sch, bundlerec._phys('item_bundles', c.sfx)),
+		format('%I.%I', c.sch, bundlerec._current(c, 'item_bundles')),
 		format('%I.%I', c.sch, bundlerec._current(c, 'items')),
-		CASE WHEN has_embeddings THEN format('%I.%I', c.sch, bundlerec._phys('customer_embeddings', c.sfx)) END,
-		CASE WHEN has_embeddings THEN format('%I.%I', c.sch, bundlerec._phys('item_embeddings', c.sfx)) END,
+		CASE WHEN has_embeddings THEN format('%I.%I', c.sch, bundlerec._current(c, 'customer_embeddings')) END,
+		CASE WHEN has_embeddings THEN format('%I.%I', c.sch, bundlerec._current(c, 'item_embeddings')) END,
 		(o ->> 'repeat_weight')::float8, (o ->> 'model_weight')::float8,
-		(o ->> 'cohesion_weight')::float8, (o ->> 'bundles_per_customer')::int, c.touched);
-	RETURN bundlerec._keep_customers(c, 'customer_bundles');
+		(o ->> 'cohesion_weight')::float8, (o ->> 'bundles_per_customer')::int, c.touched));
 END
 $body$;
 
@@ -745,7 +744,27 @@ DECLARE
 	stage text;
 	n bigint;
 	customers_at bigint;
+	models_at bigint;
+	keep_models boolean := false;
 BEGIN
+	-- "model" results (rules, embeddings, similar items, item bundles) are
+	-- mined from all the orders; an incremental refresh keeps them until
+	-- the orders have grown by more than model_refresh_growth since they
+	-- were built
+	IF incremental THEN
+		SELECT coalesce((h.metrics ->> 'models_at')::bigint, (h.metrics ->> 'orders')::bigint) INTO models_at
+		FROM bundlerec.refresh_history h
+		WHERE h.model = m.name AND h.kind IN ('full', 'incremental')
+		ORDER BY h.id DESC LIMIT 1;
+		keep_models := c.n_baskets <= models_at * (1 + (m.options ->> 'model_refresh_growth')::float8)
+		               AND NOT EXISTS (SELECT FROM bundlerec._result_tables(m) d
+		                               WHERE d.refresh = 'model' AND NOT c.cur ? d.name);
+		IF keep_models THEN
+			RAISE NOTICE 'bundlerec %: % orders, % when rules, embeddings and bundles were built: they are kept',
+				m.name, c.n_baskets, models_at
+				USING HINT = 'The model option model_refresh_growth sets how much the orders may grow before they are built again.';
+		END IF;
+	END IF;
 	-- "per customer" results: on an incremental refresh only the customers
 	-- with new orders are recomputed, until the orders have grown by more
 	-- than customer_refresh_growth since every customer was
@@ -768,7 +787,9 @@ BEGIN
 				USING HINT = 'The model option customer_refresh_growth sets how much the orders may grow before they are.';
 		END IF;
 	END IF;
-	FOR stage IN SELECT r.stage FROM bundlerec._result_tables(m) r GROUP BY r.stage ORDER BY min(r.position) LOOP
+	FOR stage IN SELECT r.stage FROM bundlerec._result_tables(m) r
+	             GROUP BY r.stage HAVING NOT (keep_models AND bool_and(r.refresh = 'model'))
+	             ORDER BY min(r.position) LOOP
 		t0 := clock_timestamp();
 		EXECUTE format('SELECT bundlerec.%I($1)', '_stage_' || replace(stage, ' ', '_')) INTO n USING c;
 		stages := stages || bundlerec._stage(m.name,
@@ -785,6 +806,7 @@ BEGIN
 	END IF;
 	RETURN facts - 'pair_lines' || jsonb_build_object(
 		'customers_at', CASE WHEN c.touched IS NOT NULL THEN customers_at ELSE c.n_baskets END,
+		'models_at', CASE WHEN keep_models THEN models_at ELSE c.n_baskets END,
 		'stages', stages, 'built', to_jsonb(ARRAY(
 		SELECT r.name FROM bundlerec._result_tables(m) r
 		WHERE to_regclass(format('%I.%I', sch, bundlerec._phys(r.name, sfx))) IS NOT NULL
@@ -1021,7 +1043,8 @@ BEGIN
 	VALUES (m.name, kind, started, clock_timestamp(), extract(epoch FROM clock_timestamp() - started),
 	        (res ->> 'rows_read')::bigint, written, (res ->> 'watermark')::timestamptz, res -> 'stages',
 	        jsonb_build_object('orders', (res ->> 'n_baskets')::bigint,
-	                           'customers_at', (res ->> 'customers_at')::bigint));
+	                           'customers_at', (res ->> 'customers_at')::bigint,
+	                           'models_at', (res ->> 'models_at')::bigint));
 	RAISE NOTICE 'bundlerec %: % refresh done — % rows written in % s', m.name, kind, written,
 		round(extract(epoch FROM clock_timestamp() - started)::numeric, 3);
 	RETURN QUERY

@@ -12,6 +12,12 @@
 --   4. With ALS embeddings (warm-started, so not comparable to a full
 --      refresh): untouched customers keep their rows, touched ones are
 --      recomputed.
+--   5. model_refresh_growth (default 0.1; sections 1-3 set it to 0, so
+--      that everything is rebuilt): a small incremental refresh keeps the
+--      "model" results (rules, item bundles) as they were, table and rows,
+--      while items and pairs still equal a full refresh; once the orders
+--      have grown by more than a tenth since they were built, they are
+--      built again and equal a full refresh.
 -- The model without embeddings is deterministic; floating-point columns are
 -- compared to 10 decimals, since sums over rows in a different order may
 -- differ in the last bit.
@@ -20,7 +26,7 @@ SET client_min_messages = warning;
 CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION IF NOT EXISTS bundlerec;
 BEGIN;
-SELECT plan(26);
+SELECT plan(34);
 
 -- 420 orders over 40 customers and 90 items; the last 20 (after the cut)
 -- come from 7 customers, one of them new, plus a late line in an old order.
@@ -46,12 +52,18 @@ CREATE TABLE mi_touched AS
 
 SELECT count(bundlerec.create_model(m, 'mi_lines', 'basket', 'item', customer => 'customer',
 	ordered_at => 'ordered_at', quantity => 'quantity', price => 'price', options => o::jsonb)) AS created
-FROM (VALUES ('mi', '{"embeddings": false}'), ('mi_full', '{"embeddings": false}'),
-             ('mi_grow', '{"embeddings": false, "customer_refresh_growth": 0}'),
-             ('mi_als', '{"iterations": 3}')) v(m, o) \gset
+FROM (VALUES ('mi', '{"embeddings": false, "model_refresh_growth": 0}'), ('mi_full', '{"embeddings": false}'),
+             ('mi_grow', '{"embeddings": false, "customer_refresh_growth": 0, "model_refresh_growth": 0}'),
+             ('mi_als', '{"iterations": 3}'), ('mi_keep', '{"embeddings": false}')) v(m, o) \gset
 SELECT count(*) AS n FROM bundlerec.refresh('mi') \gset
 SELECT count(*) AS n FROM bundlerec.refresh('mi_grow') \gset
 SELECT count(*) AS n FROM bundlerec.refresh('mi_als') \gset
+SELECT count(*) AS n FROM bundlerec.refresh('mi_keep') \gset
+CREATE TABLE mi_keep_before AS
+	SELECT u.name, m.tables ->> u.name AS tab,
+	       CASE u.name WHEN 'rules' THEN (SELECT array_agg(r::text ORDER BY r::text) FROM bundlerec_mi_keep.rules r)
+	                   ELSE (SELECT array_agg(b::text ORDER BY b::text) FROM bundlerec_mi_keep.item_bundles b) END AS rows_before
+	FROM bundlerec.models m, unnest(ARRAY['rules', 'item_bundles']) u(name) WHERE m.name = 'mi_keep';
 CREATE TABLE mi_before_recs AS SELECT * FROM bundlerec_mi.recommendations;
 CREATE TABLE mi_before_cb AS SELECT * FROM bundlerec_mi.customer_bundles;
 CREATE TABLE mi_als_before_recs AS SELECT * FROM bundlerec_mi_als.recommendations;
@@ -61,7 +73,24 @@ INSERT INTO mi_lines SELECT * FROM mi_all WHERE ordered_at > '2024-01-17 16:00+0
 SELECT count(*) AS n FROM bundlerec.refresh('mi', incremental => true) \gset
 SELECT count(*) AS n FROM bundlerec.refresh('mi_grow', incremental => true) \gset
 SELECT count(*) AS n FROM bundlerec.refresh('mi_als', incremental => true) \gset
+SELECT count(*) AS n FROM bundlerec.refresh('mi_keep', incremental => true) \gset
 SELECT count(*) AS n FROM bundlerec.refresh('mi_full') \gset
+CREATE TABLE mi_keep_after1 AS
+	SELECT u.name, m.tables ->> u.name AS tab,
+	       CASE u.name WHEN 'rules' THEN (SELECT array_agg(r::text ORDER BY r::text) FROM bundlerec_mi_keep.rules r)
+	                   ELSE (SELECT array_agg(b::text ORDER BY b::text) FROM bundlerec_mi_keep.item_bundles b) END AS rows_after
+	FROM bundlerec.models m, unnest(ARRAY['rules', 'item_bundles']) u(name) WHERE m.name = 'mi_keep';
+CREATE TABLE mi_keep_items_eq AS
+	SELECT t, (SELECT count(*) FROM (
+	             (SELECT * FROM bundlerec_mi_keep.items EXCEPT SELECT * FROM bundlerec_mi_full.items)
+	             UNION ALL (SELECT * FROM bundlerec_mi_full.items EXCEPT SELECT * FROM bundlerec_mi_keep.items)) x) AS items_diff,
+	          (SELECT count(*) FROM (
+	             (SELECT * FROM bundlerec_mi_keep.pairs EXCEPT SELECT * FROM bundlerec_mi_full.pairs)
+	             UNION ALL (SELECT * FROM bundlerec_mi_full.pairs EXCEPT SELECT * FROM bundlerec_mi_keep.pairs)) x) AS pairs_diff,
+	          (SELECT count(*) FROM (
+	             (SELECT * FROM bundlerec_mi_keep.item_bundles EXCEPT SELECT * FROM bundlerec_mi_full.item_bundles)
+	             UNION ALL (SELECT * FROM bundlerec_mi_full.item_bundles EXCEPT SELECT * FROM bundlerec_mi_keep.item_bundles)) x) AS bundles_diff
+	FROM (VALUES (1)) v(t);
 
 SELECT is((SELECT count(*) FROM mi_touched), 8::bigint,
 	'the new orders come from 8 customers (6 known, 1 new, 1 with a late line)');
@@ -125,6 +154,7 @@ SELECT 'p' || o, 'i' || ((o + 11) % 30), 'c' || (o % 40), timestamptz '2024-02-0
 FROM generate_series(1, 60) o;
 INSERT INTO mi_all SELECT * FROM mi_lines WHERE basket LIKE 'p%';
 SELECT count(*) AS n FROM bundlerec.refresh('mi', incremental => true) \gset
+SELECT count(*) AS n FROM bundlerec.refresh('mi_keep', incremental => true) \gset
 SELECT count(*) AS n FROM bundlerec.refresh('mi_full') \gset
 SELECT bag_eq(format('SELECT %s FROM bundlerec_mi.%I', mi_cols(t), t), format('SELECT %s FROM bundlerec_mi_full.%I', mi_cols(t), t),
 	format('orders grown by more than 10%%: %s of every customer equal a full refresh', t))
@@ -145,6 +175,32 @@ SELECT ok(EXISTS (SELECT customer, item, score FROM bundlerec_mi_als.recommendat
                   WHERE customer IN (SELECT customer FROM mi_touched)
                   EXCEPT SELECT customer, item, score FROM mi_als_before_recs),
 	'embeddings: the touched customers'' recommendations were recomputed');
+
+------------------------------------------------------------------------------
+-- 5. model_refresh_growth: "model" results kept, then built again
+------------------------------------------------------------------------------
+SELECT is((SELECT array_agg(b.name ORDER BY b.name) FROM mi_keep_before b JOIN mi_keep_after1 a USING (name)
+           WHERE a.tab = b.tab AND a.rows_after = b.rows_before),
+	ARRAY['item_bundles', 'rules'],
+	'model_refresh_growth: after 20 new orders (5%) rules and item_bundles are the same tables with the same rows');
+SELECT is((SELECT items_diff + pairs_diff FROM mi_keep_items_eq), 0::bigint,
+	'model_refresh_growth: items and pairs, rebuilt on every refresh, still equal a full refresh''s');
+SELECT ok((SELECT bundles_diff FROM mi_keep_items_eq) > 0,
+	'the kept item_bundles differ from a full refresh''s (so the comparisons of this section are not vacuous)');
+SELECT is((SELECT (metrics ->> 'models_at')::bigint FROM bundlerec.refresh_history
+           WHERE model = 'mi_keep' AND kind = 'incremental' ORDER BY id LIMIT 1),
+	(SELECT count(DISTINCT basket) FROM mi_all WHERE ordered_at <= '2024-01-17 16:00+00'),
+	'refresh_history: the kept results were built at the full refresh''s order count');
+SELECT ok((SELECT bool_and(m.tables ->> b.name <> b.tab) FROM bundlerec.models m, mi_keep_before b
+           WHERE m.name = 'mi_keep'),
+	'model_refresh_growth: after the orders grew by more than a tenth, rules and item_bundles are new tables');
+SELECT bag_eq(format('SELECT * FROM bundlerec_mi_keep.%I', t), format('SELECT * FROM bundlerec_mi_full.%I', t),
+	format('model_refresh_growth: once built again, %s equal a full refresh', t))
+FROM unnest(ARRAY['rules', 'item_bundles']) t;
+SELECT is((SELECT (metrics ->> 'models_at')::bigint FROM bundlerec.refresh_history
+           WHERE model = 'mi_keep' ORDER BY id DESC LIMIT 1),
+	(SELECT count(DISTINCT basket) FROM mi_all),
+	'refresh_history: built again at the new order count');
 
 SELECT * FROM finish();
 ROLLBACK;
