@@ -23,7 +23,8 @@ $body$;
 -- no time (it must never become the watermark); a NaN or infinite price is
 -- no price (published prices also need it positive); a name is trimmed, and
 -- an empty one is no name.  before, when given, keeps the orders placed
--- before that time.
+-- before that time.  _at is the source's order time as it is, so that a
+-- condition on it can use an index.
 CREATE FUNCTION bundlerec._lines_view(m bundlerec.models, view_name text, before timestamptz DEFAULT NULL)
 RETURNS regclass
 LANGUAGE plpgsql VOLATILE
@@ -35,7 +36,7 @@ BEGIN
 	END IF;
 	EXECUTE format(
 		'CREATE TEMP VIEW %I AS SELECT %I::text AS basket, %I::text AS item, %s AS customer, '
-		'%s AS ordered_at, %s AS quantity, %s AS price, %s AS category, %s AS name FROM %s '
+		'%s AS ordered_at, %s AS quantity, %s AS price, %s AS category, %s AS name, %s AS _at FROM %s '
 		'WHERE %I IS NOT NULL AND %I IS NOT NULL%s',
 		view_name, m.basket, m.item,
 		CASE WHEN m.customer IS NULL THEN 'NULL::text' ELSE format('%I::text', m.customer) END,
@@ -49,6 +50,7 @@ BEGIN
 		CASE WHEN m.item_name IS NULL THEN 'NULL::text'
 		     ELSE format('CASE WHEN pg_catalog.btrim(%1$I::text) OPERATOR(pg_catalog.<>) '''' THEN pg_catalog.btrim(%1$I::text) END',
 		                 m.item_name) END,
+		coalesce(quote_ident(m.ordered_at), 'NULL::timestamptz'),
 		m.source, m.basket, m.item,
 		CASE WHEN before IS NULL THEN ''
 		     ELSE format(' AND %I::timestamptz < %L::timestamptz', m.ordered_at, before) END);
@@ -152,8 +154,14 @@ DECLARE
 	cap integer := (m.options ->> 'max_basket_items')::integer;
 	pair_lines regclass := lines;
 	n_capped bigint;
+	at_type text;
 BEGIN
 	IF incremental THEN
+		-- new lines are dated at or after wm (a day's slack covers any
+		-- time zone shift): said on the source's own column, an index on
+		-- it finds them
+		SELECT pg_catalog.format_type(a.atttypid, a.atttypmod) INTO at_type
+		FROM pg_attribute a WHERE a.attrelid = m.source AND a.attname = m.ordered_at;
 		-- one row per (basket, item, customer) of the orders with new lines;
 		-- "old" flags say what the last refresh already counted, per item,
 		-- per customer and per customer and item
@@ -162,7 +170,9 @@ BEGIN
 		END IF;
 		EXECUTE format($q$
 			CREATE TEMP TABLE _br_delta ON COMMIT DROP AS
-			WITH nb AS (SELECT DISTINCT basket FROM %1$s l WHERE %3$s),
+			WITH nb AS (SELECT DISTINCT basket FROM %1$s l
+			            WHERE l._at OPERATOR(pg_catalog.>=) (%2$L::timestamptz OPERATOR(pg_catalog.-) '1 day'::interval)::%4$s
+			              AND %3$s),
 			bic AS (
 				SELECT l.basket, l.item, l.customer,
 				       bool_or(NOT (%3$s)) AS old_bic,
@@ -178,7 +188,7 @@ BEGIN
 			       bool_or(bic.old_bic) OVER (PARTITION BY bic.basket, bic.customer) AS old_bc,
 			       bool_or(bic.old_bic) OVER (PARTITION BY bic.basket) AS basket_had_old
 			FROM bic
-			$q$, lines, wm, bundlerec._is_new_line(wm, m.watermark_orders));
+			$q$, lines, wm, bundlerec._is_new_line(wm, m.watermark_orders), at_type);
 		SELECT coalesce(sum(d.new_lines), 0), count(DISTINCT d.basket) FILTER (WHERE NOT d.basket_had_old),
 		       max(d.last_ordered)
 		INTO n_read, n_new_baskets, new_wm FROM _br_delta d;
@@ -193,14 +203,26 @@ BEGIN
 			USING ERRCODE = 'no_data_found',
 			      HINT = 'The source needs lines with a basket and an item; the previous results are kept.';
 	END IF;
-	EXECUTE format('SELECT count(*) FILTER (WHERE ordered_at IS NULL OR ordered_at <= %L) FROM %s',
-	               new_wm, lines)
-	INTO wm_lines;
+	-- every line is now at or before the new watermark, or undated: the
+	-- lines counted before (refresh checked that they are unchanged) and
+	-- the new ones
+	wm_lines := CASE WHEN incremental THEN m.watermark_lines + n_read ELSE n_read END;
 	-- the orders at the new watermark, so that later orders with the same
-	-- time are told from them
-	EXECUTE format('SELECT pg_catalog.jsonb_object_agg(basket, n) FROM (SELECT basket, count(*) AS n FROM %s WHERE ordered_at = %L GROUP BY basket) x',
-	               lines, new_wm)
-	INTO wm_orders;
+	-- time are told from them: on an incremental refresh, those at the old
+	-- one still (when it did not move) and the new orders' lines at it
+	IF incremental THEN
+		EXECUTE format('SELECT pg_catalog.jsonb_object_agg(basket, n) FROM (SELECT l.basket, count(*) AS n FROM %s l '
+		               'WHERE l.basket IN (SELECT d.basket FROM pg_temp._br_delta d) AND l.ordered_at = %L GROUP BY l.basket) x',
+		               lines, new_wm)
+		INTO wm_orders;
+		IF new_wm = wm AND m.watermark_orders IS NOT NULL THEN
+			wm_orders := m.watermark_orders || coalesce(wm_orders, '{}');
+		END IF;
+	ELSE
+		EXECUTE format('SELECT pg_catalog.jsonb_object_agg(basket, n) FROM (SELECT basket, count(*) AS n FROM %s WHERE ordered_at = %L GROUP BY basket) x',
+		               lines, new_wm)
+		INTO wm_orders;
+	END IF;
 
 	-- wholesale baskets: left out of pairs, rules and bundles above the cap
 	IF cap > 0 THEN

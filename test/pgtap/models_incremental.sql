@@ -18,6 +18,10 @@
 --      while items and pairs still equal a full refresh; once the orders
 --      have grown by more than a tenth since they were built, they are
 --      built again and equal a full refresh.
+--   6. Order times of type date and timestamp (without time zone), which
+--      the search for new lines compares on the source's own column: new
+--      orders after the watermark and new orders at its very day are found
+--      and counted as a full refresh counts them.
 -- The model without embeddings is deterministic; floating-point columns are
 -- compared to 10 decimals, since sums over rows in a different order may
 -- differ in the last bit.
@@ -26,7 +30,7 @@ SET client_min_messages = warning;
 CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION IF NOT EXISTS bundlerec;
 BEGIN;
-SELECT plan(34);
+SELECT plan(40);
 
 -- 420 orders over 40 customers and 90 items; the last 20 (after the cut)
 -- come from 7 customers, one of them new, plus a late line in an old order.
@@ -202,5 +206,34 @@ SELECT is((SELECT (metrics ->> 'models_at')::bigint FROM bundlerec.refresh_histo
 	(SELECT count(DISTINCT basket) FROM mi_all),
 	'refresh_history: built again at the new order count');
 
+------------------------------------------------------------------------------
+-- 6. date and timestamp order times
+------------------------------------------------------------------------------
+CREATE TABLE mi_dated (b integer, i text, c integer, d date, ts timestamp);
+INSERT INTO mi_dated
+SELECT o, 'i' || ((o * 3 + j * 7) % 25), o % 9, date '2024-03-01' + o / 10, timestamp '2024-03-01 00:00' + o * interval '7 hours'
+FROM generate_series(1, 100) o, generate_series(1, 2 + o % 3) j;
+SELECT count(bundlerec.create_model(m, 'mi_dated', 'b', 'i', customer => 'c', ordered_at => col,
+	options => '{"embeddings": false, "model_refresh_growth": 0}')) AS created
+FROM (VALUES ('mi_d', 'd'), ('mi_d_full', 'd'), ('mi_ts', 'ts'), ('mi_ts_full', 'ts')) v(m, col) \gset
+SELECT count(*) AS n FROM bundlerec.refresh('mi_d') \gset
+SELECT count(*) AS n FROM bundlerec.refresh('mi_ts') \gset
+-- new orders: later days, and one on the last day counted (date) / at the last time counted (timestamp)
+INSERT INTO mi_dated
+SELECT o, 'i' || ((o * 5 + j) % 25), o % 9, date '2024-03-01' + o / 10, timestamp '2024-03-01 00:00' + o * interval '7 hours'
+FROM generate_series(101, 130) o, generate_series(1, 3) j;
+INSERT INTO mi_dated VALUES (131, 'i1', 1, date '2024-03-11', timestamp '2024-03-01 00:00' + 100 * interval '7 hours'),
+                            (131, 'i2', 1, date '2024-03-11', timestamp '2024-03-01 00:00' + 100 * interval '7 hours');
+SELECT count(*) AS n FROM bundlerec.refresh('mi_d', incremental => true) \gset
+SELECT count(*) AS n FROM bundlerec.refresh('mi_ts', incremental => true) \gset
+SELECT count(*) AS n FROM bundlerec.refresh('mi_d_full') \gset
+SELECT count(*) AS n FROM bundlerec.refresh('mi_ts_full') \gset
+SELECT is(ARRAY(SELECT last_refresh_kind || '/' || n_baskets FROM bundlerec.models WHERE name IN ('mi_d', 'mi_ts') ORDER BY name),
+	ARRAY['incremental/131', 'incremental/131'],
+	'date and timestamp order times: incremental refreshes that counted all 131 orders');
+SELECT bag_eq(format('SELECT * FROM bundlerec_%s.%I', m, t), format('SELECT * FROM bundlerec_%s_full.%I', m, t),
+	format('%s order times: incremental = full: %s', m, t))
+FROM unnest(ARRAY['mi_d', 'mi_ts']) m, unnest(ARRAY['customer_items', 'items', 'pairs']) t
+WHERE t <> 'customer_items' OR m = 'mi_d';
 SELECT * FROM finish();
 ROLLBACK;
