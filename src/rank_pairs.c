@@ -155,7 +155,6 @@ bundlerec_rank_pairs(PG_FUNCTION_ARGS)
 	int32		item;
 	Progress	progress;
 	int64		nread = 0;
-	char	   *sql;
 
 	for (r = 0; r < 7; r++)
 		if (PG_ARGISNULL(r) && r != 1)
@@ -213,24 +212,13 @@ bundlerec_rank_pairs(PG_FUNCTION_ARGS)
 	if (!PG_ARGISNULL(1))
 		delta = LoadDelta(&st, PG_GETARG_OID(1), &max_add);
 
-	/*
-	 * The base pairs that can reach min_count: those at it already, and
-	 * below it only those whose change lifts them to it (a hash join with
-	 * the changes, so that the many pairs below min_count are not read).
-	 */
-	args[0] = Int64GetDatum(st.min_count);
-	if (delta == NULL || max_add <= 0)
-		sql = psprintf("SELECT item_a, item_b, count::pg_catalog.int8 FROM %s "
-					   "WHERE count OPERATOR(pg_catalog.>=) $1",
-					   RelationSqlName(PG_GETARG_OID(0)));
-	else
-		sql = psprintf("SELECT b.item_a, b.item_b, b.count::pg_catalog.int8 FROM %s b "
-					   "LEFT JOIN %s d ON d.item_a OPERATOR(pg_catalog.=) b.item_a "
-					   "AND d.item_b OPERATOR(pg_catalog.=) b.item_b "
-					   "WHERE b.count OPERATOR(pg_catalog.>=) $1 "
-					   "OR b.count OPERATOR(pg_catalog.+) d.count OPERATOR(pg_catalog.>=) $1",
-					   RelationSqlName(PG_GETARG_OID(0)), RelationSqlName(PG_GETARG_OID(1)));
-	portal = SPI_cursor_open_with_args(NULL, sql, 1, argtypes, args, NULL, true, 0);
+	/* a base count below min_count - max_add cannot reach min_count */
+	args[0] = Int64GetDatum(st.min_count - max_add);
+	portal = SPI_cursor_open_with_args(NULL,
+									   psprintf("SELECT item_a, item_b, count::pg_catalog.int8 FROM %s "
+												"WHERE count OPERATOR(pg_catalog.>=) $1",
+												RelationSqlName(PG_GETARG_OID(0))),
+									   1, argtypes, args, NULL, true, 0);
 	ProgressStart(&progress, "pairs", "pair counts read", 0);
 	while (FetchRows(portal, &progress, &nread))
 	{
@@ -264,8 +252,9 @@ bundlerec_rank_pairs(PG_FUNCTION_ARGS)
 		DeltaEntry *e;
 
 		/*
-		 * Pairs the scan did not meet: not in the base, or in it with base
-		 * + change under min_count, and so the change alone too.
+		 * Pairs the scan did not meet: not in the base, or in it below
+		 * min_count - max_add, where base + change stays under min_count
+		 * and so does the change alone.
 		 */
 		hash_seq_init(&seq, delta);
 		while ((e = hash_seq_search(&seq)) != NULL)

@@ -23,8 +23,8 @@ $body$;
 -- no time (it must never become the watermark); a NaN or infinite price is
 -- no price (published prices also need it positive); a name is trimmed, and
 -- an empty one is no name.  before, when given, keeps the orders placed
--- before that time.  _at is the source's order time as it is, so that a
--- condition on it can use an index.
+-- before that time.  _at and _b are the source's order time and basket as
+-- they are, so that a condition on them can use an index.
 CREATE FUNCTION bundlerec._lines_view(m bundlerec.models, view_name text, before timestamptz DEFAULT NULL)
 RETURNS regclass
 LANGUAGE plpgsql VOLATILE
@@ -36,7 +36,7 @@ BEGIN
 	END IF;
 	EXECUTE format(
 		'CREATE TEMP VIEW %I AS SELECT %I::text AS basket, %I::text AS item, %s AS customer, '
-		'%s AS ordered_at, %s AS quantity, %s AS price, %s AS category, %s AS name, %s AS _at FROM %s '
+		'%s AS ordered_at, %s AS quantity, %s AS price, %s AS category, %s AS name, %s AS _at, %I AS _b FROM %s '
 		'WHERE %I IS NOT NULL AND %I IS NOT NULL%s',
 		view_name, m.basket, m.item,
 		CASE WHEN m.customer IS NULL THEN 'NULL::text' ELSE format('%I::text', m.customer) END,
@@ -50,7 +50,7 @@ BEGIN
 		CASE WHEN m.item_name IS NULL THEN 'NULL::text'
 		     ELSE format('CASE WHEN pg_catalog.btrim(%1$I::text) OPERATOR(pg_catalog.<>) '''' THEN pg_catalog.btrim(%1$I::text) END',
 		                 m.item_name) END,
-		coalesce(quote_ident(m.ordered_at), 'NULL::timestamptz'),
+		coalesce(quote_ident(m.ordered_at), 'NULL::timestamptz'), m.basket,
 		m.source, m.basket, m.item,
 		CASE WHEN before IS NULL THEN ''
 		     ELSE format(' AND %I::timestamptz < %L::timestamptz', m.ordered_at, before) END);
@@ -170,7 +170,7 @@ BEGIN
 		END IF;
 		EXECUTE format($q$
 			CREATE TEMP TABLE _br_delta ON COMMIT DROP AS
-			WITH nb AS (SELECT DISTINCT basket FROM %1$s l
+			WITH nb AS (SELECT DISTINCT l._b FROM %1$s l
 			            WHERE l._at OPERATOR(pg_catalog.>=) (%2$L::timestamptz OPERATOR(pg_catalog.-) '1 day'::interval)::%4$s
 			              AND %3$s),
 			bic AS (
@@ -181,7 +181,7 @@ BEGIN
 				       sum(l.quantity * l.price) FILTER (WHERE %3$s) AS revenue,
 				       min(l.ordered_at) FILTER (WHERE %3$s) AS first_new,
 				       max(l.ordered_at) AS last_ordered
-				FROM %1$s l JOIN nb ON nb.basket = l.basket
+				FROM %1$s l JOIN nb ON nb._b OPERATOR(pg_catalog.=) l._b
 				GROUP BY l.basket, l.item, l.customer)
 			SELECT bic.*,
 			       bool_or(bic.old_bic) OVER (PARTITION BY bic.basket, bic.item) AS old_bi,
@@ -211,9 +211,10 @@ BEGIN
 	-- time are told from them: on an incremental refresh, those at the old
 	-- one still (when it did not move) and the new orders' lines at it
 	IF incremental THEN
-		EXECUTE format('SELECT pg_catalog.jsonb_object_agg(basket, n) FROM (SELECT l.basket, count(*) AS n FROM %s l '
-		               'WHERE l.basket IN (SELECT d.basket FROM pg_temp._br_delta d) AND l.ordered_at = %L GROUP BY l.basket) x',
-		               lines, new_wm)
+		EXECUTE format('SELECT pg_catalog.jsonb_object_agg(basket, n) FROM (SELECT l.basket, count(*) AS n FROM %1$s l '
+		               'WHERE l._at OPERATOR(pg_catalog.>=) (%2$L::timestamptz OPERATOR(pg_catalog.-) ''1 day''::interval)::%3$s '
+		               'AND l.ordered_at OPERATOR(pg_catalog.=) %2$L::timestamptz GROUP BY l.basket) x',
+		               lines, new_wm, at_type)
 		INTO wm_orders;
 		IF new_wm = wm AND m.watermark_orders IS NOT NULL THEN
 			wm_orders := m.watermark_orders || coalesce(wm_orders, '{}');
