@@ -779,7 +779,7 @@ BEGIN
 		FROM bundlerec.refresh_history h
 		WHERE h.model = m.name AND h.kind IN ('full', 'incremental')
 		ORDER BY h.id DESC LIMIT 1;
-		keep_models := c.n_baskets <= models_at * (1 + (m.options ->> 'model_refresh_growth')::float8)
+		keep_models := coalesce(c.n_baskets <= models_at * (1 + (m.options ->> 'model_refresh_growth')::float8), false)
 		               AND NOT EXISTS (SELECT FROM bundlerec._result_tables(m) d
 		                               WHERE d.refresh = 'model' AND NOT c.cur ? d.name);
 		IF keep_models THEN
@@ -1004,7 +1004,8 @@ BEGIN
 			      HINT = 'Wait for that refresh to finish; its results replace the current ones when it commits.';
 	END;
 	PERFORM bundlerec._check_source(m);
-	PERFORM bundlerec._check_options(m.options);
+	-- defaults for options the stored ones lack (a model made by an earlier version)
+	m.options := bundlerec._check_options(m.options);
 	lines := bundlerec._lines_view(m, '_br_lines');
 
 	IF inc THEN

@@ -12,8 +12,9 @@
 --   4. With ALS embeddings (warm-started, so not comparable to a full
 --      refresh): untouched customers keep their rows, touched ones are
 --      recomputed.
---   5. model_refresh_growth (default 0.1; sections 1-3 set it to 0, so
---      that everything is rebuilt): a small incremental refresh keeps the
+--   5. model_refresh_growth (default 0.1, also for a model whose stored
+--      options lack it; sections 1-3 set it to 0, so that everything is
+--      rebuilt): a small incremental refresh keeps the
 --      "model" results (rules, item bundles) as they were, table and rows,
 --      while items and pairs still equal a full refresh; once the orders
 --      have grown by more than a tenth since they were built, they are
@@ -63,6 +64,8 @@ SELECT count(*) AS n FROM bundlerec.refresh('mi') \gset
 SELECT count(*) AS n FROM bundlerec.refresh('mi_grow') \gset
 SELECT count(*) AS n FROM bundlerec.refresh('mi_als') \gset
 SELECT count(*) AS n FROM bundlerec.refresh('mi_keep') \gset
+-- as a model made before the option existed: the default applies
+UPDATE bundlerec.models SET options = options - 'model_refresh_growth' WHERE name = 'mi_keep';
 CREATE TABLE mi_keep_before AS
 	SELECT u.name, m.tables ->> u.name AS tab,
 	       CASE u.name WHEN 'rules' THEN (SELECT array_agg(r::text ORDER BY r::text) FROM bundlerec_mi_keep.rules r)
