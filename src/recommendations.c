@@ -8,7 +8,9 @@
  *	    + model_weight * x . y clipped to [0, 1],
  *
  *	  those scoring above 0 ranked by score, then the item in "C" order.
- *	  bundlerec._recommendations().
+ *	  Written: the k best, and the k best of the items the customer never
+ *	  bought (rank_new), so that a customer whose best are all repeats
+ *	  still has new items to be offered.  bundlerec._recommendations().
  *
  *	  The customers are streamed in "C" order with their items; the factors
  *	  are held in memory (charged to bundlerec.memory_limit) and the
@@ -39,7 +41,7 @@
 
 PG_FUNCTION_INFO_V1(bundlerec_recommendations);
 
-#define RECOMMENDATION_COLUMNS 8
+#define RECOMMENDATION_COLUMNS 9
 
 /* One line of customer_items. */
 typedef struct Bought
@@ -288,6 +290,7 @@ EmitRecommendations(void *arg, Datum customer)
 	int32		cf_row = -1;
 	int32		ncand = 0;
 	int32		nkept = 0;
+	int32		nnew = 0;
 	int32		i;
 
 	/* a NULL count of orders leaves every score NULL */
@@ -316,11 +319,20 @@ EmitRecommendations(void *arg, Datum customer)
 			r->cands[nkept++] = *c;
 	}
 	qsort(r->cands, nkept, sizeof(Cand), CompareCands);
-	for (i = 0; i < Min(nkept, r->k); i++)
+	for (i = 0; i < nkept; i++)
 	{
 		Cand	   *c = &r->cands[i];
 		Datum		v[RECOMMENDATION_COLUMNS];
 		bool		nulls[RECOMMENDATION_COLUMNS] = {0};
+
+		if (c->bought == 0)
+			nnew++;
+		if (i >= r->k && (c->bought != 0 || nnew > r->k))
+		{
+			if (nnew >= r->k)
+				break;
+			continue;
+		}
 
 		if (r->texts[c->item] == (Datum) 0)
 		{
@@ -338,6 +350,8 @@ EmitRecommendations(void *arg, Datum customer)
 		nulls[5] = !c->has_model;
 		v[6] = Int64GetDatum(c->bought);
 		v[7] = Int64GetDatum(r->orders);
+		v[8] = Int32GetDatum(nnew);
+		nulls[8] = c->bought != 0;
 		tuplestore_putvalues(r->ts, r->desc, v, nulls);
 	}
 }

@@ -623,14 +623,15 @@ CREATE FUNCTION bundlerec._recommendations(customer_items regclass, customers re
 	customer_factors regclass, item_factors regclass, repeat_weight float8, model_weight float8,
 	k integer, candidates integer, only_customers regclass)
 RETURNS TABLE (customer text, rank integer, item text, score float8, repeat_part float8,
-	model_part float8, bought bigint, customer_orders bigint)
+	model_part float8, bought bigint, customer_orders bigint, rank_new integer)
 LANGUAGE C VOLATILE
 SET search_path = pg_catalog, pg_temp
 AS 'MODULE_PATHNAME', 'bundlerec_recommendations';
 
 -- Stage "recommendations": Items per customer: the repeat share blended with the ALS preference.  Returns its rows.
 -- Candidates are the items a customer bought and their twice
--- recommendations_per_customer best ALS items.
+-- recommendations_per_customer best ALS items; the best of them are kept,
+-- and the best of the items the customer never bought (rank_new).
 CREATE FUNCTION bundlerec._stage_recommendations(c bundlerec._build_context)
 RETURNS bigint
 LANGUAGE plpgsql VOLATILE

@@ -5,7 +5,9 @@
 --   items (bundlerec.als_recommend_all); repeat part: orders of the item /
 --   orders of the customer; model part: greatest(0, least(1, factors_dot));
 --   score: repeat_weight * repeat part + model_weight * coalesce(model part,
---   0); kept above 0, ranked by score, then the item in "C" order, k kept.
+--   0); kept above 0, ranked by score, then the item in "C" order; the k
+--   best kept, and the k best of the items not bought (rank_new, their
+--   rank among those; NULL for bought items).
 -- One deliberate difference: a candidate whose customer or item has no
 -- vector has no model part (NULL) in C, where the SQL's least(1, NULL) made
 -- it 1.  A refresh never meets one (ALS trains on customer_items, so every
@@ -18,7 +20,7 @@ SET client_min_messages = warning;
 CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION IF NOT EXISTS bundlerec;
 BEGIN;
-SELECT plan(18);
+SELECT plan(19);
 
 -- The stage as written in SQL, over tables ci (customer_items), cu
 -- (customers), ce and ie (factors; NULL without embeddings); only: the
@@ -27,7 +29,7 @@ SELECT plan(18);
 CREATE FUNCTION rec_reference(ci regclass, cu regclass, ce regclass, ie regclass, rw float8,
 	mw float8, k int, candidates int, only_customers regclass DEFAULT NULL, missing_is_null boolean DEFAULT true)
 RETURNS TABLE (customer text, rank integer, item text, score float8, repeat_part float8,
-	model_part float8, bought bigint, customer_orders bigint)
+	model_part float8, bought bigint, customer_orders bigint, rank_new integer)
 LANGUAGE plpgsql AS $f$
 DECLARE
 	has_embeddings boolean := ce IS NOT NULL;
@@ -55,10 +57,11 @@ BEGIN
 			SELECT s.*, %7$s * s.repeat_part + %8$s * coalesce(s.model_part, 0) AS score
 			FROM s)
 		SELECT r.customer, r.rank::integer AS rank, r.item, r.score, r.repeat_part, r.model_part,
-		       r.bought, r.customer_orders
-		FROM (SELECT r.*, row_number() OVER (PARTITION BY r.customer ORDER BY r.score DESC, r.item COLLATE "C") AS rank
+		       r.bought, r.customer_orders, CASE WHEN r.bought = 0 THEN r.rank_new::integer END
+		FROM (SELECT r.*, row_number() OVER (PARTITION BY r.customer ORDER BY r.score DESC, r.item COLLATE "C") AS rank,
+		             row_number() OVER (PARTITION BY r.customer, r.bought = 0 ORDER BY r.score DESC, r.item COLLATE "C") AS rank_new
 		      FROM r WHERE r.score > 0) r
-		WHERE r.rank <= %9$s
+		WHERE r.rank <= %9$s OR r.bought = 0 AND r.rank_new <= %9$s
 		$q$,
 		CASE WHEN only_customers IS NULL THEN ci::text
 		     ELSE format('(SELECT x.* FROM %s x WHERE x.customer = ANY (SELECT tc.customer FROM %s tc))', ci, only_customers) END,
@@ -83,7 +86,7 @@ CREATE FUNCTION rec_rows(q text) RETURNS SETOF text LANGUAGE plpgsql AS $f$
 BEGIN
 	RETURN QUERY EXECUTE format(
 		'SELECT concat_ws(''|'', t.customer, t.rank, t.item, t.score::text, t.repeat_part::text, '
-		'coalesce(t.model_part::text, ''NULL''), t.bought, t.customer_orders) '
+		'coalesce(t.model_part::text, ''NULL''), t.bought, t.customer_orders, coalesce(t.rank_new::text, ''NULL'')) '
 		'FROM (%s) t ORDER BY t.customer COLLATE "C", t.rank', q);
 END
 $f$;
@@ -103,10 +106,13 @@ SELECT bundlerec.create_model('rc', 'rc_lines', 'basket', 'item', customer => 'c
 	options => '{"iterations": 4, "factors": 8}') IS NOT NULL AS created \gset
 SELECT count(*) AS n FROM bundlerec.refresh('rc') \gset
 
-SELECT ok((SELECT count(*) FROM bundlerec_rc.recommendations) = 149 * 20
+SELECT ok((SELECT count(*) FROM bundlerec_rc.recommendations WHERE rank <= 20) = 149 * 20
           AND EXISTS (SELECT FROM bundlerec_rc.recommendations WHERE bought = 0)
           AND EXISTS (SELECT FROM bundlerec_rc.recommendations WHERE model_part = 1),
 	'every one of the 149 customers has 20 recommendations, new items and clipped model parts among them');
+SELECT ok((SELECT count(*) FROM bundlerec_rc.recommendations WHERE rank > 20) > 0
+          AND (SELECT count(*) FROM bundlerec_rc.recommendations WHERE rank > 20 AND (bought > 0 OR rank_new > 20)) = 0,
+	'beyond the 20 best, only new items are kept, up to 20 of them per customer (so the comparisons below cover rank_new)');
 SELECT results_eq(
 	$$SELECT * FROM rec_rows('SELECT * FROM bundlerec_rc.recommendations')$$,
 	$$SELECT * FROM rec_rows('SELECT * FROM rec_reference(''bundlerec_rc.customer_items'', ''bundlerec_rc.customers'',

@@ -37,6 +37,8 @@ SELECT is((SELECT count(*) FROM (SELECT done < lag(done) OVER w OR secs < lag(se
 SELECT is(:'out_0'::text, '', 'interval 0: no report');
 SELECT is(:'out_default'::text, '', 'interval 10s: no report from a call that takes well under that');
 
+-- the setting exists once the library is loaded
+LOAD '$libdir/bundlerec';
 SELECT is((SELECT setting || ' ' || unit FROM pg_settings WHERE name = 'bundlerec.progress_interval'),
 	'10000 ms', 'the default is 10s, in milliseconds');
 SELECT throws_ok($$SET bundlerec.progress_interval = -1$$, '22023', NULL,
