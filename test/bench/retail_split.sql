@@ -1,0 +1,123 @@
+-- retail_split_bench: what a model serves, judged on later orders.  Run from
+-- the repository root; psql variables: have_full (the full data set at
+-- ../shared/data/online_retail/online_retail.csv.gz, else the shipped
+-- sample test/data/online_retail_sample.csv), cut (the split time).  Protocol (written here, printed by the script):
+--
+-- Data: sales only, as in test/demo.sql (no 'C' invoices, quantity > 0, no
+-- postage or fee codes); category = the last word of the item's first
+-- description.  Training: the sales before :cut, one bundlerec model with
+-- the default options (customer, ordered_at, quantity, price, category,
+-- item_name).  Test: the sales from :cut on.
+--
+-- 1. Next period, per customer: the customers known to training who bought
+--    items known to training after the cut.  Relevant: those items (all of
+--    them; "new only": those the customer never bought in training).  Lists
+--    of 10; NDCG@10 with binary gains, averaged over customers.
+--      recommend_items(model, customer, 10)                       (all)
+--      recommend_items(model, customer, 10, exclude_bought => true) (new only)
+--      repeat: the customer's own training items by orders, then last
+--        bought, then item in "C" order, back-filled by popularity (all)
+--      popularity: items by training orders (popularity_rank); for "new
+--        only", the customer's training items left out
+-- 2. Complete the cart: every test order with at least 2 distinct items
+--    known to training; one item hidden (the one of smallest md5(basket ||
+--    item)), the rest is the cart.  HitRate@10: the hidden item among
+--    complete_cart(model, cart, 10); popularity: the 10 best sellers not in
+--    the cart.
+\set ON_ERROR_STOP on
+\encoding UTF8
+SET client_min_messages = warning;
+DROP SCHEMA IF EXISTS retail_split CASCADE;
+CREATE SCHEMA retail_split;
+SET search_path = retail_split, public;
+
+CREATE TABLE raw (invoice_no text, stock_code text, description text, quantity integer,
+	invoice_date timestamp, unit_price numeric, customer_id integer, country text);
+\if :have_full
+\copy raw FROM PROGRAM 'zcat ../shared/data/online_retail/online_retail.csv.gz' WITH (FORMAT csv, HEADER true)
+\else
+\copy raw FROM 'test/data/online_retail_sample.csv' WITH (FORMAT csv, HEADER true)
+\endif
+CREATE TABLE sales AS
+	SELECT r.invoice_no, r.stock_code, r.description, r.quantity, r.invoice_date, r.unit_price,
+	       r.customer_id, c.category
+	FROM raw r
+	LEFT JOIN (SELECT DISTINCT ON (stock_code) stock_code, (regexp_match(description, '(\w+)\s*$'))[1] AS category
+	           FROM raw WHERE description <> '' ORDER BY stock_code, invoice_date) c USING (stock_code)
+	WHERE r.invoice_no NOT LIKE 'C%' AND r.quantity > 0
+	  AND r.stock_code NOT IN ('POST', 'DOT', 'M', 'C2', 'BANK CHARGES', 'PADS', 'CRUK', 'D', 'S', 'AMAZONFEE');
+DROP TABLE raw;
+CREATE TABLE train AS SELECT * FROM sales WHERE invoice_date < :'cut';
+CREATE TABLE test AS SELECT * FROM sales WHERE invoice_date >= :'cut';
+ANALYZE train;
+ANALYZE test;
+SELECT (SELECT count(*) FROM train) AS train_lines, (SELECT count(DISTINCT invoice_no) FROM train) AS train_orders,
+       (SELECT count(*) FROM test) AS test_lines, (SELECT count(DISTINCT invoice_no) FROM test) AS test_orders;
+
+\o /dev/null
+SELECT bundlerec.drop_model('retail_split') FROM bundlerec.models WHERE name = 'retail_split';
+SELECT bundlerec.create_model('retail_split', 'retail_split.train', 'invoice_no', 'stock_code',
+	customer => 'customer_id', ordered_at => 'invoice_date', quantity => 'quantity',
+	price => 'unit_price', category => 'category', item_name => 'description');
+\o
+SELECT count(*) AS refresh_stages, round(sum(seconds)::numeric, 1) AS refresh_seconds FROM bundlerec.refresh('retail_split');
+
+CREATE FUNCTION ndcg10(recs text[], rel text[]) RETURNS float8 LANGUAGE sql IMMUTABLE AS $$
+	SELECT coalesce(sum(CASE WHEN r.item = ANY (rel) THEN 1 / log(2, r.n + 1) END), 0)
+	       / (SELECT sum(1 / log(2, g + 1)) FROM generate_series(1, least(10, cardinality(rel))) g)
+	FROM unnest(recs[1:10]) WITH ORDINALITY r(item, n) $$;
+
+-- 1. next period
+CREATE TABLE truth AS
+SELECT t.customer_id::text AS customer, t.stock_code AS item,
+       NOT EXISTS (SELECT FROM bundlerec_retail_split.customer_items ci
+                   WHERE ci.customer = t.customer_id::text AND ci.item = t.stock_code) AS new
+FROM (SELECT DISTINCT customer_id, stock_code FROM test WHERE customer_id IS NOT NULL) t
+WHERE EXISTS (SELECT FROM bundlerec_retail_split.customers c WHERE c.customer = t.customer_id::text)
+  AND EXISTS (SELECT FROM bundlerec_retail_split.items i WHERE i.item = t.stock_code);
+CREATE TABLE rel AS
+SELECT customer, array_agg(item) AS rel_all, array_agg(item) FILTER (WHERE new) AS rel_new FROM truth GROUP BY customer;
+CREATE TABLE lists AS
+SELECT r.customer, 'all' AS task, 'recommend_items' AS method,
+       ARRAY(SELECT x.item FROM bundlerec.recommend_items('retail_split', r.customer, 10) x ORDER BY x.rank) AS recs
+FROM rel r
+UNION ALL
+SELECT r.customer, 'new only', 'recommend_items(exclude_bought)',
+       ARRAY(SELECT x.item FROM bundlerec.recommend_items('retail_split', r.customer, 10, exclude_bought => true) x ORDER BY x.rank)
+FROM rel r WHERE r.rel_new IS NOT NULL
+UNION ALL
+SELECT r.customer, 'all', 'repeat',
+       (ARRAY(SELECT ci.item FROM bundlerec_retail_split.customer_items ci WHERE ci.customer = r.customer
+              ORDER BY ci.orders DESC, ci.last_ordered DESC, ci.item COLLATE "C")
+        || ARRAY(SELECT i.item FROM bundlerec_retail_split.items i ORDER BY i.popularity_rank LIMIT 10))[1:10]
+FROM rel r
+UNION ALL
+SELECT r.customer, 'all', 'popularity',
+       ARRAY(SELECT i.item FROM bundlerec_retail_split.items i ORDER BY i.popularity_rank LIMIT 10)
+FROM rel r
+UNION ALL
+SELECT r.customer, 'new only', 'popularity (not bought)',
+       ARRAY(SELECT i.item FROM bundlerec_retail_split.items i
+             WHERE NOT EXISTS (SELECT FROM bundlerec_retail_split.customer_items ci WHERE ci.customer = r.customer AND ci.item = i.item)
+             ORDER BY i.popularity_rank LIMIT 10)
+FROM rel r WHERE r.rel_new IS NOT NULL;
+SELECT l.task, l.method, count(*) AS customers,
+       round(avg(ndcg10(l.recs, CASE WHEN l.task = 'all' THEN r.rel_all ELSE r.rel_new END))::numeric, 4) AS ndcg_at_10
+FROM lists l JOIN rel r USING (customer)
+GROUP BY l.task, l.method ORDER BY l.task, ndcg_at_10 DESC;
+
+-- 2. complete the cart
+CREATE TABLE carts AS
+SELECT b.basket, (array_agg(b.item ORDER BY md5(b.basket || b.item)))[1] AS hidden,
+       (array_agg(b.item ORDER BY md5(b.basket || b.item)))[2:] AS cart
+FROM (SELECT DISTINCT t.invoice_no AS basket, t.stock_code AS item FROM test t
+      WHERE EXISTS (SELECT FROM bundlerec_retail_split.items i WHERE i.item = t.stock_code)) b
+GROUP BY b.basket HAVING count(*) >= 2;
+SELECT 'complete_cart' AS method, count(*) AS carts,
+       round(avg((c.hidden = ANY (ARRAY(SELECT x.item FROM bundlerec.complete_cart('retail_split', c.cart, 10) x)))::int)::numeric, 4) AS hit_rate_at_10
+FROM carts c
+UNION ALL
+SELECT 'popularity (not in the cart)', count(*),
+       round(avg((c.hidden = ANY (ARRAY(SELECT i.item FROM bundlerec_retail_split.items i WHERE NOT i.item = ANY (c.cart)
+                                        ORDER BY i.popularity_rank LIMIT 10)))::int)::numeric, 4)
+FROM carts c;
