@@ -342,9 +342,10 @@ $body$;
 
 -- Stage "pair counts": Orders per item pair, every pair, so later orders
 -- can be added exactly.  An incremental refresh adds the new orders' pairs
--- to _pair_delta, which the pairs stage reads with _pair_counts; once
--- _pair_delta holds more than a quarter as many pairs, it is folded in.
--- Returns the rows written.
+-- to _pair_delta (in place when they are few beside those waiting there,
+-- else into a new copy), which the pairs stage reads with _pair_counts;
+-- once _pair_delta holds more than a quarter as many pairs, it is folded
+-- in.  Returns the rows written.
 CREATE FUNCTION bundlerec._stage_pair_counts(c bundlerec._build_context)
 RETURNS bigint
 LANGUAGE plpgsql VOLATILE
@@ -357,6 +358,7 @@ DECLARE
 	delta text := bundlerec._phys('_pair_delta', c.sfx);
 	cap integer := ((c.m).options ->> 'max_basket_items')::integer;
 	base_rows bigint;
+	delta_rows bigint;
 	n bigint;
 BEGIN
 	IF NOT c.incremental THEN
@@ -374,30 +376,47 @@ BEGIN
 	-- the new orders' pairs: a basket counts once its items are all in; one
 	-- that grows past max_basket_items takes back the pairs it had added
 	EXECUTE format($q$
-		CREATE TABLE %1$I.%2$I AS
+		CREATE TEMP TABLE _br_pair_changes ON COMMIT DROP AS
 		WITH bi AS (SELECT DISTINCT d.basket, d.item, d.old_bi FROM pg_temp._br_delta d),
 		sz AS (SELECT bi.basket, count(*) AS now, count(*) FILTER (WHERE bi.old_bi) AS was
 		       FROM bi GROUP BY bi.basket),
 		pr AS (
 			SELECT a.item AS item_a, b.item AS item_b,
-			       CASE WHEN s.now <= %3$s THEN CASE WHEN a.old_bi AND b.old_bi THEN 0 ELSE 1 END
-			            WHEN s.was <= %3$s AND a.old_bi AND b.old_bi THEN -1
+			       CASE WHEN s.now <= %1$s THEN CASE WHEN a.old_bi AND b.old_bi THEN 0 ELSE 1 END
+			            WHEN s.was <= %1$s AND a.old_bi AND b.old_bi THEN -1
 			            ELSE 0 END AS d
 			FROM bi a JOIN bi b ON b.basket = a.basket AND a.item < b.item COLLATE "C"
-			JOIN sz s ON s.basket = a.basket),
-		nd AS (SELECT pr.item_a, pr.item_b, sum(pr.d)::bigint AS count FROM pr
-		       GROUP BY pr.item_a, pr.item_b HAVING sum(pr.d) <> 0)
-		SELECT coalesce(o.item_a, nd.item_a) AS item_a, coalesce(o.item_b, nd.item_b) AS item_b,
-		       coalesce(o.count, 0) + coalesce(nd.count, 0) AS count
-		FROM %4$s o FULL JOIN nd ON nd.item_a = o.item_a AND nd.item_b = o.item_b
-		WHERE coalesce(o.count, 0) + coalesce(nd.count, 0) <> 0
-		$q$, sch, delta, coalesce(nullif(cap, 0), 2147483647),
-		CASE WHEN old_delta IS NULL THEN '(SELECT NULL::text AS item_a, NULL::text AS item_b, NULL::bigint AS count WHERE false)'
-		     ELSE format('%I.%I', sch, old_delta) END);
+			JOIN sz s ON s.basket = a.basket)
+		SELECT pr.item_a, pr.item_b, sum(pr.d)::bigint AS count FROM pr
+		GROUP BY pr.item_a, pr.item_b HAVING sum(pr.d) <> 0
+		$q$, coalesce(nullif(cap, 0), 2147483647));
 	GET DIAGNOSTICS n = ROW_COUNT;
+	EXECUTE format('SELECT pg_catalog.count(*) FROM %I.%I', sch, old_delta) INTO delta_rows;
+	IF n * 4 <= delta_rows THEN
+		-- few changes beside those waiting: added in place (an upsert costs
+		-- more per row than a copy, so only then)
+		EXECUTE format($q$
+			INSERT INTO %1$I.%2$I AS t (item_a, item_b, count) SELECT p.item_a, p.item_b, p.count FROM pg_temp._br_pair_changes p
+			ON CONFLICT (item_a, item_b) DO UPDATE SET count = t.count + excluded.count
+			$q$, sch, old_delta);
+		EXECUTE format('DELETE FROM %I.%I WHERE count OPERATOR(pg_catalog.=) 0', sch, old_delta);
+		EXECUTE format('SELECT pg_catalog.count(*) FROM %I.%I', sch, old_delta) INTO delta_rows;
+		delta := old_delta;
+	ELSE
+		EXECUTE format($q$
+			CREATE TABLE %1$I.%2$I AS
+			SELECT coalesce(o.item_a, p.item_a) AS item_a, coalesce(o.item_b, p.item_b) AS item_b,
+			       coalesce(o.count, 0) + coalesce(p.count, 0) AS count
+			FROM %1$I.%3$I o FULL JOIN pg_temp._br_pair_changes p ON p.item_a = o.item_a AND p.item_b = o.item_b
+			WHERE coalesce(o.count, 0) + coalesce(p.count, 0) <> 0
+			$q$, sch, delta, old_delta);
+		GET DIAGNOSTICS delta_rows = ROW_COUNT;
+	END IF;
+	DROP TABLE pg_temp._br_pair_changes;
 	SELECT pc.reltuples::bigint INTO base_rows FROM pg_class pc
 	WHERE pc.oid = format('%I.%I', sch, base)::regclass;
-	IF n * 4 > base_rows THEN
+	-- once the changes are more than a quarter of the counts: folded in
+	IF delta_rows * 4 > base_rows THEN
 		EXECUTE format($q$
 			CREATE TABLE %1$I.%2$I AS
 			SELECT coalesce(t.item_a, d.item_a) AS item_a, coalesce(t.item_b, d.item_b) AS item_b,

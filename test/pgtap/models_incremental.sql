@@ -23,6 +23,11 @@
 --      the search for new lines compares on the source's own column: new
 --      orders after the watermark and new orders at its very day are found
 --      and counted as a full refresh counts them.
+--   7. Pair changes into _pair_delta, then folded: the first incremental
+--      refresh's changes go into a new copy of it, a second one's (few
+--      beside those) in place, and one that brings them past a quarter of
+--      _pair_counts folds them in (_pair_delta empty); the pair counts and
+--      pairs equal a full refresh's at every step.
 -- The model without embeddings is deterministic; floating-point columns are
 -- compared to 10 decimals, since sums over rows in a different order may
 -- differ in the last bit.
@@ -31,7 +36,7 @@ SET client_min_messages = warning;
 CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION IF NOT EXISTS bundlerec;
 BEGIN;
-SELECT plan(40);
+SELECT plan(49);
 
 -- 420 orders over 40 customers and 90 items; the last 20 (after the cut)
 -- come from 7 customers, one of them new, plus a late line in an old order.
@@ -238,5 +243,56 @@ SELECT bag_eq(format('SELECT * FROM bundlerec_%s.%I', m, t), format('SELECT * FR
 	format('%s order times: incremental = full: %s', m, t))
 FROM unnest(ARRAY['mi_d', 'mi_ts']) m, unnest(ARRAY['customer_items', 'items', 'pairs']) t
 WHERE t <> 'customer_items' OR m = 'mi_d';
+------------------------------------------------------------------------------
+-- 7. _pair_delta in place, then folded
+------------------------------------------------------------------------------
+CREATE TABLE mi_fold_all AS
+SELECT o AS b, 'i' || ((o * 13 + j * j * 7 + o / 7) % 120) AS i, timestamptz '2024-05-01 00:00+00' + o * interval '1 hour' AS t
+FROM generate_series(1, 600) o, generate_series(1, 3 + o % 4) j;
+CREATE TABLE mi_fold AS SELECT * FROM mi_fold_all WHERE b <= 400;
+SELECT count(bundlerec.create_model(m, 'mi_fold', 'b', 'i', ordered_at => 't',
+	options => '{"model_refresh_growth": 0}')) AS created
+FROM (VALUES ('mi_f'), ('mi_f_full')) v(m) \gset
+-- the exact count of every pair of a model: _pair_counts plus _pair_delta
+CREATE FUNCTION mi_pair_counts(sch text) RETURNS SETOF text LANGUAGE plpgsql AS $f$
+BEGIN
+	RETURN QUERY EXECUTE format('SELECT item_a || ''|'' || item_b || ''|'' || sum(count) FROM (SELECT * FROM %1$I._pair_counts '
+	                            'UNION ALL SELECT * FROM %1$I._pair_delta) x GROUP BY item_a, item_b HAVING sum(count) <> 0', sch);
+END
+$f$;
+SELECT count(*) AS n FROM bundlerec.refresh('mi_f') \gset
+INSERT INTO mi_fold SELECT * FROM mi_fold_all WHERE b BETWEEN 401 AND 420;
+SELECT count(*) AS n FROM bundlerec.refresh('mi_f', incremental => true) \gset
+CREATE TABLE mi_f_step1 AS
+	SELECT (SELECT sum(count) FROM bundlerec_mi_f._pair_delta) AS n,
+	       (SELECT count(*) FROM bundlerec_mi_f._pair_counts) AS base_pairs,
+	       (SELECT tables ->> '_pair_delta' FROM bundlerec.models WHERE name = 'mi_f') AS tab;
+INSERT INTO mi_fold SELECT * FROM mi_fold_all WHERE b = 421;
+SELECT count(*) AS n FROM bundlerec.refresh('mi_f', incremental => true) \gset
+SELECT count(*) AS n FROM bundlerec.refresh('mi_f_full') \gset
+SELECT ok((SELECT n FROM mi_f_step1) = (SELECT sum(k * (k - 1) / 2) FROM (SELECT count(DISTINCT i) AS k FROM mi_fold_all WHERE b BETWEEN 401 AND 420 GROUP BY b) x)
+          AND (SELECT tab FROM mi_f_step1) <> (SELECT tables ->> '_pair_delta' FROM bundlerec.models WHERE name = 'mi_f_full'),
+	'20 new orders: their pairs wait in _pair_delta, a new copy of it (the table waiting was empty)');
+SELECT is((SELECT sum(count) FROM bundlerec_mi_f._pair_delta) - (SELECT n FROM mi_f_step1),
+	(SELECT sum(k * (k - 1) / 2) FROM (SELECT count(DISTINCT i) AS k FROM mi_fold_all WHERE b = 421 GROUP BY b) x),
+	'one more order: _pair_delta grew by its pairs');
+SELECT is((SELECT tables ->> '_pair_delta' FROM bundlerec.models WHERE name = 'mi_f'), (SELECT tab FROM mi_f_step1),
+	'one more order: its pairs were added in place (the same table)');
+SELECT set_eq($$SELECT * FROM mi_pair_counts('bundlerec_mi_f')$$, $$SELECT * FROM mi_pair_counts('bundlerec_mi_f_full')$$,
+	'after both, _pair_counts + _pair_delta = a full refresh''s counts');
+SELECT bag_eq('SELECT * FROM bundlerec_mi_f.pairs', 'SELECT * FROM bundlerec_mi_f_full.pairs',
+	'after both, pairs = a full refresh''s');
+INSERT INTO mi_fold SELECT * FROM mi_fold_all WHERE b > 421;
+SELECT count(*) AS n FROM bundlerec.refresh('mi_f', incremental => true) \gset
+SELECT count(*) AS n FROM bundlerec.refresh('mi_f_full') \gset
+SELECT is((SELECT count(*) FROM bundlerec_mi_f._pair_delta), 0::bigint,
+	'179 more orders: the changes passed a quarter of _pair_counts and were folded in (_pair_delta is empty)');
+SELECT bag_eq('SELECT * FROM bundlerec_mi_f._pair_counts', 'SELECT * FROM bundlerec_mi_f_full._pair_counts',
+	'folded: _pair_counts = a full refresh''s');
+SELECT bag_eq('SELECT * FROM bundlerec_mi_f.pairs', 'SELECT * FROM bundlerec_mi_f_full.pairs',
+	'folded: pairs = a full refresh''s');
+SELECT is((SELECT last_refresh_kind FROM bundlerec.models WHERE name = 'mi_f'), 'incremental',
+	'the folding refresh was incremental');
+
 SELECT * FROM finish();
 ROLLBACK;
