@@ -70,7 +70,7 @@ include $(PGXS)
 $(EXTENSION)--$(EXTVERSION).sql: $(EXTSQL)
 	cat $^ > $@
 
-.PHONY: tap bench demo test
+.PHONY: tap bench demo test dist
 
 # pgTAP suites against the server named by PG* variables.
 tap:
@@ -90,3 +90,18 @@ demo:
 
 test:
 	bash test/run.sh
+
+# The release archive bundlerec-<version>.zip (the PGXN layout: one top
+# directory holding META.json), made by git archive from the committed HEAD;
+# paths marked export-ignore in .gitattributes stay out.  Refuses when the
+# control file, META.json or debian/changelog name another version.
+DISTNAME = $(EXTENSION)-$(EXTVERSION)
+
+dist:
+	@v=$$(sed -n "s/^default_version = '\(.*\)'$$/\1/p" $(EXTENSION).control); \
+	test "$$v" = "$(EXTVERSION)" || { echo "$(EXTENSION).control: default_version $$v, Makefile: $(EXTVERSION)" >&2; exit 1; }
+	@n=$$(grep -c '"version": "$(EXTVERSION)"' META.json); \
+	test "$$n" -eq 2 || { echo "META.json: version and provides' version must both be $(EXTVERSION)" >&2; exit 1; }
+	@head -n 1 debian/changelog | grep -q '^$(EXTENSION) ($(EXTVERSION)-' || { echo "debian/changelog: the first entry is not $(EXTVERSION)" >&2; exit 1; }
+	@git diff --quiet HEAD || echo "warning: uncommitted changes are not in $(DISTNAME).zip" >&2
+	git archive --format=zip --prefix=$(DISTNAME)/ --output=$(DISTNAME).zip HEAD
