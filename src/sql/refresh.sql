@@ -755,6 +755,24 @@ BEGIN
 END
 $body$;
 
+-- Whether every result of model m that a refresh brings up to date the way
+-- named by kind (bundlerec.result_tables.refresh) has a current table, in
+-- schema sch as cur maps it, with the declared columns: what an
+-- incremental refresh keeps or writes in place must (a table made by an
+-- earlier version may lack a column; then it is built anew).
+CREATE FUNCTION bundlerec._current_as_declared(m bundlerec.models, sch text, cur jsonb, kind text)
+RETURNS boolean
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $body$
+SELECT coalesce(bool_and(CASE WHEN cur ? d.name THEN
+	ARRAY(SELECT a.attname::text FROM pg_attribute a
+	      WHERE a.attrelid = to_regclass(format('%I.%I', sch, cur ->> d.name))
+	        AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum) = d.columns
+	ELSE false END), true)
+FROM bundlerec._result_tables(m) d WHERE d.refresh = kind
+$body$;
+
 /*
  * Builds every result of model m from the order lines in lines, in schema
  * sch, as tables named by bundlerec._phys(result, sfx): the read step, then
@@ -800,8 +818,7 @@ BEGIN
 		WHERE h.model = m.name AND h.kind IN ('full', 'incremental')
 		ORDER BY h.id DESC LIMIT 1;
 		keep_models := coalesce(c.n_baskets <= models_at * (1 + (m.options ->> 'model_refresh_growth')::float8), false)
-		               AND NOT EXISTS (SELECT FROM bundlerec._result_tables(m) d
-		                               WHERE d.refresh = 'model' AND NOT c.cur ? d.name);
+		               AND bundlerec._current_as_declared(m, sch, c.cur, 'model');
 		IF keep_models THEN
 			RAISE NOTICE 'bundlerec %: % orders, % when rules, embeddings and bundles were built: they are kept',
 				m.name, c.n_baskets, models_at
@@ -817,8 +834,7 @@ BEGIN
 		WHERE h.model = m.name AND h.kind IN ('full', 'incremental')
 		ORDER BY h.id DESC LIMIT 1;
 		IF c.n_baskets <= customers_at * (1 + (m.options ->> 'customer_refresh_growth')::float8)
-		   AND NOT EXISTS (SELECT FROM bundlerec._result_tables(m) d
-		                   WHERE d.refresh = 'per customer' AND NOT c.cur ? d.name) THEN
+		   AND bundlerec._current_as_declared(m, sch, c.cur, 'per customer') THEN
 			DROP TABLE IF EXISTS pg_temp._br_touched;
 			CREATE TEMP TABLE _br_touched ON COMMIT DROP AS
 				SELECT DISTINCT d.customer FROM pg_temp._br_delta d WHERE d.customer IS NOT NULL;
@@ -1033,11 +1049,7 @@ BEGIN
 			RAISE NOTICE 'bundlerec %: no ordered_at column, so a full refresh', m.name;
 			inc := false;
 		ELSIF m.last_refresh IS NULL OR m.watermark IS NULL
-		      OR EXISTS (SELECT 1 FROM bundlerec._result_tables(m) d
-		                 WHERE d.refresh = 'counted'
-		                   AND CASE WHEN m.tables ? d.name
-		                            THEN to_regclass(format('%I.%I', m.results_schema, m.tables ->> d.name)) IS NULL
-		                            ELSE true END) THEN
+		      OR NOT bundlerec._current_as_declared(m, m.results_schema, m.tables, 'counted') THEN
 			RAISE NOTICE 'bundlerec %: no earlier refresh to build on, so a full refresh', m.name;
 			inc := false;
 		ELSE

@@ -28,6 +28,10 @@
 --      beside those) in place, and one that brings them past a quarter of
 --      _pair_counts folds them in (_pair_delta empty); the pair counts and
 --      pairs equal a full refresh's at every step.
+--   8. A current table without the declared columns (as one made by an
+--      earlier version would be): a per-customer or "model" result is built
+--      anew instead of written in place or kept, and a count table makes
+--      the refresh a full one.
 -- The model without embeddings is deterministic; floating-point columns are
 -- compared to 10 decimals, since sums over rows in a different order may
 -- differ in the last bit.
@@ -36,7 +40,7 @@ SET client_min_messages = warning;
 CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION IF NOT EXISTS bundlerec;
 BEGIN;
-SELECT plan(49);
+SELECT plan(53);
 
 -- 420 orders over 40 customers and 90 items; the last 20 (after the cut)
 -- come from 7 customers, one of them new, plus a late line in an old order.
@@ -293,6 +297,37 @@ SELECT bag_eq('SELECT * FROM bundlerec_mi_f.pairs', 'SELECT * FROM bundlerec_mi_
 	'folded: pairs = a full refresh''s');
 SELECT is((SELECT last_refresh_kind FROM bundlerec.models WHERE name = 'mi_f'), 'incremental',
 	'the folding refresh was incremental');
+
+------------------------------------------------------------------------------
+-- 8. current tables unlike the declaration
+------------------------------------------------------------------------------
+CREATE TABLE mi_d_tabs AS SELECT tables FROM bundlerec.models WHERE name = 'mi_d';
+SELECT format('ALTER TABLE bundlerec_mi_d.%I RENAME COLUMN explanation TO explained', tables ->> 'customer_bundles') AS alter1,
+       format('ALTER TABLE bundlerec_mi_d.%I RENAME COLUMN fisher_p TO fisher', tables ->> 'rules') AS alter2
+FROM mi_d_tabs \gset
+:alter1;
+:alter2;
+INSERT INTO mi_dated VALUES (132, 'i3', 2, date '2024-03-15', timestamp '2024-03-25 00:00'),
+                            (132, 'i4', 2, date '2024-03-15', timestamp '2024-03-25 00:00');
+SELECT count(*) AS n FROM bundlerec.refresh('mi_d', incremental => true) \gset
+SELECT is((SELECT last_refresh_kind FROM bundlerec.models WHERE name = 'mi_d'), 'incremental',
+	'renamed columns in customer_bundles and rules: still an incremental refresh');
+SELECT ok((SELECT bool_and(m.tables ->> t <> o.tables ->> t) FROM bundlerec.models m, mi_d_tabs o, unnest(ARRAY['customer_bundles', 'rules']) t
+           WHERE m.name = 'mi_d'),
+	'customer_bundles and rules were built anew, not written in place or kept');
+SELECT is(ARRAY(SELECT a.attname::text FROM bundlerec.models m, pg_attribute a
+                WHERE m.name = 'mi_d' AND a.attrelid = format('bundlerec_mi_d.%I', m.tables ->> 'rules')::regclass
+                  AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum),
+	(SELECT columns FROM bundlerec.result_tables WHERE name = 'rules'),
+	'the new rules table has the declared columns');
+SELECT format('ALTER TABLE bundlerec_mi_d.%I RENAME COLUMN revenue TO revenue_old', tables ->> '_item_counts') AS alter3
+FROM bundlerec.models WHERE name = 'mi_d' \gset
+:alter3;
+INSERT INTO mi_dated VALUES (133, 'i5', 2, date '2024-03-16', timestamp '2024-03-26 00:00'),
+                            (133, 'i6', 2, date '2024-03-16', timestamp '2024-03-26 00:00');
+SELECT count(*) AS n FROM bundlerec.refresh('mi_d', incremental => true) \gset
+SELECT is((SELECT last_refresh_kind FROM bundlerec.models WHERE name = 'mi_d'), 'full',
+	'a renamed column in _item_counts: the incremental refresh asked for runs in full');
 
 SELECT * FROM finish();
 ROLLBACK;
