@@ -14,6 +14,9 @@
 #   VG_DIR         work directory, kept (default: a new directory in /tmp)
 #   VG_REGRESS     pg_regress tests to run (default: all of sql/)
 #   VG_TAP         pgTAP files to run (default: all of test/pgtap/)
+#   VG_TIME_SCALE  bundlerec_test.time_scale of the cluster (default 20): the
+#                  suites with timed waits and timeouts stretch them by it
+#                  (test/pgtap/lib/time_scale.psql)
 #
 #   PG_CONFIG=/opt/pg15vg/bin/pg_config VALGRIND_SUPP=/tmp/valgrind.supp \
 #     bash test/valgrind.sh
@@ -76,8 +79,10 @@ mkdir -p "$VGLOGS"
 [ "$(id -u)" = 0 ] && chown -R postgres "$WORK"
 as_server "$BINDIR/initdb" -D "$WORK/data" -A trust --no-sync >"$WORK/initdb.log" 2>&1 ||
 	die "initdb failed, see $WORK/initdb.log"
-# pg_cron as in test/run.sh; no statement timeout, the suites are slow here
+# pg_cron as in test/run.sh; no statement timeout, the suites are slow here,
+# and the suites' own waits and timeouts are stretched
 cat >>"$WORK/data/postgresql.conf" <<EOF
+bundlerec_test.time_scale = ${VG_TIME_SCALE:-20}
 port = $PORT
 listen_addresses = ''
 unix_socket_directories = '$WORK'
