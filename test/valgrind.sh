@@ -107,9 +107,18 @@ stop_server() {
 trap stop_server EXIT
 trap 'exit 130' INT TERM
 
+# OpenBLAS (pthread build) starts its worker threads when bundlerec.so is
+# loaded, with signals unblocked, and bundlerec.blas_threads = 1 leaves them
+# idle.  A lock or statement timeout signals SIGINT to the backend's
+# process (and group), and the kernel may hand it to such a thread; under
+# Valgrind, which runs one thread at a time, that thread's handler then runs
+# late, after the main thread has raised and caught the lock timeout's
+# error, and cancels the next statement "due to user request" (refresh's
+# lock retries in _lock_results catch lock timeouts).  So no worker threads
+# here: OpenBLAS starts them when blas_threads asks for more than one.
 echo "== starting the postmaster under valgrind on port $PORT"
 started=$(date +%s)
-as_server valgrind --quiet --trace-children=yes --track-origins=yes \
+as_server env OPENBLAS_NUM_THREADS=1 valgrind --quiet --trace-children=yes --track-origins=yes \
 	--read-var-info=yes --read-inline-info=yes --leak-check=no --gen-suppressions=all \
 	--suppressions="$VALGRIND_SUPP" \
 	--error-markers=VALGRINDERROR-BEGIN,VALGRINDERROR-END \
