@@ -17,6 +17,9 @@
 #   VG_TIME_SCALE  bundlerec_test.time_scale of the cluster (default 20): the
 #                  suites with timed waits and timeouts stretch them by it
 #                  (test/pgtap/lib/time_scale.psql)
+#   VG_INSTALLED   1: test the bundlerec already installed in that PostgreSQL
+#                  (no make clean, build or install), e.g. to rerun a few
+#                  files beside a run that is still going
 #
 #   PG_CONFIG=/opt/pg15vg/bin/pg_config VALGRIND_SUPP=/tmp/valgrind.supp \
 #     bash test/valgrind.sh
@@ -64,13 +67,18 @@ else
 	as_server() { "$@"; }
 fi
 
-echo "== building and installing bundlerec for $("$PG_CONFIG" --version) ($PG_CONFIG)"
-make -C "$ROOT" -s clean
-make -C "$ROOT" -s PG_CONFIG="$PG_CONFIG" || die "build failed"
-if [ -w "$PKGLIBDIR" ]; then
-	make -C "$ROOT" -s PG_CONFIG="$PG_CONFIG" install || die "install failed"
+if [ "${VG_INSTALLED:-}" = 1 ]; then
+	[ -r "$PKGLIBDIR/bundlerec.so" ] || die "bundlerec is not installed in $PKGLIBDIR"
+	echo "== testing the bundlerec installed in $PKGLIBDIR ($("$PG_CONFIG" --version))"
 else
-	sudo make -C "$ROOT" -s PG_CONFIG="$PG_CONFIG" install || die "install failed"
+	echo "== building and installing bundlerec for $("$PG_CONFIG" --version) ($PG_CONFIG)"
+	make -C "$ROOT" -s clean
+	make -C "$ROOT" -s PG_CONFIG="$PG_CONFIG" || die "build failed"
+	if [ -w "$PKGLIBDIR" ]; then
+		make -C "$ROOT" -s PG_CONFIG="$PG_CONFIG" install || die "install failed"
+	else
+		sudo make -C "$ROOT" -s PG_CONFIG="$PG_CONFIG" install || die "install failed"
+	fi
 fi
 
 echo "== cluster in $WORK"
