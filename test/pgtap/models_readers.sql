@@ -62,20 +62,13 @@ CREATE TABLE rdr_fixture.events (what text, at timestamptz);
 -- call, until the flag says stop.  Reader r1 runs one statement per call;
 -- r2 one statement that plans the report with every call, so it holds the
 -- report's tables when it calls a serving function (the lock order a
--- refresh must not deadlock with).  On a slow server (bundlerec_test.time_scale
--- above 1, see lib/time_scale.psql) a reader pauses 20 ms per unit of scale
--- above 1 between calls: there readers that never pause keep the refresh's
--- NOWAIT tries failing until it waits under lock_timeout, and under Valgrind
--- the second SIGINT of a lock timeout (PostgreSQL signals the process group
--- and then itself) arrives after the timeout's error was caught and cancels
--- the refresh "due to user request".  At scale 1 there is no pause.
+-- refresh must not deadlock with).
 SELECT $reader$
 DO $$
 DECLARE
 	fn text;
 	n bigint;
 	me text := current_setting('application_name');
-	pause float8 := 0.02 * (greatest(coalesce(nullif(current_setting('bundlerec_test.time_scale', true), ''), '1')::float8, 1) - 1);
 BEGIN
 	FOR i IN 1..100000 LOOP
 		FOREACH fn IN ARRAY ARRAY['frequently_bought_together', 'similar_items', 'complete_cart', 'bundles_for_item',
@@ -105,9 +98,6 @@ BEGIN
 				INSERT INTO rdr_fixture.calls VALUES (me, fn, clock_timestamp(), NULL, SQLSTATE, SQLERRM);
 			END;
 			COMMIT;
-			IF pause > 0 THEN
-				PERFORM pg_sleep(pause);
-			END IF;
 		END LOOP;
 		EXIT WHEN (SELECT stop FROM rdr_fixture.flag);
 	END LOOP;
