@@ -53,13 +53,11 @@ SELECT dblink_exec('refresher', 'SET client_min_messages = warning');
 SELECT dblink_exec('refresher', 'SET conc.nap = 0.2');
 SELECT dblink_send_query('refresher', $$SELECT count(*) FROM bundlerec.refresh('conc')$$);
 
--- read while the refresh runs in the other session (the pauses are
--- stretched by lib/time_scale.psql's scale on a slow server)
+-- read while the refresh runs in the other session
 DO $$
 DECLARE
 	i integer := 0;
 	busy boolean;
-	scale float8 := greatest(coalesce(nullif(current_setting('bundlerec_test.time_scale', true), ''), '1')::float8, 1);
 BEGIN
 	LOOP
 		busy := dblink_is_busy('refresher') = 1;
@@ -67,7 +65,7 @@ BEGIN
 		INSERT INTO conc_fixture.reads
 		SELECT i, (SELECT count(*) FROM bundlerec_conc.pairs), (SELECT count(*) FROM bundlerec_conc.items), busy;
 		EXIT WHEN NOT busy OR i > 600;
-		PERFORM pg_sleep(0.05 * scale);
+		PERFORM pg_sleep(0.05);
 	END LOOP;
 END $$;
 SELECT * FROM dblink_get_result('refresher') AS t(stages bigint);
@@ -109,17 +107,16 @@ SELECT dblink_send_query('refresher', $$SELECT count(*) FROM bundlerec.refresh('
 DO $$
 DECLARE
 	pid integer;
-	scale float8 := greatest(coalesce(nullif(current_setting('bundlerec_test.time_scale', true), ''), '1')::float8, 1);
 BEGIN
 	FOR i IN 1..400 LOOP
 		SELECT a.pid INTO pid FROM pg_stat_activity a
 		WHERE a.query LIKE '%bundlerec.refresh(''conc'')%' AND a.state = 'active' AND a.pid <> pg_backend_pid();
 		EXIT WHEN pid IS NOT NULL;
-		PERFORM pg_sleep(0.05 * scale);
+		PERFORM pg_sleep(0.05);
 		-- pg_stat_activity is read once per transaction unless cleared
 		PERFORM pg_stat_clear_snapshot();
 	END LOOP;
-	PERFORM pg_sleep(1 * scale);
+	PERFORM pg_sleep(1);
 	PERFORM pg_cancel_backend(pid);
 END $$;
 SELECT count(*) FROM dblink_get_result('refresher', false) AS t(n bigint);
