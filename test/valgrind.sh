@@ -14,6 +14,12 @@
 #   VG_DIR         work directory, kept (default: a new directory in /tmp)
 #   VG_REGRESS     pg_regress tests to run (default: all of sql/)
 #   VG_TAP         pgTAP files to run (default: all of test/pgtap/)
+#   VG_TIME_SCALE  bundlerec_test.time_scale of the cluster (default 20): the
+#                  suites with timed waits and timeouts stretch them by it
+#                  (test/pgtap/lib/time_scale.psql)
+#   VG_INSTALLED   1: test the bundlerec already installed in that PostgreSQL
+#                  (no make clean, build or install), e.g. to rerun a few
+#                  files beside a run that is still going
 #
 #   PG_CONFIG=/opt/pg15vg/bin/pg_config VALGRIND_SUPP=/tmp/valgrind.supp \
 #     bash test/valgrind.sh
@@ -61,13 +67,18 @@ else
 	as_server() { "$@"; }
 fi
 
-echo "== building and installing bundlerec for $("$PG_CONFIG" --version) ($PG_CONFIG)"
-make -C "$ROOT" -s clean
-make -C "$ROOT" -s PG_CONFIG="$PG_CONFIG" || die "build failed"
-if [ -w "$PKGLIBDIR" ]; then
-	make -C "$ROOT" -s PG_CONFIG="$PG_CONFIG" install || die "install failed"
+if [ "${VG_INSTALLED:-}" = 1 ]; then
+	[ -r "$PKGLIBDIR/bundlerec.so" ] || die "bundlerec is not installed in $PKGLIBDIR"
+	echo "== testing the bundlerec installed in $PKGLIBDIR ($("$PG_CONFIG" --version))"
 else
-	sudo make -C "$ROOT" -s PG_CONFIG="$PG_CONFIG" install || die "install failed"
+	echo "== building and installing bundlerec for $("$PG_CONFIG" --version) ($PG_CONFIG)"
+	make -C "$ROOT" -s clean
+	make -C "$ROOT" -s PG_CONFIG="$PG_CONFIG" || die "build failed"
+	if [ -w "$PKGLIBDIR" ]; then
+		make -C "$ROOT" -s PG_CONFIG="$PG_CONFIG" install || die "install failed"
+	else
+		sudo make -C "$ROOT" -s PG_CONFIG="$PG_CONFIG" install || die "install failed"
+	fi
 fi
 
 echo "== cluster in $WORK"
@@ -76,8 +87,10 @@ mkdir -p "$VGLOGS"
 [ "$(id -u)" = 0 ] && chown -R postgres "$WORK"
 as_server "$BINDIR/initdb" -D "$WORK/data" -A trust --no-sync >"$WORK/initdb.log" 2>&1 ||
 	die "initdb failed, see $WORK/initdb.log"
-# pg_cron as in test/run.sh; no statement timeout, the suites are slow here
+# pg_cron as in test/run.sh; no statement timeout, the suites are slow here,
+# and the suites' own waits and timeouts are stretched
 cat >>"$WORK/data/postgresql.conf" <<EOF
+bundlerec_test.time_scale = ${VG_TIME_SCALE:-20}
 port = $PORT
 listen_addresses = ''
 unix_socket_directories = '$WORK'
@@ -102,9 +115,18 @@ stop_server() {
 trap stop_server EXIT
 trap 'exit 130' INT TERM
 
+# OpenBLAS (pthread build) starts its worker threads when bundlerec.so is
+# loaded, with signals unblocked, and bundlerec.blas_threads = 1 leaves them
+# idle.  A lock or statement timeout signals SIGINT to the backend's
+# process (and group), and the kernel may hand it to such a thread; under
+# Valgrind, which runs one thread at a time, that thread's handler then runs
+# late, after the main thread has raised and caught the lock timeout's
+# error, and cancels the next statement "due to user request" (refresh's
+# lock retries in _lock_results catch lock timeouts).  So no worker threads
+# here: OpenBLAS starts them when blas_threads asks for more than one.
 echo "== starting the postmaster under valgrind on port $PORT"
 started=$(date +%s)
-as_server valgrind --quiet --trace-children=yes --track-origins=yes \
+as_server env OPENBLAS_NUM_THREADS=1 valgrind --quiet --trace-children=yes --track-origins=yes \
 	--read-var-info=yes --read-inline-info=yes --leak-check=no --gen-suppressions=all \
 	--suppressions="$VALGRIND_SUPP" \
 	--error-markers=VALGRINDERROR-BEGIN,VALGRINDERROR-END \

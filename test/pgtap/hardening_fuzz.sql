@@ -2,9 +2,10 @@
 -- with random and boundary arguments (test/fuzz/setup.sql), each in its
 -- own subtransaction.  Every call must return or fail with a clean error:
 -- no internal error (SQLSTATE class XX), and the backend must survive (the
--- suite goes on).  The whole run is under a statement_timeout, so a hang
--- fails it.  test/fuzz/fuzz.sh is the long run (100,000+ calls, each its
--- own statement with its own timeout, crashes counted).
+-- suite goes on).  The whole run is under a statement_timeout (240 s
+-- times lib/time_scale.psql's scale), so a hang fails it.
+-- test/fuzz/fuzz.sh is the long run (100,000+ calls, each its own
+-- statement with its own timeout, crashes counted).
 \set ON_ERROR_STOP 1
 SET client_min_messages = warning;
 CREATE EXTENSION IF NOT EXISTS pgtap;
@@ -15,7 +16,9 @@ SET bundlerec.memory_limit = '256MB';
 \o
 CREATE TABLE fz.outcomes (i integer, fn text, sqlstate text, message text);
 
-SET statement_timeout = '240s';
+\ir lib/time_scale.psql
+SELECT (240 * :time_scale)::bigint || 's' AS fuzz_timeout \gset
+SET statement_timeout = :'fuzz_timeout';
 DO $$
 DECLARE
 	c record;

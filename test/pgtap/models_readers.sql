@@ -140,7 +140,8 @@ INSERT INTO rdr_fixture.events VALUES ('drop started', clock_timestamp());
 SELECT dblink_send_query('refresher', $$SELECT bundlerec.drop_model('rdr')$$);
 SELECT * FROM dblink_get_result('refresher') AS t(status text);
 SELECT * FROM dblink_get_result('refresher') AS t(status text);
-SELECT pg_sleep(0.5);
+\ir lib/time_scale.psql
+SELECT pg_sleep(0.5 * :time_scale);
 UPDATE rdr_fixture.flag SET stop = true;
 SELECT * FROM dblink_get_result('r1') AS t(status text);
 SELECT * FROM dblink_get_result('r1') AS t(status text);
