@@ -16,6 +16,7 @@
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/float.h"
+#include "utils/lsyscache.h"
 
 #include "als_batch.h"
 #include "arrays.h"
@@ -28,6 +29,7 @@
 
 PG_FUNCTION_INFO_V1(als_recommend_all);
 PG_FUNCTION_INFO_V1(als_similar_items);
+PG_FUNCTION_INFO_V1(embedding_neighbors);
 PG_FUNCTION_INFO_V1(factors_dot);
 PG_FUNCTION_INFO_V1(beta_sample);
 
@@ -308,6 +310,45 @@ als_similar_items(PG_FUNCTION_ARGS)
 				 errhint("Pass the item table written by bundlerec.als_train.")));
 	k = CheckK(fcinfo, 1);
 	t = LoadFactorTableKeyed(PG_GETARG_OID(0), "item");
+	NormalizeRows(t);
+	TopKByBlocks(ts, tupdesc, t, t, k, true);
+	PG_RETURN_NULL();
+}
+
+/*
+ * embedding_neighbors(products regclass, item text, embedding text, k)
+ *	  The k products whose embeddings (any column with a cast to real[], such
+ *	  as pgvector's vector) have the largest cosine with each product's.
+ */
+Datum
+embedding_neighbors(PG_FUNCTION_ARGS)
+{
+	Tuplestorestate *ts;
+	TupleDesc	tupdesc;
+	FactorTable *t;
+	Oid			relid;
+	char	   *item;
+	char	   *embedding;
+	int			k;
+
+	ts = StartRowsOutput(fcinfo, &tupdesc);
+	if (PG_ARGISNULL(0) || PG_ARGISNULL(1) || PG_ARGISNULL(2))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("products, item and embedding must not be NULL"),
+				 errhint("Pass the products relation, its product key column and its embedding column.")));
+	k = CheckK(fcinfo, 3);
+	relid = PG_GETARG_OID(0);
+	item = text_to_cstring(PG_GETARG_TEXT_PP(1));
+	embedding = text_to_cstring(PG_GETARG_TEXT_PP(2));
+	if (get_attnum(relid, item) == InvalidAttrNumber ||
+		get_attnum(relid, embedding) == InvalidAttrNumber)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_COLUMN),
+				 errmsg("\"%s\" has no column \"%s\"", get_rel_name(relid),
+						get_attnum(relid, item) == InvalidAttrNumber ? item : embedding),
+				 errhint("Column names are matched exactly as given, without case folding or quotes.")));
+	t = LoadVectorRows(relid, item, embedding, NULL, true);
 	NormalizeRows(t);
 	TopKByBlocks(ts, tupdesc, t, t, k, true);
 	PG_RETURN_NULL();

@@ -81,23 +81,36 @@ LoadFactorTableKeyed(Oid relid, const char *keycol)
 FactorTable *
 LoadFactorRows(Oid relid, const char *keycol, const char *filter)
 {
-	FactorTable *t = palloc0(sizeof(FactorTable));
-	MemoryContext outer = CurrentMemoryContext;
-	char	   *sql;
-	uint64		r;
-	KeyRow	   *kr;
-	float	   *raw;
-
 	if (get_attnum(relid, keycol) == InvalidAttrNumber ||
 		get_attnum(relid, "factors") == InvalidAttrNumber)
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_COLUMN),
 				 errmsg("\"%s\" is not a %s factor table", get_rel_name(relid), keycol),
 				 errhint("Pass a table written by bundlerec.als_train: columns %s and factors real[].", keycol)));
-	sql = psprintf("SELECT %s::pg_catalog.text, factors FROM %s WHERE %s IS NOT NULL%s%s",
-				   quote_identifier(keycol),
-				   quote_qualified_identifier(get_namespace_name(get_rel_namespace(relid)),
-											  get_rel_name(relid)),
+	return LoadVectorRows(relid, keycol, "factors", filter, false);
+}
+
+/*
+ * Read keycol and vector column veccol (cast to real[]) of the rows of
+ * relid that meet filter: factor tables, or a products relation's
+ * embeddings (embeddings: errors name the product; rows without a key
+ * are skipped, a NULL vector is an error either way).
+ */
+FactorTable *
+LoadVectorRows(Oid relid, const char *keycol, const char *veccol,
+			   const char *filter, bool embeddings)
+{
+	FactorTable *t = palloc0(sizeof(FactorTable));
+	MemoryContext outer = CurrentMemoryContext;
+	const char *rel = get_rel_name(relid);
+	char	   *sql;
+	uint64		r;
+	KeyRow	   *kr;
+	float	   *raw;
+
+	sql = psprintf("SELECT %s::pg_catalog.text, %s::pg_catalog.float4[] FROM %s WHERE %s IS NOT NULL%s%s",
+				   quote_identifier(keycol), quote_identifier(veccol),
+				   quote_qualified_identifier(get_namespace_name(get_rel_namespace(relid)), rel),
 				   quote_identifier(keycol), filter ? " AND " : "", filter ? filter : "");
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
@@ -106,7 +119,7 @@ LoadFactorRows(Oid relid, const char *keycol, const char *filter)
 	if (SPI_processed > (uint64) PG_INT32_MAX)
 		ereport(ERROR,
 				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
-				 errmsg("too many items in \"%s\"", get_rel_name(relid))));
+				 errmsg("too many items in \"%s\"", rel)));
 	t->n = (int32) SPI_processed;
 	kr = MemoryContextAlloc(outer, sizeof(KeyRow) * Max(t->n, 1));
 	raw = NULL;
@@ -116,36 +129,42 @@ LoadFactorRows(Oid relid, const char *keycol, const char *filter)
 		bool		isnull;
 		Datum		kd = SPI_getbinval(tup, SPI_tuptable->tupdesc, 1, &isnull);
 		Datum		fd = SPI_getbinval(tup, SPI_tuptable->tupdesc, 2, &isnull);
-		ArrayType  *arr;
+		char	   *key = TextDatumGetCString(kd);
+		char	   *what = embeddings ? psprintf("the embedding of product %s", key) : "factors";
 		float	   *vals;
 		int			nv;
 		MemoryContext old;
 
+		if (isnull && embeddings)
+			ereport(ERROR,
+					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+					 errmsg("product %s of \"%s\" has no embedding (column \"%s\" is NULL)", key, rel, veccol),
+					 errhint("Give every product an embedding, or leave the products without one out in a view.")));
 		if (isnull)
 			ereport(ERROR,
 					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-					 errmsg("item factor table \"%s\" has a NULL factors value",
-							get_rel_name(relid))));
-		arr = DatumGetArrayTypeP(fd);
-		vals = ArrayArgFloat4s(arr, "factors", &nv);
+					 errmsg("item factor table \"%s\" has a NULL factors value", rel)));
+		vals = ArrayArgFloat4s(DatumGetArrayTypeP(fd), what, &nv);
 		if (r == 0)
 		{
 			t->k = nv;
 			if (nv < 1)
 				ereport(ERROR,
 						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-						 errmsg("item factor table \"%s\" has an empty factors value",
-								get_rel_name(relid))));
+						 embeddings ? errmsg("%s is empty", what) :
+						 errmsg("item factor table \"%s\" has an empty factors value", rel),
+						 embeddings ? errhint("Embeddings have at least one element.") : 0));
 			raw = MemoryContextAllocHuge(outer, sizeof(float) * (Size) t->n * nv);
 		}
 		else if (nv != t->k)
 			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("item factor table \"%s\" mixes vectors of %d and %d factors",
-							get_rel_name(relid), t->k, nv)));
+					(errcode(ERRCODE_ARRAY_SUBSCRIPT_ERROR),
+					 embeddings ? errmsg("%s has %d elements, but the first product read has %d", what, nv, t->k) :
+					 errmsg("item factor table \"%s\" mixes vectors of %d and %d factors", rel, t->k, nv),
+					 embeddings ? errhint("All embeddings of \"%s\" must come from one model, with one length.", rel) : 0));
 		memcpy(raw + r * t->k, vals, sizeof(float) * nv);
 		old = MemoryContextSwitchTo(outer);
-		kr[r].key = TextDatumGetCString(kd);
+		kr[r].key = pstrdup(key);
 		kr[r].row = (int32) r;
 		MemoryContextSwitchTo(old);
 		if ((r & 0x3FF) == 0)
@@ -160,6 +179,11 @@ LoadFactorRows(Oid relid, const char *keycol, const char *filter)
 	for (r = 0; r < (uint64) t->n; r++)
 	{
 		t->keys[r] = kr[r].key;
+		if (r > 0 && strcmp(kr[r].key, kr[r - 1].key) == 0 && embeddings)
+			ereport(ERROR,
+					(errcode(ERRCODE_UNIQUE_VIOLATION),
+					 errmsg("product %s appears more than once in \"%s\"", kr[r].key, rel),
+					 errhint("A products relation has one row per product.")));
 		memcpy(t->v + r * t->k, raw + (Size) kr[r].row * t->k, sizeof(float) * t->k);
 	}
 	return t;

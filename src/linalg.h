@@ -35,6 +35,8 @@ typedef struct FactorTable
 extern FactorTable *LoadFactorTable(Oid relid);
 extern FactorTable *LoadFactorTableKeyed(Oid relid, const char *keycol);
 extern FactorTable *LoadFactorRows(Oid relid, const char *keycol, const char *filter);
+extern FactorTable *LoadVectorRows(Oid relid, const char *keycol, const char *veccol,
+								   const char *filter, bool embeddings);
 extern int32 FindKey(const FactorTable *t, const char *key);
 
 extern void CopyUpperToLower(double *a, int n);

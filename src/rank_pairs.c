@@ -5,6 +5,8 @@
  *	  item's partners kept in a bounded heap.  The pair counts are a base
  *	  table plus the changes of later incremental refreshes (a small table,
  *	  held in a hash while the base is read).  bundlerec._rank_pairs().
+ *	  The cold-start stage reads the same counts for the partners of
+ *	  products like a product with few orders: bundlerec._cold_partners().
  */
 #include "postgres.h"
 
@@ -14,6 +16,7 @@
 #include "funcapi.h"
 #include "miscadmin.h"
 #include "utils/builtins.h"
+#include "utils/datum.h"
 #include "utils/float.h"
 #include "utils/hsearch.h"
 #include "utils/lsyscache.h"
@@ -67,6 +70,41 @@ OfferPair(RankState *st, int32 a, int32 b, int64 cab)
 	TopOffer(st->heaps + (Size) a * st->k, &st->sizes[a], st->k, &e);
 	e.partner = a;
 	TopOffer(st->heaps + (Size) b * st->k, &st->sizes[b], st->k, &e);
+}
+
+/*
+ * Reads item_counts (item, orders) into st: ids in "C" order, so that
+ * smaller ids break ties as SQL's ORDER BY would.  Needs SPI connected.
+ */
+static void
+LoadItemCounts(RankState *st, Oid relid, Budget *budget)
+{
+	uint64		r;
+
+	if (SPI_execute(psprintf("SELECT item::pg_catalog.text, orders::pg_catalog.int8 FROM %s "
+							 "WHERE item IS NOT NULL ORDER BY item::pg_catalog.text COLLATE pg_catalog.\"C\"",
+							 RelationSqlName(relid)), true, 0) != SPI_OK_SELECT)
+		elog(ERROR, "could not read the item counts");
+	if (SPI_processed >= (uint64) PG_INT32_MAX / 2)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("too many items in \"%s\"", get_rel_name(relid))));
+	st->nitems = (int32) SPI_processed;
+	st->dict = ItemDictCreate(TEXTOID, C_COLLATION_OID, budget);
+	st->orders = BudgetAlloc0(budget, sizeof(int64) * Max(st->nitems, 1));
+	for (r = 0; r < (uint64) st->nitems; r++)
+	{
+		bool		isnull;
+		Datum		key = SPI_getbinval(SPI_tuptable->vals[r], SPI_tuptable->tupdesc, 1, &isnull);
+		Datum		cnt = SPI_getbinval(SPI_tuptable->vals[r], SPI_tuptable->tupdesc, 2, &isnull);
+
+		if (ItemDictAdd(st->dict, key) != (int32) r)
+			ereport(ERROR,
+					(errcode(ERRCODE_UNIQUE_VIOLATION),
+					 errmsg("\"%s\" holds an item twice", get_rel_name(relid))));
+		st->orders[r] = isnull ? 0 : DatumGetInt64(cnt);
+	}
+	SPI_freetuptable(SPI_tuptable);
 }
 
 /* Ids of a pair row's items; false when either is unknown or NULL. */
@@ -181,31 +219,7 @@ bundlerec_rank_pairs(PG_FUNCTION_ARGS)
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 
-	/* items in "C" order, so that smaller ids break ties as SQL's ORDER BY would */
-	if (SPI_execute(psprintf("SELECT item::pg_catalog.text, orders::pg_catalog.int8 FROM %s "
-							 "WHERE item IS NOT NULL ORDER BY item::pg_catalog.text COLLATE pg_catalog.\"C\"",
-							 RelationSqlName(PG_GETARG_OID(2))), true, 0) != SPI_OK_SELECT)
-		elog(ERROR, "could not read the item counts");
-	if (SPI_processed >= (uint64) PG_INT32_MAX / 2)
-		ereport(ERROR,
-				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
-				 errmsg("too many items in \"%s\"", get_rel_name(PG_GETARG_OID(2)))));
-	st.nitems = (int32) SPI_processed;
-	st.dict = ItemDictCreate(TEXTOID, C_COLLATION_OID, &budget);
-	st.orders = BudgetAlloc0(&budget, sizeof(int64) * Max(st.nitems, 1));
-	for (r = 0; r < (uint64) st.nitems; r++)
-	{
-		bool		isnull;
-		Datum		key = SPI_getbinval(SPI_tuptable->vals[r], SPI_tuptable->tupdesc, 1, &isnull);
-		Datum		cnt = SPI_getbinval(SPI_tuptable->vals[r], SPI_tuptable->tupdesc, 2, &isnull);
-
-		if (ItemDictAdd(st.dict, key) != (int32) r)
-			ereport(ERROR,
-					(errcode(ERRCODE_UNIQUE_VIOLATION),
-					 errmsg("\"%s\" holds an item twice", get_rel_name(PG_GETARG_OID(2)))));
-		st.orders[r] = isnull ? 0 : DatumGetInt64(cnt);
-	}
-	SPI_freetuptable(SPI_tuptable);
+	LoadItemCounts(&st, PG_GETARG_OID(2), &budget);
 
 	st.heaps = BudgetAlloc(&budget, mul_size(mul_size(sizeof(TopEntry), Max(st.nitems, 1)), st.k));
 	st.sizes = BudgetAlloc0(&budget, sizeof(int32) * Max(st.nitems, 1));
@@ -291,6 +305,306 @@ bundlerec_rank_pairs(PG_FUNCTION_ARGS)
 			v[8] = Float8GetDatum((double) cab * (double) st.n / ((double) ca * (double) cb));
 			v[9] = Float8GetDatum(ShrunkNpmi((double) st.n, (double) ca, (double) cb, (double) cab, 0));
 			v[10] = Float8GetDatum(h[j].score);
+			tuplestore_putvalues(ts, tupdesc, v, nulls);
+		}
+	}
+	SPI_finish();
+	MemoryContextSwitchTo(old);
+	MemoryContextDelete(work);
+	return (Datum) 0;
+}
+
+/* The partners of a content neighbour: ids and their pair counts. */
+typedef struct Adjacency
+{
+	int32	   *partner;
+	int64	   *count;
+	int32		n;
+	int32		cap;
+} Adjacency;
+
+/* A product's content neighbour with orders. */
+typedef struct PoolNeighbor
+{
+	int32		id;
+	double		similarity;
+} PoolNeighbor;
+
+/* A product to pool for, and its neighbours (a run of PoolNeighbor). */
+typedef struct PoolProduct
+{
+	Datum		key;
+	int32		id;				/* its own id; -1 when it has no orders */
+	int32		first;
+	int32		n;
+} PoolProduct;
+
+static void
+AddPartner(Adjacency *adj, Budget *budget, int32 b, int64 cab)
+{
+	if (adj->n == adj->cap)
+	{
+		int32		cap = Max(16, adj->cap * 2);
+
+		adj->partner = adj->cap == 0 ? BudgetAlloc(budget, sizeof(int32) * cap)
+			: BudgetRealloc(budget, adj->partner, sizeof(int32) * adj->cap, sizeof(int32) * cap);
+		adj->count = adj->cap == 0 ? BudgetAlloc(budget, sizeof(int64) * cap)
+			: BudgetRealloc(budget, adj->count, sizeof(int64) * adj->cap, sizeof(int64) * cap);
+		adj->cap = cap;
+	}
+	adj->partner[adj->n] = b;
+	adj->count[adj->n++] = cab;
+}
+
+/* A pair (a, b) seen in cab orders, kept for whichever is needed. */
+static void
+KeepPair(Adjacency *adj, const bool *needed, Budget *budget, int32 a, int32 b,
+		 int64 cab, int64 min_count)
+{
+	if (cab < min_count)
+		return;
+	if (needed[a])
+		AddPartner(&adj[a], budget, b, cab);
+	if (needed[b])
+		AddPartner(&adj[b], budget, a, cab);
+}
+
+/*
+ * bundlerec._cold_partners(pair_counts, pair_delta, item_counts, neighbors,
+ * min_count, k): for every product of neighbors (item, neighbor, similarity
+ * > 0), the k partners most bought with products like it, pooling the
+ * orders of its neighbours that have orders: score(j) = sum sim(n) *
+ * count(n, j) / sum sim(n) * orders(n), over all pairs of at least
+ * min_count orders (pair_counts plus pair_delta, as _rank_pairs reads
+ * them), so a neighbour weighs by its similarity and its orders.  Ties go
+ * to the partner first in "C" order.  via is the neighbour of largest sim
+ * * confidence(n -> j).  Rows: item, partner, score, via, via_similarity,
+ * via_confidence.
+ */
+PG_FUNCTION_INFO_V1(bundlerec_cold_partners);
+
+Datum
+bundlerec_cold_partners(PG_FUNCTION_ARGS)
+{
+	RankState	st = {0};
+	TupleDesc	tupdesc;
+	Tuplestorestate *ts;
+	MemoryContext work,
+				old;
+	Budget		budget;
+	HTAB	   *delta = NULL;
+	int64		max_add = 0;
+	int64		min_count;
+	int32		k;
+	Portal		portal;
+	Oid			argtypes[1] = {INT8OID};
+	Datum		args[1];
+	uint64		r;
+	bool	   *needed;
+	Adjacency  *adj;
+	PoolProduct *prods;
+	PoolNeighbor *nbrs;
+	int32		nprods = 0;
+	int32		nnbrs = 0;
+	double	   *acc;
+	double	   *best;
+	int32	   *via;
+	int32	   *touched;
+	TopEntry   *heap;
+	Datum	   *keys;
+	Progress	progress;
+	int64		nread = 0;
+	int32		p;
+
+	for (r = 0; r < 6; r++)
+		if (PG_ARGISNULL(r) && r != 1)
+			ereport(ERROR,
+					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+					 errmsg("the arguments of bundlerec._cold_partners must not be NULL"),
+					 errhint("Pass the pair and item count tables, the neighbours, min_count and k.")));
+	min_count = PG_GETARG_INT64(4);
+	k = PG_GETARG_INT32(5);
+	if (min_count < 1 || k < 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("bundlerec._cold_partners needs min_count and k of at least 1"),
+				 errhint("The model options min_count and pairs_per_item set them.")));
+
+	ts = StartRowsOutput(fcinfo, &tupdesc);
+	work = AllocSetContextCreate(CurrentMemoryContext, "bundlerec cold partners",
+								 ALLOCSET_DEFAULT_SIZES);
+	old = MemoryContextSwitchTo(work);
+	BudgetInit(&budget, "the cold-start partners of a model");
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	LoadItemCounts(&st, PG_GETARG_OID(2), &budget);
+	needed = BudgetAlloc0(&budget, sizeof(bool) * Max(st.nitems, 1));
+	adj = BudgetAlloc0(&budget, sizeof(Adjacency) * Max(st.nitems, 1));
+
+	/* the products and their neighbours with orders, product by product */
+	if (SPI_execute(psprintf("SELECT item::pg_catalog.text, neighbor::pg_catalog.text, similarity::pg_catalog.float8 FROM %s "
+							 "WHERE item IS NOT NULL AND neighbor IS NOT NULL AND similarity OPERATOR(pg_catalog.>) 0 "
+							 "ORDER BY item::pg_catalog.text COLLATE pg_catalog.\"C\"",
+							 RelationSqlName(PG_GETARG_OID(3))), true, 0) != SPI_OK_SELECT)
+		elog(ERROR, "could not read the content neighbours");
+	prods = BudgetAlloc(&budget, sizeof(PoolProduct) * Max(SPI_processed, 1));
+	nbrs = BudgetAlloc(&budget, sizeof(PoolNeighbor) * Max(SPI_processed, 1));
+	for (r = 0; r < SPI_processed; r++)
+	{
+		HeapTuple	tup = SPI_tuptable->vals[r];
+		TupleDesc	desc = SPI_tuptable->tupdesc;
+		bool		isnull;
+		Datum		key = SPI_getbinval(tup, desc, 1, &isnull);
+		int32		nid = ItemDictAdd(st.dict, SPI_getbinval(tup, desc, 2, &isnull));
+
+		if (nprods == 0 || strcmp(TextDatumGetCString(prods[nprods - 1].key), TextDatumGetCString(key)) != 0)
+		{
+			int32		pid = ItemDictAdd(st.dict, key);
+
+			prods[nprods].key = datumCopy(key, false, -1);
+			prods[nprods].id = pid < st.nitems ? pid : -1;
+			prods[nprods].first = nnbrs;
+			prods[nprods].n = 0;
+			nprods++;
+		}
+		if (nid >= st.nitems || st.orders[nid] <= 0)
+			continue;
+		nbrs[nnbrs].id = nid;
+		nbrs[nnbrs].similarity = DatumGetFloat8(SPI_getbinval(tup, desc, 3, &isnull));
+		nnbrs++;
+		prods[nprods - 1].n++;
+		needed[nid] = true;
+	}
+	SPI_freetuptable(SPI_tuptable);
+
+	if (!PG_ARGISNULL(1))
+		delta = LoadDelta(&st, PG_GETARG_OID(1), &max_add);
+	args[0] = Int64GetDatum(min_count - max_add);
+	portal = SPI_cursor_open_with_args(NULL,
+									   psprintf("SELECT item_a, item_b, count::pg_catalog.int8 FROM %s "
+												"WHERE count OPERATOR(pg_catalog.>=) $1",
+												RelationSqlName(PG_GETARG_OID(0))),
+									   1, argtypes, args, NULL, true, 0);
+	ProgressStart(&progress, "cold start", "pair counts read", 0);
+	while (FetchRows(portal, &progress, &nread))
+	{
+		for (r = 0; r < SPI_processed; r++)
+		{
+			int32		a,
+						b;
+			int64		cab;
+
+			if (!PairIds(&st, SPI_tuptable->vals[r], SPI_tuptable->tupdesc, &a, &b, &cab))
+				continue;
+			if (!needed[a] && !needed[b])
+				continue;
+			if (delta != NULL && hash_get_num_entries(delta) > 0)
+			{
+				uint64		key = ((uint64) Min(a, b) << 32) | (uint32) Max(a, b);
+				DeltaEntry *e = hash_search(delta, &key, HASH_FIND, NULL);
+
+				if (e != NULL)
+				{
+					cab += e->count;
+					e->seen = true;
+				}
+			}
+			KeepPair(adj, needed, &budget, a, b, cab, min_count);
+		}
+		SPI_freetuptable(SPI_tuptable);
+	}
+	SPI_cursor_close(portal);
+	if (delta != NULL)
+	{
+		HASH_SEQ_STATUS seq;
+		DeltaEntry *e;
+
+		hash_seq_init(&seq, delta);
+		while ((e = hash_seq_search(&seq)) != NULL)
+			if (!e->seen)
+				KeepPair(adj, needed, &budget, (int32) (e->pair >> 32),
+						 (int32) (e->pair & 0xFFFFFFFF), e->count, min_count);
+	}
+
+	acc = BudgetAlloc0(&budget, sizeof(double) * Max(st.nitems, 1));
+	best = BudgetAlloc0(&budget, sizeof(double) * Max(st.nitems, 1));
+	via = BudgetAlloc(&budget, sizeof(int32) * Max(st.nitems, 1));
+	touched = BudgetAlloc(&budget, sizeof(int32) * Max(st.nitems, 1));
+	heap = BudgetAlloc(&budget, sizeof(TopEntry) * k);
+	keys = BudgetAlloc(&budget, sizeof(Datum) * Max(st.nitems, 1));
+	for (r = 0; r < (uint64) st.nitems; r++)
+		keys[r] = ItemDictKey(st.dict, (int32) r, TEXTOID);
+	for (p = 0; p < nprods; p++)
+	{
+		PoolProduct *pr = &prods[p];
+		double		den = 0;
+		int32		ntouched = 0;
+		int32		size = 0;
+		int32		i,
+					j;
+
+		CHECK_FOR_INTERRUPTS();
+		for (i = pr->first; i < pr->first + pr->n; i++)
+			den += nbrs[i].similarity * (double) st.orders[nbrs[i].id];
+		for (i = pr->first; i < pr->first + pr->n; i++)
+		{
+			PoolNeighbor *nb = &nbrs[i];
+			Adjacency  *a = &adj[nb->id];
+
+			for (j = 0; j < a->n; j++)
+			{
+				int32		b = a->partner[j];
+				double		v = nb->similarity * (double) a->count[j];
+				double		c = nb->similarity * (double) a->count[j] / (double) st.orders[nb->id];
+
+				if (b == pr->id)
+					continue;
+				if (acc[b] == 0)
+				{
+					touched[ntouched++] = b;
+					best[b] = -1;
+				}
+				acc[b] += v;
+				if (c > best[b] || (c == best[b] && nb->id < via[b]))
+				{
+					best[b] = c;
+					via[b] = nb->id;
+				}
+			}
+		}
+		for (i = 0; i < ntouched; i++)
+		{
+			TopEntry	e;
+
+			e.score = acc[touched[i]] / den;
+			e.partner = touched[i];
+			e.payload = via[touched[i]];
+			TopOffer(heap, &size, k, &e);
+			acc[touched[i]] = 0;
+		}
+		TopEntriesSort(heap, size);
+		for (i = 0; i < size; i++)
+		{
+			Datum		v[6];
+			bool		nulls[6] = {0};
+			int32		n = (int32) heap[i].payload;
+			int32		vi;
+			double		sim = 0;
+			int64		cnt = 0;
+
+			/* the via neighbour's similarity and its pair count with the partner */
+			for (vi = pr->first; vi < pr->first + pr->n; vi++)
+				if (nbrs[vi].id == n)
+					sim = nbrs[vi].similarity;
+			for (j = 0; j < adj[n].n; j++)
+				if (adj[n].partner[j] == heap[i].partner)
+					cnt = adj[n].count[j];
+			v[0] = pr->key;
+			v[1] = keys[heap[i].partner];
+			v[2] = Float8GetDatum(heap[i].score);
+			v[3] = keys[n];
+			v[4] = Float8GetDatum(sim);
+			v[5] = Float8GetDatum((double) cnt / (double) st.orders[n]);
 			tuplestore_putvalues(ts, tupdesc, v, nulls);
 		}
 	}

@@ -53,7 +53,8 @@ static const char *const global_sql[GQ_COUNT] = {
 	" (m.options ->> 'feedback_prior')::float8,"
 	" m.tables ? 'rules', m.tables ? 'similar_items', m.tables ? 'item_bundles',"
 	" m.tables ? 'customer_bundles', m.tables ? 'recommendations',"
-	" m.item_name IS NOT NULL"
+	" m.item_name IS NOT NULL OR m.product_columns ? 'name',"
+	" m.tables ? 'cold_start' AND m.tables ? 'products'"
 	" FROM bundlerec.models m WHERE m.name = $1",
 	"SELECT f.impressions, f.conversions FROM bundlerec.feedback f"
 	" WHERE f.model = $1 AND f.items = $2"
@@ -133,7 +134,42 @@ static const char *const model_sql[SQ_COUNT] = {
 	/* SQ_NAMES */
 	"SELECT i.item, i.name"
 	" FROM (SELECT DISTINCT u.i FROM pg_catalog.unnest($1) u(i)) c"
-	" JOIN %1$s.items i ON i.item = c.i WHERE i.name IS NOT NULL"
+	" JOIN %1$s.items i ON i.item = c.i WHERE i.name IS NOT NULL",
+	/* SQ_COLD: a product's cold-start list ($3: together or similar) */
+	"SELECT s.other, s.score::float8, s.rank::int8, s.content_weight::float8, s.via,"
+	" s.via_similarity::float8, s.via_confidence::float8, s.item_orders::int8"
+	" FROM %1$s.cold_start s WHERE s.item = $1 AND s.list = $3 AND s.rank <= $2"
+};
+
+/*
+ * The queries that differ for a model with a products source: products
+ * without orders have names and categories in products, and a product with
+ * a cold-start list has it read in place of its pairs.  NULL: as above.
+ */
+static const char *const products_sql[SQ_COUNT] = {
+	[SQ_FALLBACK] =
+	"SELECT i.item, i.support::float8, 2, i.category_rank::int8, i.category, i.orders::int8"
+	" FROM %1$s.items i"
+	" WHERE i.category = ANY (coalesce($3, ARRAY(SELECT c.category FROM %1$s.products c"
+	" WHERE c.item = ANY ($1))))"
+	" AND i.category_rank <= $2"
+	" UNION ALL"
+	" SELECT i.item, i.support::float8, 3, i.popularity_rank::int8, i.category, i.orders::int8"
+	" FROM %1$s.items i WHERE i.popularity_rank <= $2",
+	[SQ_CART_PAIRS] =
+	"SELECT p.partner, p.item, p.confidence::float8, p.count::int8"
+	" FROM (SELECT DISTINCT u.i FROM pg_catalog.unnest($1) u(i)) c"
+	" JOIN %1$s.pairs p ON p.item = c.i"
+	" WHERE NOT EXISTS (SELECT 1 FROM %1$s.cold_start s WHERE s.item = c.i AND s.list = 'together')"
+	" UNION ALL"
+	" SELECT s.other, s.item, s.score::float8, 0::int8"
+	" FROM (SELECT DISTINCT u.i FROM pg_catalog.unnest($1) u(i)) c"
+	" JOIN %1$s.cold_start s ON s.item = c.i AND s.list = 'together'",
+	[SQ_NAMES] =
+	"SELECT c.i, coalesce(i.name, p.name)"
+	" FROM (SELECT DISTINCT u.i FROM pg_catalog.unnest($1) u(i)) c"
+	" LEFT JOIN %1$s.items i ON i.item = c.i LEFT JOIN %1$s.products p ON p.item = c.i"
+	" WHERE coalesce(i.name, p.name) IS NOT NULL"
 };
 
 static const Oid model_types[SQ_COUNT][4] = {
@@ -148,10 +184,11 @@ static const Oid model_types[SQ_COUNT][4] = {
 	{TEXTOID, INT8OID, BOOLOID, INT8OID},
 	{TEXTOID, BOOLOID},
 	{TEXTOID, BOOLOID, INT8OID},
-	{TEXTARRAYOID}
+	{TEXTARRAYOID},
+	{TEXTOID, INT4OID, TEXTOID}
 };
 
-static const int model_nargs[SQ_COUNT] = {2, 2, 3, 1, 1, 1, 2, 3, 4, 2, 3, 1};
+static const int model_nargs[SQ_COUNT] = {2, 2, 3, 1, 1, 1, 2, 3, 4, 2, 3, 1, 3};
 
 /* Runs a catalogue query, preparing and keeping its plan on first use. */
 static SPITupleTable *
@@ -252,7 +289,7 @@ ServeOpenModel(FunctionCallInfo fcinfo, int argno)
 	m->cart_rules_weight = ServeFloat(t, 0, 5, &n);
 	m->cart_embedding_weight = ServeFloat(t, 0, 6, &n);
 	m->feedback_prior = ServeFloat(t, 0, 7, &n);
-	for (i = 0; i < 6; i++)
+	for (i = 0; i < 7; i++)
 	{
 		bool		has = DatumGetBool(SPI_getbinval(t->vals[0], t->tupdesc, 8 + i, &n)) && !n;
 
@@ -273,8 +310,11 @@ ServeOpenModel(FunctionCallInfo fcinfo, int argno)
 			case 4:
 				m->has_recommendations = has;
 				break;
-			default:
+			case 5:
 				m->has_names = has;
+				break;
+			default:
+				m->has_products = has;
 				break;
 		}
 	}
@@ -323,10 +363,11 @@ ServeOpenSchema(Name schema, Datum options)
 	ServeModel *m;
 	bool		rules = HasRelation(nsp, "rules");
 	bool		similar = HasRelation(nsp, "similar_items");
+	bool		products = HasRelation(nsp, "cold_start") && HasRelation(nsp, "products");
 
 	snprintf(key, sizeof(key), "\x01%s", NameStr(*schema));
 	/* kept for one transaction: nothing tells when the schema's tables change */
-	sig = psprintf("%u %d %d %s " INT64_FORMAT, nsp, rules, similar,
+	sig = psprintf("%u %d %d %d %s " INT64_FORMAT, nsp, rules, similar, products,
 				   DatumGetCString(DirectFunctionCall1(jsonb_out, options)),
 				   (int64) GetCurrentTransactionStartTimestamp());
 	m = CacheEntry(key, sig);
@@ -335,6 +376,8 @@ ServeOpenSchema(Name schema, Datum options)
 	m->read_only = true;
 	m->has_rules = rules;
 	m->has_similar = similar;
+	m->has_products = products;
+	m->has_names = products;
 	m->cart_pairs_weight = OptionFloat(options, "cart_pairs_weight");
 	m->cart_rules_weight = OptionFloat(options, "cart_rules_weight");
 	m->cart_embedding_weight = OptionFloat(options, "cart_embedding_weight");
@@ -352,7 +395,8 @@ ServeRun(ServeModel *m, ServeQuery q, Datum *values, const char *nulls)
 
 	if (m->plans[q] == NULL)
 	{
-		char	   *sql = psprintf(model_sql[q], m->schema);
+		char	   *sql = psprintf(m->has_products && products_sql[q] != NULL
+									   ? products_sql[q] : model_sql[q], m->schema);
 		SPIPlanPtr	plan = SPI_prepare(sql, model_nargs[q], (Oid *) model_types[q]);
 
 		if (plan == NULL)

@@ -27,6 +27,7 @@ typedef enum ServeQuery
 	SQ_RECOMMENDATIONS,
 	SQ_POPULAR_ITEMS,
 	SQ_NAMES,
+	SQ_COLD,
 	SQ_COUNT
 } ServeQuery;
 
@@ -43,6 +44,7 @@ typedef struct ServeModel
 	bool		has_customer_bundles;
 	bool		has_recommendations;
 	bool		has_names;		/* items.name may be set: look names up */
+	bool		has_products;	/* products, content_neighbors and cold_start */
 	double		cart_pairs_weight;
 	double		cart_rules_weight;
 	double		cart_embedding_weight;

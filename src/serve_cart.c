@@ -171,7 +171,10 @@ CartExplanation(const CartRow *r, HTAB *names)
 	int			j;
 
 	initStringInfo(&s);
-	if (r->has_p)
+	if (r->has_p && r->p_count == 0)
+		appendStringInfo(&s, "bought with products like %s (score %s)",
+						 ServeNameOr(names, r->p_via), ServeRound(r->p_conf, 3));
+	else if (r->has_p)
 		appendStringInfo(&s, "bought with %s in " INT64_FORMAT " orders (confidence %s)",
 						 ServeNameOr(names, r->p_via), r->p_count, ServeRound(r->p_conf, 3));
 	if (r->has_r)

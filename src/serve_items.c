@@ -31,6 +31,13 @@ typedef struct ModelRow
 	bool		b_null;
 	bool		bought_null;
 	int64		customer_orders;
+	bool		cold;			/* a cold_start row: the fields below */
+	double		weight;			/* content_weight */
+	char	   *via;
+	double		via_sim;
+	bool		via_sim_null;
+	double		via_conf;
+	int64		item_orders;
 } ModelRow;
 
 /* Reads pairs (SQ_PAIRS) or similar_items rows of item as tier 1. */
@@ -63,6 +70,68 @@ AddModelRows(ServeModel *m, ServeQuery q, ServeCands *cs, Datum item, int k)
 	return (int) n;
 }
 
+/*
+ * Reads item's cold-start list (together or similar) as tier 1, when the
+ * model has one for it: a product with few or no orders.
+ */
+static int
+AddColdRows(ServeModel *m, ServeCands *cs, Datum item, int k, const char *list)
+{
+	Datum		v[3] = {item, Int32GetDatum(k), CStringGetTextDatum(list)};
+	SPITupleTable *t;
+	uint64		n;
+	uint64		i;
+	bool		isnull;
+
+	if (!m->has_products)
+		return 0;
+	t = ServeRun(m, SQ_COLD, v, NULL);
+	n = SPI_processed;
+	for (i = 0; i < n; i++)
+	{
+		ServeCand  *c = ServeAdd(cs, ServeText(t, i, 1), 1, ServeInt(t, i, 3, &isnull));
+		ModelRow   *r = palloc0(sizeof(ModelRow));
+
+		c->score = ServeFloat(t, i, 2, &isnull);
+		c->has_score = !isnull;
+		r->cold = true;
+		r->weight = ServeFloat(t, i, 4, &isnull);
+		r->via = ServeText(t, i, 5);
+		r->via_sim = ServeFloat(t, i, 6, &r->via_sim_null);
+		r->via_conf = ServeFloat(t, i, 7, &isnull);
+		r->item_orders = ServeInt(t, i, 8, &isnull);
+		r->a = c->score;
+		c->row = r;
+	}
+	return (int) n;
+}
+
+/* How a cold-start row came about, the products it names by their names. */
+static char *
+ColdExplanation(const ModelRow *r, HTAB *names, const char *item, bool together)
+{
+	StringInfoData s;
+
+	initStringInfo(&s);
+	if (r->item_orders == 0)
+		appendStringInfoString(&s, "new product");
+	else
+		appendStringInfo(&s, "%s so far, blended with products like it (weight %s)",
+						 r->item_orders == 1 ? "1 order" : psprintf(INT64_FORMAT " orders", r->item_orders),
+						 ServeRound(r->weight, 2));
+	if (together && r->via != NULL)
+		appendStringInfo(&s, "; like %s (similarity %s), which is bought with it in %s%% of its orders",
+						 ServeNameOr(names, r->via), ServeRound(r->via_sim, 2),
+						 ServeRound(100 * r->via_conf, 1));
+	else if (together)
+		appendStringInfo(&s, "; bought with %s", ServeNameOr(names, item));
+	else if (!r->via_sim_null)
+		appendStringInfo(&s, "; alike in content: similarity %s", ServeRound(r->via_sim, 2));
+	else
+		appendStringInfo(&s, "; bought by the same customers");
+	return s.data;
+}
+
 /* Looks up the names of item (NULL: none) and of the n returned candidates. */
 static HTAB *
 LoadNames(ServeModel *m, ServeCands *cs, int n, const char *item)
@@ -72,7 +141,13 @@ LoadNames(ServeModel *m, ServeCands *cs, int n, const char *item)
 
 	ServeNameWant(names, item);
 	for (i = 0; i < n; i++)
+	{
+		ModelRow   *r = cs->c[i].tier == 1 ? cs->c[i].row : NULL;
+
 		ServeNameWant(names, cs->c[i].key);
+		if (r != NULL && r->cold && r->via != NULL)
+			ServeNameWant(names, r->via);
+	}
 	ServeNamesLoad(m, names);
 	return names;
 }
@@ -125,7 +200,9 @@ bundlerec_frequently_bought_together(PG_FUNCTION_ARGS)
 	k = ServeCheckK(fcinfo, 2);
 	ServeCheckItem(fcinfo, 1, "item", ITEM_HINT);
 	item = TextDatumGetCString(ServeKeyArg(fcinfo, 1));
-	n = AddModelRows(m, SQ_PAIRS, &cs, ServeKeyArg(fcinfo, 1), k);
+	n = AddColdRows(m, &cs, ServeKeyArg(fcinfo, 1), k, "together");
+	if (n == 0)
+		n = AddModelRows(m, SQ_PAIRS, &cs, ServeKeyArg(fcinfo, 1), k);
 	FillItem(m, &cs, fcinfo, 1, 3, k, n);
 	n = ServeRank(&cs, &item, 1, false, k);
 	names = LoadNames(m, &cs, n, item);
@@ -140,7 +217,13 @@ bundlerec_frequently_bought_together(PG_FUNCTION_ARGS)
 		v[1] = CStringGetTextDatum(c->key);
 		v[2] = Float8GetDatum(c->score);
 		nulls[2] = !c->has_score;
-		if (c->tier == 1)
+		if (c->tier == 1 && r->cold)
+		{
+			nulls[3] = nulls[4] = nulls[5] = true;
+			v[6] = CStringGetTextDatum("similar products");
+			v[7] = CStringGetTextDatum(ColdExplanation(r, names, item, true));
+		}
+		else if (c->tier == 1)
 		{
 			v[3] = Int64GetDatum(r->count);
 			v[4] = Float8GetDatum(r->a);
@@ -183,7 +266,9 @@ bundlerec_similar_items(PG_FUNCTION_ARGS)
 	k = ServeCheckK(fcinfo, 2);
 	ServeCheckItem(fcinfo, 1, "item", ITEM_HINT);
 	item = TextDatumGetCString(ServeKeyArg(fcinfo, 1));
-	n = AddModelRows(m, m->has_similar ? SQ_SIMILAR : SQ_PAIRS, &cs, ServeKeyArg(fcinfo, 1), k);
+	n = AddColdRows(m, &cs, ServeKeyArg(fcinfo, 1), k, "similar");
+	if (n == 0)
+		n = AddModelRows(m, m->has_similar ? SQ_SIMILAR : SQ_PAIRS, &cs, ServeKeyArg(fcinfo, 1), k);
 	FillItem(m, &cs, fcinfo, 1, 3, k, n);
 	n = ServeRank(&cs, &item, 1, false, k);
 	names = LoadNames(m, &cs, n, item);
@@ -198,7 +283,12 @@ bundlerec_similar_items(PG_FUNCTION_ARGS)
 		v[1] = CStringGetTextDatum(c->key);
 		v[2] = Float8GetDatum(c->score);
 		nulls[2] = !c->has_score;
-		if (c->tier == 1 && m->has_similar)
+		if (c->tier == 1 && r->cold)
+		{
+			v[3] = CStringGetTextDatum("content");
+			v[4] = CStringGetTextDatum(ColdExplanation(r, names, item, false));
+		}
+		else if (c->tier == 1 && m->has_similar)
 		{
 			v[3] = CStringGetTextDatum("embeddings");
 			v[4] = CStringGetTextDatum(psprintf("bought by the same customers as %s: cosine %s",

@@ -709,6 +709,18 @@ RETURNS SETOF bundlerec.neighbor
 COMMENT ON FUNCTION bundlerec.content_neighbors(regclass, text, text[], text, text, integer, integer) IS
 	'similar products from their attributes, price band and name words (TF-IDF cosine), for products without orders';
 
+CREATE FUNCTION bundlerec.embedding_neighbors(
+	products regclass,
+	item text,
+	embedding text,
+	k integer DEFAULT 20)
+RETURNS TABLE(item text, rank integer, neighbor text, similarity real)
+	AS 'MODULE_PATHNAME', 'embedding_neighbors'
+	LANGUAGE C STABLE PARALLEL RESTRICTED;
+
+COMMENT ON FUNCTION bundlerec.embedding_neighbors(regclass, text, text, integer) IS
+	'the k products whose embeddings (real[], or any type with a cast to it such as pgvector''s vector) have the largest cosine with each product''s';
+
 -- score_j = sum over history items i of r_i * score(i -> j); predicted is
 -- the weighted average sum r_i * score / sum |score| (the classic item-kNN
 -- prediction when the scores are similarities and r are ratings).

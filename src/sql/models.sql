@@ -26,7 +26,9 @@ CREATE TABLE bundlerec.models (
 	watermark_orders jsonb,
 	n_lines bigint,
 	n_baskets bigint,
-	tables jsonb NOT NULL DEFAULT '{}'
+	tables jsonb NOT NULL DEFAULT '{}',
+	products regclass,
+	product_columns jsonb
 );
 
 COMMENT ON TABLE bundlerec.models IS 'bundlerec models: which order lines each model reads, its options, and where and when its results were last refreshed';
@@ -49,6 +51,8 @@ COMMENT ON COLUMN bundlerec.models.watermark_lines IS 'lines at or before the wa
 COMMENT ON COLUMN bundlerec.models.watermark_orders IS 'the orders with lines at the watermark''s very time, with their line counts: a later order at the same time is new, a changed one means old orders changed';
 COMMENT ON COLUMN bundlerec.models.n_lines IS 'order lines read by the last refresh';
 COMMENT ON COLUMN bundlerec.models.n_baskets IS 'orders in the results';
+COMMENT ON COLUMN bundlerec.models.products IS 'table or view of products, one row each, sold or not (NULL: products are known from their orders only)';
+COMMENT ON COLUMN bundlerec.models.product_columns IS 'the columns of products: key (default: the item column''s name), name, category, attributes (a list), price, embedding (real[] or any type with a cast to it)';
 COMMENT ON COLUMN bundlerec.models.tables IS 'for each published result, the table of the current generation behind its view';
 
 CREATE TABLE bundlerec.refresh_history (
@@ -115,7 +119,7 @@ CREATE TABLE bundlerec.result_tables (
 	position integer NOT NULL UNIQUE,
 	stage text NOT NULL,
 	enabled_by text NOT NULL
-		CHECK (enabled_by IN ('always', 'customer', 'rules', 'embeddings', 'bundles', 'customer bundles')),
+		CHECK (enabled_by IN ('always', 'customer', 'rules', 'embeddings', 'bundles', 'customer bundles', 'products')),
 	refresh text NOT NULL CHECK (refresh IN ('counted', 'rebuilt', 'model', 'per customer')),
 	served boolean NOT NULL,
 	columns text[] NOT NULL,
@@ -127,7 +131,7 @@ CREATE TABLE bundlerec.result_tables (
 
 COMMENT ON TABLE bundlerec.result_tables IS 'the result tables every model publishes: stage, columns, keys, indexes, comments, what enables them and how a refresh brings them up to date';
 COMMENT ON COLUMN bundlerec.result_tables.position IS 'build, lock and publish order';
-COMMENT ON COLUMN bundlerec.result_tables.enabled_by IS 'always; customer (a customer column); rules, embeddings, bundles (those options, embeddings also needing a customer column); customer bundles (both)';
+COMMENT ON COLUMN bundlerec.result_tables.enabled_by IS 'always; customer (a customer column); rules, embeddings, bundles (those options, embeddings also needing a customer column); customer bundles (both); products (a products source)';
 COMMENT ON COLUMN bundlerec.result_tables.refresh IS 'counted: an incremental refresh adds the new orders (in place; pair counts through _pair_delta, folded into _pair_counts when it grows); rebuilt: recomputed from the counts and lines on every refresh; model: rebuilt once the orders counted have grown by model_refresh_growth since it was last built, kept until then; per customer: an incremental refresh recomputes the customers with new orders in place and keeps the others'' rows (model option customer_refresh_growth)';
 COMMENT ON COLUMN bundlerec.result_tables.served IS 'read by serving functions and reports (false: refresh state only)';
 GRANT SELECT ON bundlerec.result_tables TO PUBLIC;
@@ -200,7 +204,23 @@ INSERT INTO bundlerec.result_tables VALUES
    "rank_new": "rank among bundles whose added items the customer never bought; NULL otherwise",
    "new_items": "added items the customer never bought",
    "repeat_part": "mean over the bundle''s items of the share of the customer''s orders holding it",
-   "model_part": "mean ALS preference for the added items, clipped to [0, 1]"}');
+   "model_part": "mean ALS preference for the added items, clipped to [0, 1]"}'),
+('products', 15, 'products', 'products', 'rebuilt', true,
+ '{item,name,category,price,orders}', '{item}', '{}',
+ 'every product of the products source, sold or not, with its orders so far',
+ '{"orders": "orders holding the product (0: never sold)"}'),
+('content_neighbors', 16, 'content', 'products', 'rebuilt', true,
+ '{item,rank,neighbor,similarity,basis}', '{item,rank}', '{}',
+ 'the content_neighbors most alike products of every product: cosine of their embeddings, else TF-IDF over name, category, attributes and price band',
+ '{"basis": "embedding or text", "similarity": "cosine, in [-1, 1] (text: [0, 1])"}'),
+('cold_start', 17, 'cold start', 'products', 'rebuilt', true,
+ '{item,list,rank,other,score,content_weight,via,via_similarity,via_confidence,item_orders}', '{item,list,rank}', '{}',
+ 'lists for products with fewer than cold_start_orders orders, served in place of their own: together (bought with products like it) and similar (products like it), blended with the product''s own by content_weight',
+ '{"list": "together (frequently_bought_together, complete_cart) or similar (similar_items)",
+   "content_weight": "cold_start_shrinkage / (cold_start_shrinkage + item_orders): 1 for a product never sold",
+   "score": "together: content_weight * (similarity-weighted mean over its content neighbours of their pairs'' confidence) + (1 - content_weight) * its own pair''s confidence; similar: content_weight * content similarity + (1 - content_weight) * ALS cosine",
+   "via": "together: the content neighbour whose partner it most is", "via_similarity": "that neighbour''s (similar: this product''s) content similarity",
+   "via_confidence": "share of that neighbour''s orders holding it"}');
 
 -- The declared tables a model with these options and columns publishes.
 CREATE FUNCTION bundlerec._result_tables(m bundlerec.models)
@@ -216,6 +236,7 @@ WHERE CASE r.enabled_by
       WHEN 'embeddings' THEN m.customer IS NOT NULL AND (m.options ->> 'embeddings')::boolean
       WHEN 'bundles' THEN (m.options ->> 'bundles')::boolean
       WHEN 'customer bundles' THEN m.customer IS NOT NULL AND (m.options ->> 'bundles')::boolean
+      WHEN 'products' THEN m.products IS NOT NULL
       END
 ORDER BY r.position
 $body$;
@@ -273,7 +294,10 @@ SELECT '{
 	"cart_embedding_weight": 0.5,
 	"feedback_prior": 20,
 	"feedback_max_bundles": 100000,
-	"eval_max_baskets": 2000
+	"eval_max_baskets": 2000,
+	"content_neighbors": 20,
+	"cold_start_orders": 20,
+	"cold_start_shrinkage": 5
 }'::pg_catalog.jsonb
 $body$;
 
@@ -334,7 +358,9 @@ BEGIN
 				('repeat_weight', 0, 1e9, false), ('model_weight', 0, 1e9, false), ('cohesion_weight', 0, 1e9, false),
 				('cart_pairs_weight', 0, 1e9, false), ('cart_rules_weight', 0, 1e9, false),
 				('cart_embedding_weight', 0, 1e9, false), ('feedback_prior', 1e-6, 1e9, false),
-				('feedback_max_bundles', 1, 100000000, true), ('eval_max_baskets', 1, 1000000, true)) r(k, lo, hi, whole)
+				('feedback_max_bundles', 1, 100000000, true), ('eval_max_baskets', 1, 1000000, true),
+				('content_neighbors', 1, 1000, true), ('cold_start_orders', 0, 2147483647, true),
+				('cold_start_shrinkage', 0, 1e9, false)) r(k, lo, hi, whole)
 			WHERE r.k = key;
 			IF NOT FOUND THEN
 				RAISE EXCEPTION 'model option "%" has no declared range', key
@@ -437,6 +463,118 @@ BEGIN
 END
 $body$;
 
+-- Checks model m's products source (when it has one) like its order
+-- lines: the relation, that each mapped column exists with a usable type,
+-- and that there is something to compare products by.  Returns the
+-- columns with the key filled in (default: the item column's name).
+CREATE FUNCTION bundlerec._check_products(m bundlerec.models)
+RETURNS jsonb
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $body$
+DECLARE
+	pc jsonb := m.product_columns;
+	kind "char";
+	k text;
+	role text;
+	col text;
+	typ regtype;
+	key_types regtype[] := ARRAY['smallint', 'integer', 'bigint', 'text', 'character varying', 'character', 'uuid', 'numeric']::regtype[];
+	num_types regtype[] := ARRAY['smallint', 'integer', 'bigint', 'numeric', 'real', 'double precision', 'money']::regtype[];
+	name_types regtype[] := ARRAY['text', 'character varying', 'character']::regtype[];
+	what text := CASE WHEN m.name IS NULL THEN '' ELSE format('model "%s": ', m.name) END;
+BEGIN
+	IF m.products IS NULL THEN
+		IF pc IS NOT NULL THEN
+			RAISE EXCEPTION '%product_columns are given without products', what
+				USING ERRCODE = 'invalid_parameter_value',
+				      HINT = 'Pass the table or view of products as products, or leave product_columns out.';
+		END IF;
+		RETURN NULL;
+	END IF;
+	pc := coalesce(pc, '{}');
+	IF jsonb_typeof(pc) <> 'object' THEN
+		RAISE EXCEPTION '%product_columns must be a JSON object, not %', what, pc
+			USING ERRCODE = 'invalid_parameter_value',
+			      HINT = 'For example ''{"name": "description", "category": "category", "embedding": "embedding"}''.';
+	END IF;
+	FOR k IN SELECT jsonb_object_keys(pc) LOOP
+		IF k NOT IN ('key', 'name', 'category', 'attributes', 'price', 'embedding') THEN
+			RAISE EXCEPTION '%unknown product column role "%"', what, k
+				USING ERRCODE = 'invalid_parameter_value',
+				      HINT = 'product_columns maps key, name, category, attributes (a list), price and embedding to columns of products.';
+		END IF;
+		IF k = 'attributes' AND (jsonb_typeof(pc -> k) <> 'array' OR EXISTS (
+		       SELECT 1 FROM jsonb_array_elements(pc -> k) e WHERE jsonb_typeof(e) <> 'string'))
+		   OR k <> 'attributes' AND jsonb_typeof(pc -> k) <> 'string' THEN
+			RAISE EXCEPTION '%product column "%" must be %, not %', what, k,
+				CASE WHEN k = 'attributes' THEN 'a list of column names' ELSE 'a column name' END, pc -> k
+				USING ERRCODE = 'invalid_parameter_value',
+				      HINT = 'For example {"attributes": ["brand", "colour"]} or {"name": "description"}.';
+		END IF;
+	END LOOP;
+	pc := jsonb_build_object('key', m.item) || pc;
+	IF NOT pc ?| ARRAY['name', 'category', 'attributes', 'embedding'] THEN
+		RAISE EXCEPTION '%products has nothing to compare products by', what
+			USING ERRCODE = 'invalid_parameter_value',
+			      HINT = 'Map at least one of name, category, attributes or embedding in product_columns.';
+	END IF;
+	SELECT c.relkind INTO kind FROM pg_class c WHERE c.oid = m.products;
+	IF NOT FOUND THEN
+		RAISE EXCEPTION '%the products relation of the model (oid %) no longer exists', what, m.products::oid
+			USING ERRCODE = 'undefined_table',
+			      HINT = 'Recreate the model over the new relation (bundlerec.drop_model, then bundlerec.create_model).';
+	END IF;
+	IF kind NOT IN ('r', 'v', 'm', 'f', 'p') THEN
+		RAISE EXCEPTION '%', what || format('%s is not a table or view', m.products)
+			USING ERRCODE = 'wrong_object_type', HINT = 'products is a table, view or materialized view with one row per product.';
+	END IF;
+	IF NOT has_table_privilege(m.products, 'SELECT') THEN
+		RAISE EXCEPTION '%permission denied to read %', what, m.products
+			USING ERRCODE = 'insufficient_privilege',
+			      HINT = 'A model reads its sources with the privileges of the role that creates or refreshes it.';
+	END IF;
+	FOR role, col IN SELECT e.key, e.value #>> '{}' FROM jsonb_each(pc) e WHERE e.key <> 'attributes'
+	                 UNION ALL SELECT 'attributes', a FROM jsonb_array_elements_text(coalesce(pc -> 'attributes', '[]')) a LOOP
+		SELECT a.atttypid::regtype INTO typ FROM pg_attribute a
+		WHERE a.attrelid = m.products AND a.attname = col AND a.attnum > 0 AND NOT a.attisdropped;
+		IF NOT FOUND THEN
+			RAISE EXCEPTION '%column "%" (product %) does not exist in %', what, col, role, m.products
+				USING ERRCODE = 'undefined_column',
+				      HINT = 'Column names are matched exactly as given, without case folding or quotes.';
+		END IF;
+		typ := coalesce((SELECT t.typbasetype::regtype FROM pg_type t WHERE t.oid = typ AND t.typtype = 'd'), typ);
+		IF role IN ('key', 'category') AND NOT typ = ANY (key_types) OR
+		   role = 'price' AND NOT typ = ANY (num_types) OR
+		   role = 'name' AND NOT typ = ANY (name_types) THEN
+			RAISE EXCEPTION '%column "%" (product %) of % has type %, which bundlerec cannot use as %', what, col, role, m.products, typ,
+				CASE role WHEN 'price' THEN 'a price' WHEN 'name' THEN 'a product name' ELSE 'a key' END
+				USING ERRCODE = 'datatype_mismatch',
+				      HINT = CASE role WHEN 'price' THEN 'Use a numeric column.'
+				                       WHEN 'name' THEN 'Product names are text, varchar or char; cast in a view.'
+				                       ELSE 'Keys and categories are integers, text, varchar or uuid, as the order lines'' item column; cast in a view.' END;
+		END IF;
+		IF role = 'embedding' THEN
+			BEGIN
+				EXECUTE format('SELECT NULL::%s::pg_catalog.float4[]', typ);
+			EXCEPTION WHEN cannot_coerce OR datatype_mismatch OR undefined_function THEN
+				RAISE EXCEPTION '%column "%" (product embedding) of % has type %, which has no cast to real[]', what, col, m.products, typ
+					USING ERRCODE = 'datatype_mismatch',
+					      HINT = 'Use real[], double precision[], pgvector''s vector, or any type with a cast to real[]; or cast in a view.';
+			END;
+		END IF;
+	END LOOP;
+	EXECUTE format('SELECT k FROM (SELECT %I::text AS k FROM %s) x WHERE k IS NOT NULL GROUP BY k HAVING count(*) > 1 ORDER BY k LIMIT 1',
+	               pc ->> 'key', m.products) INTO col;
+	IF col IS NOT NULL THEN
+		RAISE EXCEPTION '%product % appears more than once in %', what, col, m.products
+			USING ERRCODE = 'unique_violation',
+			      HINT = 'A products relation has one row per product; pick one row per key in a view.';
+	END IF;
+	RETURN pc;
+END
+$body$;
+
 -- VOLATILE: registers the model and creates its results schema.
 CREATE FUNCTION bundlerec.create_model(
 	name text,
@@ -449,7 +587,9 @@ CREATE FUNCTION bundlerec.create_model(
 	price text DEFAULT NULL,
 	category text DEFAULT NULL,
 	options jsonb DEFAULT '{}',
-	item_name text DEFAULT NULL)
+	item_name text DEFAULT NULL,
+	products regclass DEFAULT NULL,
+	product_columns jsonb DEFAULT NULL)
 RETURNS bundlerec.models
 LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
@@ -484,7 +624,10 @@ BEGIN
 	m.price := price;
 	m.category := category;
 	m.item_name := item_name;
+	m.products := products;
+	m.product_columns := product_columns;
 	PERFORM bundlerec._check_source(m);
+	m.product_columns := bundlerec._check_products(m);
 	opts := bundlerec._check_options(options);
 	sch := coalesce(opts ->> 'schema', 'bundlerec_' || create_model.name);
 	opts := opts - 'schema';
@@ -507,16 +650,16 @@ BEGIN
 	               marker || format('results computed from %s (bundlerec.refresh(%L) rebuilds them)',
 	                                source, create_model.name));
 	INSERT INTO bundlerec.models (name, source, basket, item, customer, ordered_at, quantity, price,
-	                              category, item_name, options, results_schema)
+	                              category, item_name, options, results_schema, products, product_columns)
 	VALUES (create_model.name, source, basket, item, customer, ordered_at, quantity, price,
-	        category, item_name, opts, sch)
+	        category, item_name, opts, sch, m.products, m.product_columns)
 	RETURNING * INTO m;
 	RETURN m;
 END
 $body$;
 
-COMMENT ON FUNCTION bundlerec.create_model(text, regclass, text, text, text, text, text, text, text, jsonb, text) IS
-	'registers a model over a table or view of order lines (checking its columns and options) and creates the schema of its results; bundlerec.refresh() fills it; item_name names a column of product names for explanations and results';
+COMMENT ON FUNCTION bundlerec.create_model(text, regclass, text, text, text, text, text, text, text, jsonb, text, regclass, jsonb) IS
+	'registers a model over a table or view of order lines (checking its columns and options) and creates the schema of its results; bundlerec.refresh() fills it; item_name names a column of product names for explanations and results; products, a table or view of products with the columns product_columns maps, gives products without orders content neighbours and cold-start lists';
 
 -- VOLATILE: drops the model's results, history and feedback.
 CREATE FUNCTION bundlerec.drop_model(name text, if_exists boolean DEFAULT false)

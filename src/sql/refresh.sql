@@ -446,14 +446,32 @@ LANGUAGE C STABLE PARALLEL RESTRICTED
 SET search_path = pg_catalog, pg_temp
 AS 'MODULE_PATHNAME', 'bundlerec_item_attributes';
 
+-- The products source's (item, name, category) as a query, names trimmed
+-- like the lines'; none when the model has no products source.
+CREATE FUNCTION bundlerec._product_attributes(m bundlerec.models)
+RETURNS text
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $body$
+SELECT CASE WHEN m.products IS NULL
+            THEN 'SELECT NULL::text AS item, NULL::text AS name, NULL::text AS category WHERE false'
+            ELSE format('SELECT %I::text AS item, %s AS name, %s AS category FROM %s WHERE %I IS NOT NULL',
+                        m.product_columns ->> 'key',
+                        CASE WHEN m.product_columns ? 'name'
+                             THEN format('CASE WHEN pg_catalog.btrim(%1$I::text) OPERATOR(pg_catalog.<>) '''' THEN pg_catalog.btrim(%1$I::text) END',
+                                         m.product_columns ->> 'name')
+                             ELSE 'NULL::text' END,
+                        CASE WHEN m.product_columns ? 'category' THEN format('%I::text', m.product_columns ->> 'category')
+                             ELSE 'NULL::text' END,
+                        m.products, m.product_columns ->> 'key') END
+$body$;
+
 -- Stage "items": Item statistics from the counts and the lines: category, current price, popularity, name.  Returns its rows.
 -- Price, category and name are bundlerec._item_attributes' (the price
 -- rounded to 4 places); they are read from all the lines on every refresh,
--- so an incremental refresh gives items what a full one does.  items.name
--- is all that serving and the bundle explanations read, so a products
--- source can later feed it here (its name first, the lines' as the
--- fallback).  name is last among the declared columns (a view only grows
--- at its end).
+-- so an incremental refresh gives items what a full one does.  A products
+-- source's name and category come first, the lines' are the fallback.
+-- name is last among the declared columns (a view only grows at its end).
 CREATE FUNCTION bundlerec._stage_items(c bundlerec._build_context)
 RETURNS bigint
 LANGUAGE plpgsql VOLATILE
@@ -467,22 +485,23 @@ BEGIN
 	EXECUTE format($q$
 		CREATE TABLE %1$I.%2$I AS
 		WITH ci AS (%6$s)
-		SELECT c.item, a.category, c.orders, coalesce(ci.customers, 0) AS customers,
+		SELECT c.item, coalesce(p.category, a.category) AS category, c.orders, coalesce(ci.customers, 0) AS customers,
 		       c.quantity, c.revenue, round(a.price, 4) AS price,
 		       c.orders::float8 / %4$s AS support,
 		       row_number() OVER (ORDER BY c.orders DESC, c.item COLLATE "C")::integer AS popularity_rank,
-		       row_number() OVER (PARTITION BY a.category ORDER BY c.orders DESC, c.item COLLATE "C")::integer AS category_rank,
-		       c.first_ordered, c.last_ordered, a.name
+		       row_number() OVER (PARTITION BY coalesce(p.category, a.category) ORDER BY c.orders DESC, c.item COLLATE "C")::integer AS category_rank,
+		       c.first_ordered, c.last_ordered, coalesce(p.name, a.name) AS name
 		FROM %1$I.%5$I c
 		JOIN bundlerec._item_attributes(%3$L::regclass, 'basket', 'item', %7$L, %8$L, %9$L, %10$L, %11$L::interval) a
 		  ON a.item = c.item
 		LEFT JOIN ci ON ci.item = c.item
+		LEFT JOIN (%12$s) p ON p.item = c.item
 		$q$, sch, bundlerec._phys('items', c.sfx), c.lines, c.n_baskets, bundlerec._current(c, '_item_counts'),
 		CASE WHEN m.customer IS NOT NULL THEN format('SELECT item, count(*) AS customers FROM %I.%I GROUP BY item', sch, bundlerec._current(c, 'customer_items'))
 		     ELSE 'SELECT NULL::text AS item, 0::bigint AS customers WHERE false' END,
 		CASE WHEN m.price IS NOT NULL THEN 'price' END, CASE WHEN m.ordered_at IS NOT NULL THEN 'ordered_at' END,
 		CASE WHEN m.category IS NOT NULL THEN 'category' END, CASE WHEN m.item_name IS NOT NULL THEN 'name' END,
-		m.options ->> 'price_window');
+		m.options ->> 'price_window', bundlerec._product_attributes(m));
 	GET DIAGNOSTICS n = ROW_COUNT;
 	RETURN n;
 END
@@ -497,6 +516,15 @@ RETURNS TABLE (item text, rank integer, partner text, count bigint, item_orders 
 LANGUAGE C VOLATILE
 SET search_path = pg_catalog, pg_temp
 AS 'MODULE_PATHNAME', 'bundlerec_rank_pairs';
+
+-- For the products of neighbors (item, neighbor, similarity), their k
+-- partners pooled over their content neighbours' pair counts (rank_pairs.c).
+CREATE FUNCTION bundlerec._cold_partners(pair_counts regclass, pair_delta regclass, item_counts regclass,
+	neighbors regclass, min_count bigint, k integer)
+RETURNS TABLE (item text, partner text, score float8, via text, via_similarity float8, via_confidence float8)
+LANGUAGE C VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS 'MODULE_PATHNAME', 'bundlerec_cold_partners';
 
 -- Stage "pairs": The pairs_per_item best partners of each item, pairs in at least min_count orders, by shrunk npmi.  Returns its rows.
 CREATE FUNCTION bundlerec._stage_pairs(c bundlerec._build_context)
@@ -760,6 +788,152 @@ $body$;
 -- schema sch as cur maps it, with the declared columns: what an
 -- incremental refresh keeps or writes in place must (a table made by an
 -- earlier version may lack a column; then it is built anew).
+-- Stage "products": every product of the products source, with its orders so far.  Returns its rows.
+CREATE FUNCTION bundlerec._stage_products(c bundlerec._build_context)
+RETURNS bigint
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $body$
+DECLARE
+	m bundlerec.models := c.m;
+	pc jsonb := m.product_columns;
+	n bigint;
+BEGIN
+	EXECUTE format($q$
+		CREATE TABLE %1$I.%2$I AS
+		SELECT p.item, p.name, p.category, %3$s AS price, coalesce(i.orders, 0)::bigint AS orders
+		FROM (%4$s) p
+		JOIN %5$s s ON s.%6$I::text = p.item
+		LEFT JOIN %1$I.%7$I i ON i.item = p.item
+		$q$, c.sch, bundlerec._phys('products', c.sfx),
+		CASE WHEN pc ? 'price'
+		     THEN format('CASE WHEN s.%1$I::numeric OPERATOR(pg_catalog.>) 0 AND s.%1$I::numeric OPERATOR(pg_catalog.<) ''Infinity''::numeric THEN round(s.%1$I::numeric, 4) END', pc ->> 'price')
+		     ELSE 'NULL::numeric' END,
+		bundlerec._product_attributes(m), m.products, pc ->> 'key', bundlerec._current(c, '_item_counts'));
+	GET DIAGNOSTICS n = ROW_COUNT;
+	RETURN n;
+END
+$body$;
+
+-- Stage "content": The content_neighbors most alike products of every product: cosine of their embeddings, else TF-IDF over name, category, attributes and price band.  Returns its rows.
+CREATE FUNCTION bundlerec._stage_content(c bundlerec._build_context)
+RETURNS bigint
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $body$
+DECLARE
+	m bundlerec.models := c.m;
+	pc jsonb := m.product_columns;
+	k integer := (m.options ->> 'content_neighbors')::int;
+	n bigint;
+BEGIN
+	IF pc ? 'embedding' THEN
+		EXECUTE format($q$
+			CREATE TABLE %1$I.%2$I AS
+			SELECT e.item, e.rank, e.neighbor, e.similarity::float8 AS similarity, 'embedding'::text AS basis
+			FROM bundlerec.embedding_neighbors(%3$L::regclass, %4$L, %5$L, %6$s) e
+			$q$, c.sch, bundlerec._phys('content_neighbors', c.sfx), m.products, pc ->> 'key', pc ->> 'embedding', k);
+	ELSE
+		EXECUTE format($q$
+			CREATE TABLE %1$I.%2$I AS
+			SELECT n.item, row_number() OVER (PARTITION BY n.item ORDER BY n.score DESC, n.neighbor COLLATE "C")::integer AS rank,
+			       n.neighbor, n.score AS similarity, 'text'::text AS basis
+			FROM bundlerec.content_neighbors(%3$L::regclass, %4$L, %5$L::text[], %6$L, %7$L, 5, %8$s) n
+			$q$, c.sch, bundlerec._phys('content_neighbors', c.sfx), m.products, pc ->> 'key',
+			ARRAY(SELECT x FROM (SELECT pc ->> 'category' AS x, 0 AS o
+			                     UNION ALL SELECT a, 1 FROM jsonb_array_elements_text(coalesce(pc -> 'attributes', '[]')) a) y
+			      WHERE x IS NOT NULL ORDER BY o),
+			pc ->> 'name', pc ->> 'price', k);
+	END IF;
+	GET DIAGNOSTICS n = ROW_COUNT;
+	RETURN n;
+END
+$body$;
+
+/*
+ * Stage "cold start": for the products with fewer than cold_start_orders
+ * orders, lists served in place of their own.  together: the partners of
+ * their content neighbours, the neighbours' orders pooled, each weighing by
+ * its similarity: sum sim * count(n, j) / sum sim * orders(n) over the
+ * neighbours with orders (bundlerec._cold_partners, exact pair counts of at
+ * least min_count orders), so a partner of one weak or rarely bought
+ * neighbour scores low; similar: their content neighbours.  Each is blended with the product's own list (pairs'
+ * confidence; ALS cosine) by content_weight = s / (s + orders), s =
+ * cold_start_shrinkage: a product never sold is all content, and its own
+ * evidence takes over as its orders grow.  Returns its rows.
+ */
+CREATE FUNCTION bundlerec._stage_cold_start(c bundlerec._build_context)
+RETURNS bigint
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $body$
+DECLARE
+	o jsonb := (c.m).options;
+	sim_t text := bundlerec._current(c, 'similar_items');
+	n bigint;
+BEGIN
+	IF sim_t IS NULL OR to_regclass(format('%I.%I', c.sch, sim_t)) IS NULL THEN
+		sim_t := NULL;
+	END IF;
+	DROP TABLE IF EXISTS pg_temp._br_cold_neighbors;
+	EXECUTE format($q$
+		CREATE TEMP TABLE _br_cold_neighbors ON COMMIT DROP AS
+		SELECT n.item, n.neighbor, n.similarity
+		FROM %1$I.%2$I p JOIN %1$I.%3$I n ON n.item = p.item
+		WHERE p.orders < %4$s AND n.similarity > 0
+		$q$, c.sch, bundlerec._current(c, 'products'), bundlerec._current(c, 'content_neighbors'),
+		(o ->> 'cold_start_orders')::bigint);
+	EXECUTE format($q$
+		CREATE TABLE %1$I.%2$I AS
+		WITH cold AS (
+			SELECT p.item, p.orders,
+			       coalesce(%7$s::float8 / nullif(%7$s::float8 + p.orders, 0), 1) AS w
+			FROM %1$I.%3$I p WHERE p.orders < %6$s
+		), content_part AS (
+			SELECT x.item, x.partner AS other, x.score, x.via AS neighbor, x.via_similarity AS similarity,
+			       x.via_confidence AS confidence
+			FROM bundlerec._cold_partners(%12$L::regclass, %13$L::regclass, %14$L::regclass,
+			                              'pg_temp._br_cold_neighbors'::regclass, %15$s, %8$s * 2) x
+		), own AS (
+			SELECT p.item, p.partner AS other, p.confidence
+			FROM cold c JOIN %1$I.%5$I p ON p.item = c.item
+		), als AS (
+			%11$s
+		), lists AS (
+			SELECT 'together'::text AS list, c.item, coalesce(cp.other, w.other) AS other,
+			       c.w * coalesce(cp.score, 0) + (1 - c.w) * coalesce(w.confidence, 0) AS score,
+			       c.w AS content_weight, cp.neighbor AS via, cp.similarity AS via_similarity,
+			       cp.confidence AS via_confidence, c.orders AS item_orders
+			FROM (content_part cp FULL JOIN own w ON w.item = cp.item AND w.other = cp.other)
+			JOIN cold c ON c.item = coalesce(cp.item, w.item)
+			UNION ALL
+			SELECT 'similar', c.item, coalesce(n.neighbor, a.other),
+			       c.w * coalesce(n.similarity, 0) + (1 - c.w) * coalesce(a.similarity, 0),
+			       c.w, NULL::text, n.similarity, NULL::float8, c.orders
+			FROM ((SELECT n.item, n.neighbor, n.similarity FROM cold c JOIN %1$I.%4$I n ON n.item = c.item) n
+			      FULL JOIN als a ON a.item = n.item AND a.other = n.neighbor)
+			JOIN cold c ON c.item = coalesce(n.item, a.item)
+		)
+		SELECT x.item, x.list, x.rank, x.other, x.score, x.content_weight, x.via, x.via_similarity,
+		       x.via_confidence, x.item_orders
+		FROM (SELECT l.*, row_number() OVER (PARTITION BY l.item, l.list
+		                                     ORDER BY l.score DESC, l.other COLLATE "C")::integer AS rank
+		      FROM lists l WHERE l.score > 0) x
+		WHERE x.rank <= CASE x.list WHEN 'together' THEN %8$s ELSE %9$s END
+		$q$, c.sch, bundlerec._phys('cold_start', c.sfx), bundlerec._current(c, 'products'),
+		bundlerec._current(c, 'content_neighbors'), bundlerec._current(c, 'pairs'),
+		(o ->> 'cold_start_orders')::bigint, (o ->> 'cold_start_shrinkage')::float8,
+		(o ->> 'pairs_per_item')::int, (o ->> 'similar_per_item')::int, bundlerec._current(c, 'items'),
+		CASE WHEN sim_t IS NULL THEN 'SELECT NULL::text AS item, NULL::text AS other, NULL::float8 AS similarity WHERE false'
+		     ELSE format('SELECT s.item, s.neighbor AS other, s.similarity FROM cold c JOIN %I.%I s ON s.item = c.item', c.sch, sim_t) END,
+		format('%I.%I', c.sch, bundlerec._current(c, '_pair_counts')), format('%I.%I', c.sch, bundlerec._current(c, '_pair_delta')),
+		format('%I.%I', c.sch, bundlerec._current(c, '_item_counts')), (o ->> 'min_count')::bigint);
+	GET DIAGNOSTICS n = ROW_COUNT;
+	DROP TABLE pg_temp._br_cold_neighbors;
+	RETURN n;
+END
+$body$;
+
 CREATE FUNCTION bundlerec._current_as_declared(m bundlerec.models, sch text, cur jsonb, kind text)
 RETURNS boolean
 LANGUAGE sql STABLE
@@ -1040,6 +1214,7 @@ BEGIN
 			      HINT = 'Wait for that refresh to finish; its results replace the current ones when it commits.';
 	END;
 	PERFORM bundlerec._check_source(m);
+	m.product_columns := bundlerec._check_products(m);
 	-- defaults for options the stored ones lack (a model made by an earlier version)
 	m.options := bundlerec._check_options(m.options);
 	lines := bundlerec._lines_view(m, '_br_lines');

@@ -644,8 +644,8 @@ SELECT is(ARRAY(SELECT x.dep FROM (
 SELECT is(ARRAY(SELECT c.relname::text FROM pg_class c
                 WHERE c.relnamespace = 'bundlerec_tmr_shop'::regnamespace AND c.relkind = 'v'
                 ORDER BY c.relname COLLATE "C"),
-	ARRAY(SELECT r.name FROM bundlerec.result_tables r ORDER BY r.name COLLATE "C"),
-	'a model with every option publishes every declared result');
+	ARRAY(SELECT r.name FROM bundlerec.result_tables r WHERE r.enabled_by <> 'products' ORDER BY r.name COLLATE "C"),
+	'a model with every option publishes every declared result (but those of a products source: models_cold_start)');
 SELECT is(ARRAY(SELECT c.relname::text FROM pg_class c
                 WHERE c.relnamespace = 'bundlerec_tmr_shop'::regnamespace AND c.relkind = 'r'
                   AND NOT EXISTS (SELECT 1 FROM pg_index i WHERE i.indrelid = c.oid AND i.indisprimary)),
