@@ -161,6 +161,57 @@ Field(BundleRow *r, int f, SPITupleTable *t, uint64 i, int col)
 	r->f[f] = SPI_getbinval(t->vals[i], t->tupdesc, col, &r->fnull[f]);
 }
 
+/*
+ * A product with few or no orders and no bundle of the model: 2-item
+ * bundles with the partners of its cold-start together list (bought with
+ * products like it), after the model's bundles.  Returns the bundles kept.
+ */
+static int
+AddColdBundles(ServeModel *m, ServeCands *cs, Datum key, char *item, int cut)
+{
+	Datum		v[3] = {key, Int32GetDatum(cut), CStringGetTextDatum("together")};
+	SPITupleTable *t = ServeRun(m, SQ_COLD, v, NULL);
+	uint64		n = SPI_processed;
+	HTAB	   *names = ServeNamesNew();
+	uint64		i;
+	bool		isnull;
+
+	/* the products the explanations mention, named in one query */
+	ServeNameWant(names, item);
+	for (i = 0; i < n; i++)
+	{
+		char	   *via = ServeText(t, i, 5);
+
+		if (via != NULL)
+			ServeNameWant(names, via);
+	}
+	ServeNamesLoad(m, names);
+	for (i = 0; i < n; i++)
+	{
+		char	   *pair[2] = {item, ServeText(t, i, 1)};
+		ServeCand  *c = AddBundle(cs, ServeTextArray(pair, 2), 1, (int64) cut + ServeInt(t, i, 3, &isnull));
+		BundleRow  *r = c->row;
+		char	   *via = ServeText(t, i, 5);
+		int64		orders = ServeInt(t, i, 8, &isnull);
+		int			j;
+
+		c->score = ServeFloat(t, i, 2, &isnull);
+		c->has_score = !isnull;
+		for (j = 0; j < 5; j++)
+			r->fnull[j] = true;
+		r->ap_null = true;
+		r->source = "similar products";
+		r->explanation = via == NULL
+			? psprintf("%s; bought with it in its own orders",
+					   orders == 0 ? "new product" : psprintf(INT64_FORMAT " orders so far", orders))
+			: psprintf("%s; like %s (similarity %s), which is bought with it in %s%% of its orders",
+					   orders == 0 ? "new product" : psprintf(INT64_FORMAT " orders so far", orders),
+					   ServeNameOr(names, via), ServeRound(ServeFloat(t, i, 6, &isnull), 2),
+					   ServeRound(100 * ServeFloat(t, i, 7, &isnull), 1));
+	}
+	return ServeRank(cs, NULL, 0, false, cut);
+}
+
 /* bundles_for_item(model, item, k, explore, category) */
 Datum
 bundlerec_bundles_for_item(PG_FUNCTION_ARGS)
@@ -211,6 +262,8 @@ bundlerec_bundles_for_item(PG_FUNCTION_ARGS)
 		}
 	}
 	n = ServeRank(&cs, NULL, 0, false, cut);
+	if (n < cut && m->has_products)
+		n = AddColdBundles(m, &cs, ServeKeyArg(fcinfo, 1), item, cut);
 	if (n < cut)
 	{
 		Datum		d = ServeKeyArg(fcinfo, 1);

@@ -24,7 +24,7 @@ CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION IF NOT EXISTS bundlerec;
 
 BEGIN;
-SELECT plan(49);
+SELECT plan(51);
 
 CREATE SCHEMA tap_cold;
 SET LOCAL search_path = tap_cold, public;
@@ -251,6 +251,13 @@ SELECT results_eq($$SELECT neighbor, source FROM bundlerec.similar_items('cs_han
 	$$VALUES ('A', 'content'), ('C', 'content')$$, 'similar_items of a new product: its content neighbours');
 SELECT results_eq($$SELECT item, round(from_pairs::numeric, 6) FROM bundlerec.complete_cart('cs_hand', ARRAY['N'], 3) ORDER BY rank$$,
 	$$VALUES ('X', 0.625), ('Y', 0.5), ('B', 0.1875)$$, 'complete_cart of a cart holding a new product');
+SELECT results_eq($$SELECT items, source, names FROM bundlerec.bundles_for_item('cs_hand', 'N', 3) ORDER BY rank$$,
+	$$VALUES ('{N,X}'::text[], 'similar products', '{NEW LAMP,SHADE}'::text[]), ('{N,Y}', 'similar products', '{NEW LAMP,CABLE}'),
+	         ('{N,B}', 'similar products', '{NEW LAMP,BULB}')$$,
+	'bundles_for_item of a new product: it (first, as in fallback bundles) and each partner of its together list');
+SELECT is((SELECT explanation FROM bundlerec.bundles_for_item('cs_hand', 'N', 1)),
+	'new product; like WHITE LAMP (similarity 1.00), which is bought with it in 100.0% of its orders',
+	'the bundle says which product it is like');
 SELECT is((SELECT name FROM bundlerec.similar_items('cs_hand', 'A', 5) WHERE neighbor = 'N'), 'NEW LAMP',
 	'a product without orders is served with its name');
 SELECT results_eq($$SELECT partner, source FROM bundlerec.frequently_bought_together('cs_hand', 'Z', 2) ORDER BY rank$$,
