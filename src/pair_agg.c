@@ -56,7 +56,7 @@ bundlerec_pair_counts_final(PG_FUNCTION_ARGS)
 	CheckAggContext(fcinfo, "bundlerec_pair_counts_final");
 	if (PG_ARGISNULL(0))
 		PG_RETURN_NULL();
-	state = (BasketAggState *) PG_GETARG_POINTER(0);
+	state = BasketStateRead(PG_GETARG_DATUM(0));
 
 	work = AllocSetContextCreate(CurrentMemoryContext, "bundlerec pair_counts final",
 								 ALLOCSET_DEFAULT_SIZES);
