@@ -332,6 +332,53 @@ COMMENT ON AGGREGATE bundlerec.basket_set(anyarray) IS
 	'baskets given as arrays of item keys, encoded for bundlerec.itemsets() and bundlerec.rules()';
 
 ------------------------------------------------------------------------------
+-- the basket aggregates once more for each item key type
+------------------------------------------------------------------------------
+
+-- Citus 13 pushes a custom aggregate down to its workers only when the
+-- aggregate's declared argument types equal the argument's type, which a
+-- polymorphic (anyarray) aggregate never does; these exact overloads are
+-- chosen over anyarray for arrays of the item key types.
+DO $do$
+DECLARE
+	t text;
+BEGIN
+	FOREACH t IN ARRAY ARRAY['smallint', 'integer', 'bigint', 'text', 'character varying'] LOOP
+		EXECUTE format($q$
+			CREATE AGGREGATE bundlerec.pair_counts(%1$s[]) (
+				SFUNC = bundlerec.basket_agg_trans, STYPE = bundlerec.basketstate, SSPACE = 16384,
+				COMBINEFUNC = bundlerec.basket_agg_combine,
+				FINALFUNC = bundlerec.pair_counts_final, FINALFUNC_MODIFY = READ_ONLY, PARALLEL = SAFE);
+			COMMENT ON AGGREGATE bundlerec.pair_counts(%1$s[]) IS
+				'exact co-occurrence counts of every item pair over baskets of %1$s item keys (pushed down by Citus)';
+			CREATE AGGREGATE bundlerec.pair_counts(%1$s[], bigint) (
+				SFUNC = bundlerec.basket_agg_trans, STYPE = bundlerec.basketstate, SSPACE = 16384,
+				COMBINEFUNC = bundlerec.basket_agg_combine,
+				FINALFUNC = bundlerec.pair_counts_final, FINALFUNC_MODIFY = READ_ONLY, PARALLEL = SAFE);
+			COMMENT ON AGGREGATE bundlerec.pair_counts(%1$s[], bigint) IS
+				'exact co-occurrence counts of the pairs of %1$s item keys shared by at least min_count baskets (pushed down by Citus)';
+			CREATE AGGREGATE bundlerec.basket_set(%1$s[]) (
+				SFUNC = bundlerec.basket_agg_trans, STYPE = bundlerec.basketstate, SSPACE = 16384,
+				COMBINEFUNC = bundlerec.basket_agg_combine,
+				FINALFUNC = bundlerec.basket_set_final, FINALFUNC_MODIFY = READ_ONLY, PARALLEL = SAFE);
+			COMMENT ON AGGREGATE bundlerec.basket_set(%1$s[]) IS
+				'baskets of %1$s item keys, encoded for bundlerec.itemsets() and bundlerec.rules() (pushed down by Citus)';
+			CREATE AGGREGATE bundlerec.basket_state(%1$s[]) (
+				SFUNC = bundlerec.basket_agg_trans, STYPE = bundlerec.basketstate, SSPACE = 16384,
+				COMBINEFUNC = bundlerec.basket_agg_combine, PARALLEL = SAFE);
+			COMMENT ON AGGREGATE bundlerec.basket_state(%1$s[]) IS
+				'the partial state of pair_counts(items) and basket_set(items) over baskets of %1$s item keys (pushed down by Citus)';
+			CREATE AGGREGATE bundlerec.basket_state(%1$s[], bigint) (
+				SFUNC = bundlerec.basket_agg_trans, STYPE = bundlerec.basketstate, SSPACE = 16384,
+				COMBINEFUNC = bundlerec.basket_agg_combine, PARALLEL = SAFE);
+			COMMENT ON AGGREGATE bundlerec.basket_state(%1$s[], bigint) IS
+				'the partial state of pair_counts(items, min_count) over baskets of %1$s item keys (pushed down by Citus)';
+			$q$, t);
+	END LOOP;
+END
+$do$;
+
+------------------------------------------------------------------------------
 -- frequent itemsets and association rules
 ------------------------------------------------------------------------------
 
