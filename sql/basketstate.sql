@@ -42,6 +42,14 @@ SELECT slice, left(t, 2) AS version, length(t) > 100 AS nonempty FROM st_slices 
 -- text round trip is exact
 SELECT bool_and(t::bundlerec.basketstate::text = t) AS text_round_trip FROM st_slices;
 
+-- text keys (and bigint keys) round-trip too, and merge to the direct result
+SELECT (SELECT bundlerec.pair_counts_merge(s::text::bundlerec.basketstate) FROM
+	(SELECT bundlerec.basket_state(items::text[]) AS s FROM st_baskets GROUP BY basket % 4) x)::text
+     = (SELECT bundlerec.pair_counts(items::text[]) FROM st_baskets)::text AS text_keys,
+       (SELECT bundlerec.pair_counts_merge(s::text::bundlerec.basketstate) FROM
+	(SELECT bundlerec.basket_state(items::bigint[]) AS s FROM st_baskets GROUP BY basket % 4) x)::text
+     = (SELECT bundlerec.pair_counts(items::bigint[]) FROM st_baskets)::text AS bigint_keys;
+
 -- merged states count the same pairs as the self-join and as pair_counts
 SELECT count(*) AS pairs,
        count(*) FILTER (WHERE p.count_ab IS DISTINCT FROM e.n) AS differing
@@ -81,18 +89,24 @@ SELECT n_baskets FROM bundlerec.pairs((SELECT bundlerec.pair_counts_merge(s) FRO
 	(SELECT t::bundlerec.basketstate FROM st_slices UNION ALL SELECT NULL) x(s))) LIMIT 1;
 
 -- damaged text: each refused with 22P02 (syntax) or 22P03 (bytes); the
--- text form has no line breaks, so encode()'s are taken out
-CREATE TABLE st_one AS SELECT t FROM st_slices WHERE slice = 0;
+-- bytes are min_count, then the item dictionary and the baskets (varints);
+-- the text form has no line breaks, so encode()'s are taken out
+CREATE TABLE st_one AS SELECT t, decode(substr(t, 3), 'base64') AS b FROM st_slices WHERE slice = 0;
+CREATE FUNCTION st_text(b bytea) RETURNS text LANGUAGE sql AS $$
+	SELECT '1:' || translate(encode(b, 'base64'), E'\n', '')
+$$;
+SELECT get_byte(b, 0) AS min_count_byte, st_text(b) = t AS encodes_back FROM st_one;
 SELECT what, st_try(format('SELECT %L::bundlerec.basketstate', v)) AS result
 FROM st_one, LATERAL (VALUES
 	('empty', ''),
 	('no version', substr(t, 3)),
 	('unknown version', '2:' || substr(t, 3)),
 	('not base64', '1:@@@@'),
-	('truncated', left(t, length(t) - 8)),
-	('header only', '1:' || encode(substr(decode(substr(t, 3), 'base64'), 1, 8), 'base64')),
-	('wrong format word', '1:' || translate(encode(overlay(decode(substr(t, 3), 'base64') PLACING '\x00000000'::bytea FROM 1 FOR 4), 'base64'), E'\n', '')),
-	('min_count 0', '1:' || translate(encode(overlay(decode(substr(t, 3), 'base64') PLACING '\x0000000000000000'::bytea FROM 9 FOR 8), 'base64'), E'\n', ''))
+	('nothing after the version', '1:'),
+	('truncated', st_text(substr(b, 1, length(b) - 5))),
+	('dictionary only', st_text(substr(b, 1, 20))),
+	('one byte too many', st_text(b || '\x00'::bytea)),
+	('min_count 0', st_text(set_byte(b, 0, 0)))
 ) d(what, v);
 
 -- the transition and combine functions refuse to run outside an aggregate

@@ -24,6 +24,7 @@
 #include "utils/memutils.h"
 
 #include "basket_agg.h"
+#include "varint.h"
 
 #define AGG_SERIAL_MAGIC 0x42525331	/* "BRS1" */
 #define STATE_TEXT_PREFIX "1:"	/* version of the text form */
@@ -376,9 +377,42 @@ BasketStateFromBytes(const char *bytes, Size len)
 	PG_RETURN_POINTER(flat);
 }
 
+/* Report text that is not a basketstate's text form. */
+static void
+BadBasketStateText(const char *why)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
+			 errmsg("invalid input syntax for type bundlerec.basketstate"),
+			 errdetail("%s", why),
+			 errhint("Basket states are written by the bundlerec basket aggregates; pass their text on unchanged.")));
+}
+
+/* Flat basketstate holding a store, in the current memory context. */
+static BasketStateFlat *
+BasketStateFlatFrom(const BasketStore *store, int64 min_count)
+{
+	Size		size = add_size(sizeof(BasketStateFlat), BasketStoreSerialSize(store));
+	BasketStateFlat *flat;
+
+	if (size > MaxAllocSize)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("bundlerec basket state is too large to pass on"),
+				 errdetail("It needs %zu bytes; a value holds at most %zu.",
+						   size, (Size) MaxAllocSize),
+				 errhint("Aggregate fewer baskets per group, or per node when Citus ships the state.")));
+	flat = palloc0(size);
+	SET_VARSIZE(flat, size);
+	flat->magic = AGG_SERIAL_MAGIC;
+	flat->min_count = min_count;
+	BasketStoreSerialize(store, (char *) (flat + 1));
+	return flat;
+}
+
 /*
- * Text input: "1:" then the flat bytes in base64.  The version prefix lets a
- * later release read states written by this one.
+ * Text input: "1:" (the version of the text form) then, in base64, min_count
+ * and the baskets in the compact wire form (BasketStoreEncodeCompact).
  */
 Datum
 bundlerec_basketstate_in(PG_FUNCTION_ARGS)
@@ -388,54 +422,78 @@ bundlerec_basketstate_in(PG_FUNCTION_ARGS)
 	Size		plen = strlen(STATE_TEXT_PREFIX);
 	char	   *bytes;
 	int			nbytes;
+	const char *p;
+	uint64		min_count;
+	MemoryContext work;
+	MemoryContext old;
+	BasketStore *store;
+	BasketStateFlat *flat;
 
 	if (slen < plen || memcmp(str, STATE_TEXT_PREFIX, plen) != 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
-				 errmsg("invalid input syntax for type bundlerec.basketstate"),
-				 errdetail("The value does not start with the format version \"%s\".",
-						   STATE_TEXT_PREFIX),
-				 errhint("Basket states are written by the bundlerec basket aggregates; pass their text on unchanged.")));
+		BadBasketStateText("The value does not start with the format version \"" STATE_TEXT_PREFIX "\".");
 	if (slen - plen > (Size) PG_INT32_MAX)
-		CorruptBasketState("The value is longer than a value can be.");
-	bytes = palloc(pg_b64_dec_len((int) (slen - plen)) + 1);
-	nbytes = pg_b64_decode(str + plen, (int) (slen - plen), bytes,
-						   pg_b64_dec_len((int) (slen - plen)) + 1);
+		BadBasketStateText("The value is longer than a value can be.");
+	nbytes = pg_b64_dec_len((int) (slen - plen));
+	bytes = palloc(nbytes + 1);
+	nbytes = pg_b64_decode(str + plen, (int) (slen - plen), bytes, nbytes + 1);
 	if (nbytes < 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
-				 errmsg("invalid input syntax for type bundlerec.basketstate"),
-				 errdetail("The text after the format version is not valid base64."),
-				 errhint("Basket states are written by the bundlerec basket aggregates; pass their text on unchanged.")));
-	return BasketStateFromBytes(bytes, (Size) nbytes);
+		BadBasketStateText("The text after the format version is not valid base64.");
+	p = bytes;
+	if (!VarintRead(&p, bytes + nbytes, &min_count))
+		CorruptBasketState("The value is shorter than its header.");
+	if (min_count < 1 || min_count > (uint64) PG_INT64_MAX)
+		CorruptBasketState("The state's min_count is below 1.");
+
+	work = AllocSetContextCreate(CurrentMemoryContext, "bundlerec basket state input",
+								 ALLOCSET_DEFAULT_SIZES);
+	old = MemoryContextSwitchTo(work);
+	store = BasketStoreDecodeCompact(p, (Size) (bytes + nbytes - p),
+									 "bundlerec.basketstate input");
+	MemoryContextSwitchTo(old);
+	flat = BasketStateFlatFrom(store, (int64) min_count);
+	MemoryContextDelete(work);
+	pfree(bytes);
+	PG_RETURN_POINTER(flat);
 }
 
-/* Text output: "1:" then the flat bytes in base64. */
+/* Text output: "1:" then min_count and the compact baskets in base64. */
 Datum
 bundlerec_basketstate_out(PG_FUNCTION_ARGS)
 {
-	struct varlena *flat = PG_DETOAST_DATUM(PG_GETARG_DATUM(0));
-	Size		len = VARSIZE(flat) - VARHDRSZ;
+	MemoryContext outcxt = CurrentMemoryContext;
+	MemoryContext work = AllocSetContextCreate(CurrentMemoryContext,
+											   "bundlerec basket state output",
+											   ALLOCSET_DEFAULT_SIZES);
+	BasketAggState *state;
+	StringInfoData buf;
 	Size		plen = strlen(STATE_TEXT_PREFIX);
-	Size		outlen;
+	int			outlen;
 	char	   *out;
 	int			n;
 
+	/* a flat state is decoded, and the wire form built, aside */
+	MemoryContextSwitchTo(work);
+	state = BasketStateRead(PG_GETARG_DATUM(0));
+	initStringInfo(&buf);
+	VarintAppend(&buf, (uint64) state->min_count);
+	BasketStoreEncodeCompact(state->store, &buf);
 	/* base64 takes 4 characters for every 3 bytes */
-	if (len > (Size) (MaxAllocSize - plen - 8) / 4 * 3)
+	if ((Size) buf.len > (MaxAllocSize - plen - 8) / 4 * 3)
 		ereport(ERROR,
 				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
 				 errmsg("bundlerec basket state is too large for its text form"),
-				 errdetail("The state has %zu bytes; its text form holds at most %zu.",
-						   len, (Size) (MaxAllocSize - plen - 8) / 4 * 3),
+				 errdetail("The state takes %d bytes; its text form holds at most %zu.",
+						   buf.len, (MaxAllocSize - plen - 8) / 4 * 3),
 				 errhint("Aggregate fewer baskets per group, or per node when Citus ships the state.")));
-	outlen = pg_b64_enc_len((int) len);
-	out = palloc(plen + outlen + 1);
+	outlen = pg_b64_enc_len(buf.len);
+	out = MemoryContextAlloc(outcxt, plen + outlen + 1);
 	memcpy(out, STATE_TEXT_PREFIX, plen);
-	n = pg_b64_encode(VARDATA(flat), (int) len, out + plen, (int) outlen);
+	n = pg_b64_encode(buf.data, buf.len, out + plen, outlen);
 	if (n < 0)
 		elog(ERROR, "base64 encoding of a basketstate failed, please report a bug");
 	out[plen + n] = '\0';
+	MemoryContextSwitchTo(outcxt);
+	MemoryContextDelete(work);
 	PG_RETURN_CSTRING(out);
 }
 
