@@ -99,8 +99,8 @@ CREATE TYPE bundlerec.basketstate (
 	STORAGE = extended
 );
 
-COMMENT ON FUNCTION bundlerec.basketstate_in(cstring) IS 'text input of basketstate ("1:" and base64, checked)';
-COMMENT ON FUNCTION bundlerec.basketstate_out(bundlerec.basketstate) IS 'text output of basketstate ("1:" and base64 of the binary form)';
+COMMENT ON FUNCTION bundlerec.basketstate_in(cstring) IS 'text input of basketstate ("1:", then base64 of min_count, item dictionary and baskets as varints; checked)';
+COMMENT ON FUNCTION bundlerec.basketstate_out(bundlerec.basketstate) IS 'text output of basketstate ("1:", then base64 of min_count, item dictionary and baskets as varints)';
 COMMENT ON FUNCTION bundlerec.basketstate_recv(internal) IS 'binary input of basketstate (checked)';
 COMMENT ON FUNCTION bundlerec.basketstate_send(bundlerec.basketstate) IS 'binary output of basketstate';
 COMMENT ON TYPE bundlerec.basketstate IS
