@@ -109,5 +109,6 @@ FROM st_one, LATERAL (VALUES
 	('min_count 0', st_text(set_byte(b, 0, 0)))
 ) d(what, v);
 
--- the transition and combine functions refuse to run outside an aggregate
-SELECT st_try($$SELECT bundlerec.basket_agg_combine(NULL, NULL)$$) LIKE 'XX000%' AS outside_aggregate;
+-- the support functions refuse to run outside an aggregate
+SELECT st_try($$SELECT bundlerec.basket_agg_combine(NULL, NULL)$$) AS outside_aggregate;
+SELECT st_try($$SELECT bundlerec.pair_counts_final(t::bundlerec.basketstate) FROM st_one$$) AS outside_aggregate;

@@ -68,14 +68,20 @@ PG_FUNCTION_INFO_V1(bundlerec_basketstate_out);
 PG_FUNCTION_INFO_V1(bundlerec_basketstate_recv);
 PG_FUNCTION_INFO_V1(bundlerec_basketstate_send);
 
-/* Aggregate memory context, or an error when not called as an aggregate. */
+/*
+ * Aggregate memory context, or an error when not called as an aggregate
+ * (the support functions take SQL types, so anyone may call them).
+ */
 MemoryContext
 CheckAggContext(FunctionCallInfo fcinfo, const char *fname)
 {
 	MemoryContext aggcxt;
 
 	if (!AggCheckCallContext(fcinfo, &aggcxt))
-		elog(ERROR, "%s called in non-aggregate context", fname);
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("%s can only be called by an aggregate", fname),
+				 errhint("Call the aggregates instead: pair_counts(), basket_set(), basket_state() or pair_counts_merge().")));
 	return aggcxt;
 }
 
@@ -260,7 +266,7 @@ BasketStateRead(Datum value)
 Datum
 bundlerec_basket_agg_trans(PG_FUNCTION_ARGS)
 {
-	MemoryContext aggcxt = CheckAggContext(fcinfo, "bundlerec_basket_agg_trans");
+	MemoryContext aggcxt = CheckAggContext(fcinfo, "bundlerec.basket_agg_trans");
 	BasketStateExpanded *eo = NULL;
 	int64		min_count = 1;
 	ArrayType  *arr;
@@ -309,7 +315,7 @@ bundlerec_basket_agg_trans(PG_FUNCTION_ARGS)
 Datum
 bundlerec_basket_agg_combine(PG_FUNCTION_ARGS)
 {
-	MemoryContext aggcxt = CheckAggContext(fcinfo, "bundlerec_basket_agg_combine");
+	MemoryContext aggcxt = CheckAggContext(fcinfo, "bundlerec.basket_agg_combine");
 	BasketStateExpanded *dst;
 	BasketStateExpanded *src;
 	MemoryContext work;
@@ -529,7 +535,7 @@ bundlerec_basket_set_final(PG_FUNCTION_ARGS)
 	bytea	   *out;
 	char	   *end;
 
-	CheckAggContext(fcinfo, "bundlerec_basket_set_final");
+	CheckAggContext(fcinfo, "bundlerec.basket_set_final");
 	if (PG_ARGISNULL(0))
 		PG_RETURN_NULL();
 	state = BasketStateRead(PG_GETARG_DATUM(0));

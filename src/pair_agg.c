@@ -53,7 +53,7 @@ bundlerec_pair_counts_final(PG_FUNCTION_ARGS)
 				size;
 	char	   *p;
 
-	CheckAggContext(fcinfo, "bundlerec_pair_counts_final");
+	CheckAggContext(fcinfo, "bundlerec.pair_counts_final");
 	if (PG_ARGISNULL(0))
 		PG_RETURN_NULL();
 	state = BasketStateRead(PG_GETARG_DATUM(0));
