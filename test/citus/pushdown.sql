@@ -10,7 +10,7 @@ SET client_min_messages = warning;
 CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION IF NOT EXISTS bundlerec;
 
-SELECT plan(16);
+SELECT plan(17);
 
 -- deterministic order lines: 4000 orders of 1 to 8 lines over 60 items,
 -- some items repeated inside an order
@@ -63,6 +63,13 @@ CREATE TABLE pc AS
 	SELECT (:pc_dist) AS dist, (:pc_local) AS local;
 SELECT is((SELECT dist::text FROM pc), (SELECT local::text FROM pc),
 	'pair_counts over the distributed table is byte for byte the local one');
+
+-- Citus's default strategy gathers the baskets and aggregates on the
+-- coordinator: the same value
+RESET citus.coordinator_aggregation_strategy;
+SELECT is((:pc_dist)::text, (SELECT local::text FROM pc),
+	'with the default strategy (row-gather) pair_counts is the same value');
+SET citus.coordinator_aggregation_strategy = 'disabled';
 
 -- the independent answer: a self-join of distinct (order, item) lines
 CREATE TABLE bi AS SELECT DISTINCT order_id, item FROM lines_local;
