@@ -215,6 +215,8 @@ BasketStateCopy(Datum value, MemoryContext parent)
 {
 	BasketStateExpanded *src = BasketStateExpandedOf(value);
 	BasketStateExpanded *eo = BasketStateNew(parent);
+	/* a toasted value is detoasted here, not into the new state's memory */
+	BasketStateFlat *flat = src ? NULL : (BasketStateFlat *) PG_DETOAST_DATUM(value);
 	MemoryContext old = MemoryContextSwitchTo(eo->hdr.eoh_context);
 
 	if (src != NULL)
@@ -226,8 +228,7 @@ BasketStateCopy(Datum value, MemoryContext parent)
 		BasketStoreMerge(eo->state.store, src->state.store);
 	}
 	else
-		eo->state.store = BasketStoreFromFlat((BasketStateFlat *) PG_DETOAST_DATUM(value),
-											  &eo->state.min_count);
+		eo->state.store = BasketStoreFromFlat(flat, &eo->state.min_count);
 	MemoryContextSwitchTo(old);
 	return eo;
 }
