@@ -11,6 +11,7 @@
 
 #include "baskets.h"
 
+/* A basket aggregate's state (behind a basketstate Datum). */
 typedef struct BasketAggState
 {
 	BasketStore *store;
@@ -19,6 +20,7 @@ typedef struct BasketAggState
 
 extern MemoryContext CheckAggContext(FunctionCallInfo fcinfo, const char *fname);
 extern void CheckMinCount(int64 min_count);
+extern BasketAggState *BasketStateRead(Datum value);
 extern BasketStore *BasketSetOpen(Datum value, const char *what);
 extern Datum CheckedVarlena(Datum bytes, void (*check) (bytea *));
 

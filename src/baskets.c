@@ -13,6 +13,7 @@
 
 #include "arrays.h"
 #include "baskets.h"
+#include "varint.h"
 
 #define BASKET_SERIAL_MAGIC 0x42524231	/* "BRB1" */
 
@@ -328,6 +329,91 @@ BasketStoreDeserialize(const char *src, Size len, const char *what)
 		CorruptBaskets("The basket counts do not match the header.");
 	store->n_baskets = baskets;
 	store->n_entries = entries;
+	store->scratch_cap = 256;
+	store->scratch = palloc(sizeof(int32) * store->scratch_cap);
+	return store;
+}
+
+/*
+ * Append the store in the compact wire form: the dictionary
+ * (ItemDictEncodeCompact), the number of baskets, then each basket as its
+ * size and its sorted ids as gaps (first id, then id - previous - 1), all
+ * varints.  Ids are dense, so most gaps take one or two bytes.
+ */
+void
+BasketStoreEncodeCompact(const BasketStore *store, StringInfo buf)
+{
+	int64		pos = 0;
+
+	ItemDictEncodeCompact(store->dict, buf);
+	VarintAppend(buf, (uint64) store->n_baskets);
+	while (pos < store->len)
+	{
+		int32		n = store->data[pos++];
+		int32		prev = -1;
+		int32		i;
+
+		CHECK_FOR_INTERRUPTS();
+		VarintAppend(buf, (uint64) n);
+		for (i = 0; i < n; i++)
+		{
+			VarintAppend(buf, (uint64) (store->data[pos + i] - prev - 1));
+			prev = store->data[pos + i];
+		}
+		pos += n;
+	}
+}
+
+/* Read a store written by BasketStoreEncodeCompact, checking every basket. */
+BasketStore *
+BasketStoreDecodeCompact(const char *src, Size len, const char *what)
+{
+	const char *p = src;
+	const char *end = src + len;
+	BasketStore *store = palloc0(sizeof(BasketStore));
+	uint64		n_baskets,
+				b;
+	int32		nitems;
+
+	BudgetInit(&store->budget, what);
+	store->dict = ItemDictDecodeCompact(&p, end, &store->budget);
+	nitems = ItemDictSize(store->dict);
+	if (!VarintRead(&p, end, &n_baskets))
+		CorruptBaskets("The value is truncated.");
+	/* every basket takes at least one byte */
+	if (n_baskets > (uint64) (end - p))
+		CorruptBaskets("The value holds more baskets than its bytes can.");
+	store->cap = 4096;
+	store->data = BudgetAlloc(&store->budget, sizeof(int32) * store->cap);
+	for (b = 0; b < n_baskets; b++)
+	{
+		uint64		n,
+					i;
+		int64		prev = -1;
+
+		CHECK_FOR_INTERRUPTS();
+		if (!VarintRead(&p, end, &n))
+			CorruptBaskets("The value is truncated.");
+		if (n > (uint64) nitems)
+			CorruptBaskets("A basket holds more items than the dictionary.");
+		BasketStoreReserve(store, (int64) n + 1);
+		store->data[store->len++] = (int32) n;
+		for (i = 0; i < n; i++)
+		{
+			uint64		gap;
+
+			if (!VarintRead(&p, end, &gap))
+				CorruptBaskets("The value is truncated.");
+			if (gap >= (uint64) nitems || prev + 1 + (int64) gap >= nitems)
+				CorruptBaskets("An item index is out of range.");
+			prev = prev + 1 + (int64) gap;
+			store->data[store->len++] = (int32) prev;
+		}
+		store->n_entries += (int64) n;
+	}
+	if (p != end)
+		CorruptBaskets("The value has bytes after its last basket.");
+	store->n_baskets = (int64) n_baskets;
 	store->scratch_cap = 256;
 	store->scratch = palloc(sizeof(int32) * store->scratch_cap);
 	return store;

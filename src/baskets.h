@@ -57,5 +57,8 @@ extern Size BasketStoreSerialSize(const BasketStore *store);
 extern char *BasketStoreSerialize(const BasketStore *store, char *dst);
 extern BasketStore *BasketStoreDeserialize(const char *src, Size len,
 										   const char *what);
+extern void BasketStoreEncodeCompact(const BasketStore *store, StringInfo buf);
+extern BasketStore *BasketStoreDecodeCompact(const char *src, Size len,
+											 const char *what);
 
 #endif							/* BASKETS_H */

@@ -24,6 +24,7 @@
 #include "utils/varlena.h"
 
 #include "items.h"
+#include "varint.h"
 
 #define ITEM_SERIAL_MAGIC 0x42524931	/* "BRI1" */
 #define DIRECT_MAX (INT64CONST(1) << 22)	/* integer keys below this skip hashing */
@@ -629,6 +630,85 @@ ItemDictDeserialize(const char **src, const char *end, Budget *budget)
 		}
 		if ((i & 0xFFFF) == 0)
 			CHECK_FOR_INTERRUPTS();
+	}
+	*src = p;
+	return dict;
+}
+
+/*
+ * Append the keys in id order in the compact wire form: type, collation and
+ * count as varints, then each key as a zigzag varint (integer keys) or a
+ * varint length and its bytes (text keys).
+ */
+void
+ItemDictEncodeCompact(const ItemDict *dict, StringInfo buf)
+{
+	int32		i;
+
+	VarintAppend(buf, dict->typid);
+	VarintAppend(buf, dict->collation);
+	VarintAppend(buf, (uint64) dict->n);
+	for (i = 0; i < dict->n; i++)
+	{
+		if ((i & 0xFFFF) == 0)
+			CHECK_FOR_INTERRUPTS();
+		if (dict->basetype == INT8OID)
+			VarintAppend(buf, ZigzagEncode(dict->ikeys[i]));
+		else
+		{
+			VarintAppend(buf, dict->tkeys[i].len);
+			appendBinaryStringInfo(buf, dict->tkeys[i].s, (int) dict->tkeys[i].len);
+		}
+	}
+}
+
+/* Read a dictionary written by ItemDictEncodeCompact, checking every key. */
+ItemDict *
+ItemDictDecodeCompact(const char **src, const char *end, Budget *budget)
+{
+	const char *p = *src;
+	uint64		typid,
+				collation,
+				n,
+				i;
+	ItemDict   *dict;
+
+	if (!VarintRead(&p, end, &typid) || !VarintRead(&p, end, &collation) ||
+		!VarintRead(&p, end, &n))
+		CorruptItems("The item dictionary is truncated.");
+	if (typid > PG_UINT32_MAX || collation > PG_UINT32_MAX)
+		CorruptItems("The item key type or collation is out of range.");
+	CheckSerialTypeAndCollation((Oid) typid, (Oid) collation);
+	/* every key takes at least one byte, so this also bounds the count */
+	if (n > (uint64) PG_INT32_MAX / 2 || n > (uint64) (end - p))
+		CorruptItems("The item dictionary holds more keys than its bytes can.");
+	dict = ItemDictCreate((Oid) typid, (Oid) collation, budget);
+	for (i = 0; i < n; i++)
+	{
+		uint64		v;
+
+		if ((i & 0xFFFF) == 0)
+			CHECK_FOR_INTERRUPTS();
+		if (!VarintRead(&p, end, &v))
+			CorruptItems("The item dictionary is truncated.");
+		if (dict->basetype == INT8OID)
+		{
+			int64		k = ZigzagDecode(v);
+
+			CheckSerialIntKey(dict, k);
+			if (ItemDictAddInt(dict, k) != (int32) i)
+				CorruptItems("An item key appears twice.");
+		}
+		else
+		{
+			if (v > (uint64) (end - p))
+				CorruptItems("The item dictionary is truncated.");
+			if (!pg_verifymbstr(p, (int) v, true))
+				CorruptItems("An item key is not valid text in the database encoding.");
+			if (ItemDictAddText(dict, p, (uint32) v) != (int32) i)
+				CorruptItems("An item key appears twice.");
+			p += v;
+		}
 	}
 	*src = p;
 	return dict;

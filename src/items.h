@@ -7,6 +7,8 @@
 
 #include "postgres.h"
 
+#include "lib/stringinfo.h"
+
 #include "bundlerec.h"
 
 typedef struct ItemDict ItemDict;
@@ -27,5 +29,8 @@ extern char *ItemDictSerialize(const ItemDict *dict, const int32 *ids, int32 n,
 							   char *dst);
 extern ItemDict *ItemDictDeserialize(const char **src, const char *end,
 									 Budget *budget);
+extern void ItemDictEncodeCompact(const ItemDict *dict, StringInfo buf);
+extern ItemDict *ItemDictDecodeCompact(const char **src, const char *end,
+									   Budget *budget);
 
 #endif							/* ITEMS_H */

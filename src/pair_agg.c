@@ -53,10 +53,10 @@ bundlerec_pair_counts_final(PG_FUNCTION_ARGS)
 				size;
 	char	   *p;
 
-	CheckAggContext(fcinfo, "bundlerec_pair_counts_final");
+	CheckAggContext(fcinfo, "bundlerec.pair_counts_final");
 	if (PG_ARGISNULL(0))
 		PG_RETURN_NULL();
-	state = (BasketAggState *) PG_GETARG_POINTER(0);
+	state = BasketStateRead(PG_GETARG_DATUM(0));
 
 	work = AllocSetContextCreate(CurrentMemoryContext, "bundlerec pair_counts final",
 								 ALLOCSET_DEFAULT_SIZES);

@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # The bundlerec test suite: installs what is missing, builds with warnings as
 # errors, starts a throwaway cluster, runs the pg_regress suite (sql/,
-# expected/) and the pgTAP suites (test/pgtap/), drops the cluster, and ends
-# with "N passed, M failed".  Exits non-zero on any failure.
+# expected/), the pgTAP suites (test/pgtap/) and the Citus suite (test/citus/,
+# on a coordinator and two workers of its own; skipped with a message when the
+# citus extension is not installed), drops the cluster, and ends with
+# "N passed, M failed".  Exits non-zero on any failure.
 set -uo pipefail
 . "$(dirname "$0")/lib.sh"
 
@@ -62,6 +64,13 @@ pg_prove --verbose --ext .sql -r test/pgtap >test/tap.log 2>&1
 rc=$?
 cat test/tap.log
 tally "$rc" test/tap.log '^[[:space:]]*ok [0-9]+' '^[[:space:]]*not ok [0-9]+'
+
+# its own coordinator and two workers when citus is installed, else skipped
+echo "== Citus (test/citus)"
+bash test/citus/run.sh >test/citus.log 2>&1
+rc=$?
+cat test/citus.log
+tally "$rc" test/citus.log '^[[:space:]]*ok [0-9]+' '^[[:space:]]*not ok [0-9]+'
 
 echo
 echo "$passed passed, $failed failed"

@@ -65,51 +65,82 @@ COMMENT ON TYPE bundlerec.paircounts IS
 	'exact co-occurrence counts of item pairs over a set of baskets, built by bundlerec.pair_counts(); expand with bundlerec.pairs()';
 
 ------------------------------------------------------------------------------
+-- basketstate: the state of the aggregates over basket arrays
+------------------------------------------------------------------------------
+
+-- A concrete type, not internal, so that Citus pushes partial aggregation
+-- down to its workers; in memory it is an expanded object grown in place,
+-- flattened only when a state is shipped.
+CREATE TYPE bundlerec.basketstate;
+
+CREATE FUNCTION bundlerec.basketstate_in(cstring) RETURNS bundlerec.basketstate
+	AS 'MODULE_PATHNAME', 'bundlerec_basketstate_in'
+	LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
+CREATE FUNCTION bundlerec.basketstate_out(bundlerec.basketstate) RETURNS cstring
+	AS 'MODULE_PATHNAME', 'bundlerec_basketstate_out'
+	LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
+CREATE FUNCTION bundlerec.basketstate_recv(internal) RETURNS bundlerec.basketstate
+	AS 'MODULE_PATHNAME', 'bundlerec_basketstate_recv'
+	LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
+CREATE FUNCTION bundlerec.basketstate_send(bundlerec.basketstate) RETURNS bytea
+	AS 'MODULE_PATHNAME', 'bundlerec_basketstate_send'
+	LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
+CREATE TYPE bundlerec.basketstate (
+	INPUT = bundlerec.basketstate_in,
+	OUTPUT = bundlerec.basketstate_out,
+	RECEIVE = bundlerec.basketstate_recv,
+	SEND = bundlerec.basketstate_send,
+	INTERNALLENGTH = VARIABLE,
+	ALIGNMENT = double,
+	STORAGE = extended
+);
+
+COMMENT ON FUNCTION bundlerec.basketstate_in(cstring) IS 'text input of basketstate ("1:", then base64 of min_count, item dictionary and baskets as varints; checked)';
+COMMENT ON FUNCTION bundlerec.basketstate_out(bundlerec.basketstate) IS 'text output of basketstate ("1:", then base64 of min_count, item dictionary and baskets as varints)';
+COMMENT ON FUNCTION bundlerec.basketstate_recv(internal) IS 'binary input of basketstate (checked)';
+COMMENT ON FUNCTION bundlerec.basketstate_send(bundlerec.basketstate) IS 'binary output of basketstate';
+COMMENT ON TYPE bundlerec.basketstate IS
+	'partial state of the basket aggregates (pair_counts, basket_set): baskets as sorted item ids with their item dictionary; shipped between parallel workers and Citus nodes';
+
+------------------------------------------------------------------------------
 -- aggregates over basket arrays: shared transition machinery
 ------------------------------------------------------------------------------
 
-CREATE FUNCTION bundlerec.basket_agg_trans(internal, anyarray) RETURNS internal
+CREATE FUNCTION bundlerec.basket_agg_trans(bundlerec.basketstate, anyarray) RETURNS bundlerec.basketstate
 	AS 'MODULE_PATHNAME', 'bundlerec_basket_agg_trans'
 	LANGUAGE C PARALLEL SAFE;
 
-CREATE FUNCTION bundlerec.basket_agg_trans(internal, anyarray, bigint) RETURNS internal
+CREATE FUNCTION bundlerec.basket_agg_trans(bundlerec.basketstate, anyarray, bigint) RETURNS bundlerec.basketstate
 	AS 'MODULE_PATHNAME', 'bundlerec_basket_agg_trans'
 	LANGUAGE C PARALLEL SAFE;
 
-CREATE FUNCTION bundlerec.basket_agg_combine(internal, internal) RETURNS internal
+CREATE FUNCTION bundlerec.basket_agg_combine(bundlerec.basketstate, bundlerec.basketstate) RETURNS bundlerec.basketstate
 	AS 'MODULE_PATHNAME', 'bundlerec_basket_agg_combine'
 	LANGUAGE C PARALLEL SAFE;
 
-CREATE FUNCTION bundlerec.basket_agg_serialize(internal) RETURNS bytea
-	AS 'MODULE_PATHNAME', 'bundlerec_basket_agg_serialize'
-	LANGUAGE C STRICT PARALLEL SAFE;
-
-CREATE FUNCTION bundlerec.basket_agg_deserialize(bytea, internal) RETURNS internal
-	AS 'MODULE_PATHNAME', 'bundlerec_basket_agg_deserialize'
-	LANGUAGE C STRICT PARALLEL SAFE;
-
-COMMENT ON FUNCTION bundlerec.basket_agg_trans(internal, anyarray) IS 'transition function of the basket aggregates';
-COMMENT ON FUNCTION bundlerec.basket_agg_trans(internal, anyarray, bigint) IS 'transition function of pair_counts(items, min_count)';
-COMMENT ON FUNCTION bundlerec.basket_agg_combine(internal, internal) IS 'combine function of the basket aggregates';
-COMMENT ON FUNCTION bundlerec.basket_agg_serialize(internal) IS 'serialize function of the basket aggregates';
-COMMENT ON FUNCTION bundlerec.basket_agg_deserialize(bytea, internal) IS 'deserialize function of the basket aggregates';
+COMMENT ON FUNCTION bundlerec.basket_agg_trans(bundlerec.basketstate, anyarray) IS 'transition function of the basket aggregates';
+COMMENT ON FUNCTION bundlerec.basket_agg_trans(bundlerec.basketstate, anyarray, bigint) IS 'transition function of pair_counts(items, min_count)';
+COMMENT ON FUNCTION bundlerec.basket_agg_combine(bundlerec.basketstate, bundlerec.basketstate) IS 'combine function of the basket aggregates';
 
 ------------------------------------------------------------------------------
 -- pair_counts(items anyarray [, min_count bigint]): pair counts over baskets
 ------------------------------------------------------------------------------
 
-CREATE FUNCTION bundlerec.pair_counts_final(internal) RETURNS bundlerec.paircounts
+CREATE FUNCTION bundlerec.pair_counts_final(bundlerec.basketstate) RETURNS bundlerec.paircounts
 	AS 'MODULE_PATHNAME', 'bundlerec_pair_counts_final'
 	LANGUAGE C PARALLEL SAFE;
 
-COMMENT ON FUNCTION bundlerec.pair_counts_final(internal) IS 'final function of pair_counts: counts pairs';
+COMMENT ON FUNCTION bundlerec.pair_counts_final(bundlerec.basketstate) IS 'final function of pair_counts: counts pairs';
 
 CREATE AGGREGATE bundlerec.pair_counts(anyarray) (
 	SFUNC = bundlerec.basket_agg_trans,
-	STYPE = internal,
+	STYPE = bundlerec.basketstate,
+	SSPACE = 16384,
 	COMBINEFUNC = bundlerec.basket_agg_combine,
-	SERIALFUNC = bundlerec.basket_agg_serialize,
-	DESERIALFUNC = bundlerec.basket_agg_deserialize,
 	FINALFUNC = bundlerec.pair_counts_final,
 	FINALFUNC_MODIFY = READ_ONLY,
 	PARALLEL = SAFE
@@ -120,10 +151,9 @@ COMMENT ON AGGREGATE bundlerec.pair_counts(anyarray) IS
 
 CREATE AGGREGATE bundlerec.pair_counts(anyarray, bigint) (
 	SFUNC = bundlerec.basket_agg_trans,
-	STYPE = internal,
+	STYPE = bundlerec.basketstate,
+	SSPACE = 16384,
 	COMBINEFUNC = bundlerec.basket_agg_combine,
-	SERIALFUNC = bundlerec.basket_agg_serialize,
-	DESERIALFUNC = bundlerec.basket_agg_deserialize,
 	FINALFUNC = bundlerec.pair_counts_final,
 	FINALFUNC_MODIFY = READ_ONLY,
 	PARALLEL = SAFE
@@ -131,6 +161,45 @@ CREATE AGGREGATE bundlerec.pair_counts(anyarray, bigint) (
 
 COMMENT ON AGGREGATE bundlerec.pair_counts(anyarray, bigint) IS
 	'exact co-occurrence counts of the item pairs shared by at least min_count baskets (the second argument)';
+
+------------------------------------------------------------------------------
+-- basket states kept and merged by hand (per shard, per day, ...)
+------------------------------------------------------------------------------
+
+CREATE AGGREGATE bundlerec.basket_state(anyarray) (
+	SFUNC = bundlerec.basket_agg_trans,
+	STYPE = bundlerec.basketstate,
+	SSPACE = 16384,
+	COMBINEFUNC = bundlerec.basket_agg_combine,
+	PARALLEL = SAFE
+);
+
+COMMENT ON AGGREGATE bundlerec.basket_state(anyarray) IS
+	'the partial state of pair_counts(items) and basket_set(items) over these baskets, to keep and merge later with pair_counts_merge()';
+
+CREATE AGGREGATE bundlerec.basket_state(anyarray, bigint) (
+	SFUNC = bundlerec.basket_agg_trans,
+	STYPE = bundlerec.basketstate,
+	SSPACE = 16384,
+	COMBINEFUNC = bundlerec.basket_agg_combine,
+	PARALLEL = SAFE
+);
+
+COMMENT ON AGGREGATE bundlerec.basket_state(anyarray, bigint) IS
+	'the partial state of pair_counts(items, min_count) over these baskets, to keep and merge later with pair_counts_merge()';
+
+CREATE AGGREGATE bundlerec.pair_counts_merge(bundlerec.basketstate) (
+	SFUNC = bundlerec.basket_agg_combine,
+	STYPE = bundlerec.basketstate,
+	SSPACE = 16384,
+	COMBINEFUNC = bundlerec.basket_agg_combine,
+	FINALFUNC = bundlerec.pair_counts_final,
+	FINALFUNC_MODIFY = READ_ONLY,
+	PARALLEL = SAFE
+);
+
+COMMENT ON AGGREGATE bundlerec.pair_counts_merge(bundlerec.basketstate) IS
+	'pair counts over the baskets of several basket_state() values, as pair_counts() over all of them at once';
 
 ------------------------------------------------------------------------------
 -- pair rows with every measure
@@ -243,18 +312,17 @@ COMMENT ON FUNCTION bundlerec.basketset_send(bundlerec.basketset) IS 'binary out
 COMMENT ON TYPE bundlerec.basketset IS
 	'baskets encoded as sorted, distinct item lists with their item dictionary, built by bundlerec.basket_set(); mine with bundlerec.itemsets() and bundlerec.rules()';
 
-CREATE FUNCTION bundlerec.basket_set_final(internal) RETURNS bundlerec.basketset
+CREATE FUNCTION bundlerec.basket_set_final(bundlerec.basketstate) RETURNS bundlerec.basketset
 	AS 'MODULE_PATHNAME', 'bundlerec_basket_set_final'
 	LANGUAGE C PARALLEL SAFE;
 
-COMMENT ON FUNCTION bundlerec.basket_set_final(internal) IS 'final function of basket_set';
+COMMENT ON FUNCTION bundlerec.basket_set_final(bundlerec.basketstate) IS 'final function of basket_set';
 
 CREATE AGGREGATE bundlerec.basket_set(anyarray) (
 	SFUNC = bundlerec.basket_agg_trans,
-	STYPE = internal,
+	STYPE = bundlerec.basketstate,
+	SSPACE = 16384,
 	COMBINEFUNC = bundlerec.basket_agg_combine,
-	SERIALFUNC = bundlerec.basket_agg_serialize,
-	DESERIALFUNC = bundlerec.basket_agg_deserialize,
 	FINALFUNC = bundlerec.basket_set_final,
 	FINALFUNC_MODIFY = READ_ONLY,
 	PARALLEL = SAFE
@@ -262,6 +330,53 @@ CREATE AGGREGATE bundlerec.basket_set(anyarray) (
 
 COMMENT ON AGGREGATE bundlerec.basket_set(anyarray) IS
 	'baskets given as arrays of item keys, encoded for bundlerec.itemsets() and bundlerec.rules()';
+
+------------------------------------------------------------------------------
+-- the basket aggregates once more for each item key type
+------------------------------------------------------------------------------
+
+-- Citus 13 pushes a custom aggregate down to its workers only when the
+-- aggregate's declared argument types equal the argument's type, which a
+-- polymorphic (anyarray) aggregate never does; these exact overloads are
+-- chosen over anyarray for arrays of the item key types.
+DO $do$
+DECLARE
+	t text;
+BEGIN
+	FOREACH t IN ARRAY ARRAY['smallint', 'integer', 'bigint', 'text', 'character varying'] LOOP
+		EXECUTE format($q$
+			CREATE AGGREGATE bundlerec.pair_counts(%1$s[]) (
+				SFUNC = bundlerec.basket_agg_trans, STYPE = bundlerec.basketstate, SSPACE = 16384,
+				COMBINEFUNC = bundlerec.basket_agg_combine,
+				FINALFUNC = bundlerec.pair_counts_final, FINALFUNC_MODIFY = READ_ONLY, PARALLEL = SAFE);
+			COMMENT ON AGGREGATE bundlerec.pair_counts(%1$s[]) IS
+				'exact co-occurrence counts of every item pair over baskets of %1$s item keys (pushed down by Citus)';
+			CREATE AGGREGATE bundlerec.pair_counts(%1$s[], bigint) (
+				SFUNC = bundlerec.basket_agg_trans, STYPE = bundlerec.basketstate, SSPACE = 16384,
+				COMBINEFUNC = bundlerec.basket_agg_combine,
+				FINALFUNC = bundlerec.pair_counts_final, FINALFUNC_MODIFY = READ_ONLY, PARALLEL = SAFE);
+			COMMENT ON AGGREGATE bundlerec.pair_counts(%1$s[], bigint) IS
+				'exact co-occurrence counts of the pairs of %1$s item keys shared by at least min_count baskets (pushed down by Citus)';
+			CREATE AGGREGATE bundlerec.basket_set(%1$s[]) (
+				SFUNC = bundlerec.basket_agg_trans, STYPE = bundlerec.basketstate, SSPACE = 16384,
+				COMBINEFUNC = bundlerec.basket_agg_combine,
+				FINALFUNC = bundlerec.basket_set_final, FINALFUNC_MODIFY = READ_ONLY, PARALLEL = SAFE);
+			COMMENT ON AGGREGATE bundlerec.basket_set(%1$s[]) IS
+				'baskets of %1$s item keys, encoded for bundlerec.itemsets() and bundlerec.rules() (pushed down by Citus)';
+			CREATE AGGREGATE bundlerec.basket_state(%1$s[]) (
+				SFUNC = bundlerec.basket_agg_trans, STYPE = bundlerec.basketstate, SSPACE = 16384,
+				COMBINEFUNC = bundlerec.basket_agg_combine, PARALLEL = SAFE);
+			COMMENT ON AGGREGATE bundlerec.basket_state(%1$s[]) IS
+				'the partial state of pair_counts(items) and basket_set(items) over baskets of %1$s item keys (pushed down by Citus)';
+			CREATE AGGREGATE bundlerec.basket_state(%1$s[], bigint) (
+				SFUNC = bundlerec.basket_agg_trans, STYPE = bundlerec.basketstate, SSPACE = 16384,
+				COMBINEFUNC = bundlerec.basket_agg_combine, PARALLEL = SAFE);
+			COMMENT ON AGGREGATE bundlerec.basket_state(%1$s[], bigint) IS
+				'the partial state of pair_counts(items, min_count) over baskets of %1$s item keys (pushed down by Citus)';
+			$q$, t);
+	END LOOP;
+END
+$do$;
 
 ------------------------------------------------------------------------------
 -- frequent itemsets and association rules

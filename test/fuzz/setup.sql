@@ -87,6 +87,10 @@ BEGIN
 			ARRAY['\x', '\x00', '\x0100000000000000', '\x' || md5(random()::text), '\xffffffffffffffffffffffff']
 		WHEN typ = 'bundlerec.basketset'::regtype THEN
 			ARRAY['\x', '\x00', '\x01000000', '\x' || md5(random()::text) || md5(random()::text)]
+		WHEN typ = 'bundlerec.basketstate'::regtype THEN
+			ARRAY['', '1:', '1:AQ==', '2:AQ==', '1:' || encode(decode(md5(random()::text), 'hex'), 'base64'),
+			      (SELECT bundlerec.basket_state(b)::text FROM (VALUES (ARRAY[1, 2]), (ARRAY[2, 3, 5])) v(b)),
+			      (SELECT bundlerec.basket_state(b, 2)::text FROM (VALUES (ARRAY['a', 'b']), (ARRAY['b'])) v(b))]
 		WHEN typ = 'anyarray'::regtype THEN
 			ARRAY['{1,2}'::text, '{NaN}', '{{1}}', '{1,NULL}', '{}']
 		WHEN typ = 'anyelement'::regtype THEN
