@@ -150,7 +150,8 @@ static const char *const products_sql[SQ_COUNT] = {
 	[SQ_FALLBACK] =
 	"SELECT i.item, i.support::float8, 2, i.category_rank::int8, i.category, i.orders::int8"
 	" FROM %1$s.items i"
-	" WHERE i.category = ANY (coalesce($3, ARRAY(SELECT c.category FROM %1$s.products c"
+	" WHERE i.category = ANY (coalesce($3, ARRAY(SELECT c.category FROM %1$s.items c"
+	" WHERE c.item = ANY ($1) UNION SELECT c.category FROM %1$s.products c"
 	" WHERE c.item = ANY ($1))))"
 	" AND i.category_rank <= $2"
 	" UNION ALL"

@@ -24,7 +24,7 @@ CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION IF NOT EXISTS bundlerec;
 
 BEGIN;
-SELECT plan(51);
+SELECT plan(52);
 
 CREATE SCHEMA tap_cold;
 SET LOCAL search_path = tap_cold, public;
@@ -310,6 +310,17 @@ SELECT is((SELECT count(*) FROM (
 	 EXCEPT SELECT item, neighbor, round(similarity::numeric, 9) FROM bundlerec_cs_text.content_neighbors)) d), 0::bigint,
 	'without embeddings: content_neighbors() over name and attributes');
 SELECT is((SELECT array_agg(DISTINCT basis) FROM bundlerec_cs_text.content_neighbors), '{text}'::text[], 'basis: text');
+-- categories on the order lines only: a known item's fallback still finds its category
+CREATE VIEW shop_c AS SELECT s.*, c.cat FROM shop s JOIN catalogue c USING (item);
+SET LOCAL client_min_messages = error;
+SELECT bundlerec.create_model('cs_linecat', 'shop_c', 'basket', 'item', category => 'cat',
+	options => '{"min_count": 3, "rules": false, "bundles": false, "embeddings": false, "cold_start_orders": 0}',
+	products => 'cat2', product_columns => '{"name": "name"}');
+SELECT bundlerec.refresh('cs_linecat');
+RESET client_min_messages;
+SELECT results_eq($$SELECT partner, source FROM bundlerec.frequently_bought_together('cs_linecat', 'A', 1)$$,
+	$$VALUES ('C', 'popular in category')$$,
+	'a known item''s category comes from the lines when products has none');
 SELECT is((SELECT count(*) FROM (
 	(SELECT item, other, round(score::numeric, 9) FROM cold_oracle('bundlerec_cs_text', 'shop', 20, 5, 20, 1)
 	 EXCEPT SELECT item, other, round(score::numeric, 9) FROM bundlerec_cs_text.cold_start WHERE list = 'together')
