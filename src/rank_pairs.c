@@ -55,10 +55,11 @@ typedef struct RankState
 	double		shrinkage;
 } RankState;
 
-/* Offers the pair (a, b) seen in cab orders to both items' heaps. */
+/* Offers the pair (a, b) seen in cab orders to both items' heaps (a PairFn). */
 static void
-OfferPair(RankState *st, int32 a, int32 b, int64 cab)
+OfferPair(void *arg, int32 a, int32 b, int64 cab)
 {
+	RankState  *st = arg;
 	TopEntry	e;
 
 	if (cab < st->min_count)
@@ -164,6 +165,81 @@ LoadDelta(RankState *st, Oid relid, int64 *max_add)
 }
 
 
+/* What a scan of the pair counts does with each pair. */
+typedef void (*PairFn) (void *arg, int32 a, int32 b, int64 cab);
+
+/*
+ * Passes fn every pair of pair_counts (item_a, item_b, count) plus the
+ * changes of pair_delta (InvalidOid: none) that can reach min_count, with
+ * its count; fn still checks min_count.  One cursor pass over the base,
+ * its progress reported as stage.  Needs SPI connected.
+ */
+static void
+ScanPairs(RankState *st, Oid pair_counts, Oid pair_delta, int64 min_count,
+		  const char *stage, PairFn fn, void *arg)
+{
+	HTAB	   *delta = NULL;
+	int64		max_add = 0;
+	Portal		portal;
+	Oid			argtypes[1] = {INT8OID};
+	Datum		args[1];
+	Progress	progress;
+	int64		nread = 0;
+	uint64		r;
+
+	if (OidIsValid(pair_delta))
+		delta = LoadDelta(st, pair_delta, &max_add);
+	/* a base count below min_count - max_add cannot reach min_count */
+	args[0] = Int64GetDatum(min_count - max_add);
+	portal = SPI_cursor_open_with_args(NULL,
+									   psprintf("SELECT item_a, item_b, count::pg_catalog.int8 FROM %s "
+												"WHERE count OPERATOR(pg_catalog.>=) $1",
+												RelationSqlName(pair_counts)),
+									   1, argtypes, args, NULL, true, 0);
+	ProgressStart(&progress, stage, "pair counts read", 0);
+	while (FetchRows(portal, &progress, &nread))
+	{
+		for (r = 0; r < SPI_processed; r++)
+		{
+			int32		a,
+						b;
+			int64		cab;
+
+			if (!PairIds(st, SPI_tuptable->vals[r], SPI_tuptable->tupdesc, &a, &b, &cab))
+				continue;
+			if (delta != NULL && hash_get_num_entries(delta) > 0)
+			{
+				uint64		key = ((uint64) Min(a, b) << 32) | (uint32) Max(a, b);
+				DeltaEntry *e = hash_search(delta, &key, HASH_FIND, NULL);
+
+				if (e != NULL)
+				{
+					cab += e->count;
+					e->seen = true;
+				}
+			}
+			fn(arg, a, b, cab);
+		}
+		SPI_freetuptable(SPI_tuptable);
+	}
+	SPI_cursor_close(portal);
+	if (delta != NULL)
+	{
+		HASH_SEQ_STATUS seq;
+		DeltaEntry *e;
+
+		/*
+		 * Pairs the scan did not meet: not in the base, or in it below
+		 * min_count - max_add, where base + change stays under min_count
+		 * and so does the change alone.
+		 */
+		hash_seq_init(&seq, delta);
+		while ((e = hash_seq_search(&seq)) != NULL)
+			if (!e->seen)
+				fn(arg, (int32) (e->pair >> 32), (int32) (e->pair & 0xFFFFFFFF), e->count);
+	}
+}
+
 /*
  * bundlerec._rank_pairs(pair_counts, pair_delta, item_counts, n, shrinkage,
  * per_item, min_count): for every item, its per_item best partners among
@@ -183,16 +259,9 @@ bundlerec_rank_pairs(PG_FUNCTION_ARGS)
 	MemoryContext work,
 				old;
 	Budget		budget;
-	HTAB	   *delta = NULL;
-	int64		max_add = 0;
 	Datum	   *keys;
-	Portal		portal;
-	Oid			argtypes[1] = {INT8OID};
-	Datum		args[1];
 	uint64		r;
 	int32		item;
-	Progress	progress;
-	int64		nread = 0;
 
 	for (r = 0; r < 7; r++)
 		if (PG_ARGISNULL(r) && r != 1)
@@ -223,58 +292,8 @@ bundlerec_rank_pairs(PG_FUNCTION_ARGS)
 
 	st.heaps = BudgetAlloc(&budget, mul_size(mul_size(sizeof(TopEntry), Max(st.nitems, 1)), st.k));
 	st.sizes = BudgetAlloc0(&budget, sizeof(int32) * Max(st.nitems, 1));
-	if (!PG_ARGISNULL(1))
-		delta = LoadDelta(&st, PG_GETARG_OID(1), &max_add);
-
-	/* a base count below min_count - max_add cannot reach min_count */
-	args[0] = Int64GetDatum(st.min_count - max_add);
-	portal = SPI_cursor_open_with_args(NULL,
-									   psprintf("SELECT item_a, item_b, count::pg_catalog.int8 FROM %s "
-												"WHERE count OPERATOR(pg_catalog.>=) $1",
-												RelationSqlName(PG_GETARG_OID(0))),
-									   1, argtypes, args, NULL, true, 0);
-	ProgressStart(&progress, "pairs", "pair counts read", 0);
-	while (FetchRows(portal, &progress, &nread))
-	{
-		for (r = 0; r < SPI_processed; r++)
-		{
-			int32		a,
-						b;
-			int64		cab;
-
-			if (!PairIds(&st, SPI_tuptable->vals[r], SPI_tuptable->tupdesc, &a, &b, &cab))
-				continue;
-			if (delta != NULL && hash_get_num_entries(delta) > 0)
-			{
-				uint64		key = ((uint64) Min(a, b) << 32) | (uint32) Max(a, b);
-				DeltaEntry *e = hash_search(delta, &key, HASH_FIND, NULL);
-
-				if (e != NULL)
-				{
-					cab += e->count;
-					e->seen = true;
-				}
-			}
-			OfferPair(&st, a, b, cab);
-		}
-		SPI_freetuptable(SPI_tuptable);
-	}
-	SPI_cursor_close(portal);
-	if (delta != NULL)
-	{
-		HASH_SEQ_STATUS seq;
-		DeltaEntry *e;
-
-		/*
-		 * Pairs the scan did not meet: not in the base, or in it below
-		 * min_count - max_add, where base + change stays under min_count
-		 * and so does the change alone.
-		 */
-		hash_seq_init(&seq, delta);
-		while ((e = hash_seq_search(&seq)) != NULL)
-			if (!e->seen)
-				OfferPair(&st, (int32) (e->pair >> 32), (int32) (e->pair & 0xFFFFFFFF), e->count);
-	}
+	ScanPairs(&st, PG_GETARG_OID(0), PG_ARGISNULL(1) ? InvalidOid : PG_GETARG_OID(1), st.min_count,
+			  "pairs", OfferPair, &st);
 
 	keys = palloc(sizeof(Datum) * Max(st.nitems, 1));
 	for (item = 0; item < st.nitems; item++)
@@ -356,17 +375,27 @@ AddPartner(Adjacency *adj, Budget *budget, int32 b, int64 cab)
 	adj->count[adj->n++] = cab;
 }
 
-/* A pair (a, b) seen in cab orders, kept for whichever is needed. */
-static void
-KeepPair(Adjacency *adj, const bool *needed, Budget *budget, int32 a, int32 b,
-		 int64 cab, int64 min_count)
+/* The neighbours' partners being collected by a scan of the pair counts. */
+typedef struct PoolScan
 {
-	if (cab < min_count)
+	Adjacency  *adj;
+	const bool *needed;
+	Budget	   *budget;
+	int64		min_count;
+} PoolScan;
+
+/* A pair (a, b) seen in cab orders, kept for whichever is needed (a PairFn). */
+static void
+KeepPair(void *arg, int32 a, int32 b, int64 cab)
+{
+	PoolScan   *ps = arg;
+
+	if (cab < ps->min_count)
 		return;
-	if (needed[a])
-		AddPartner(&adj[a], budget, b, cab);
-	if (needed[b])
-		AddPartner(&adj[b], budget, a, cab);
+	if (ps->needed[a])
+		AddPartner(&ps->adj[a], ps->budget, b, cab);
+	if (ps->needed[b])
+		AddPartner(&ps->adj[b], ps->budget, a, cab);
 }
 
 /*
@@ -392,15 +421,11 @@ bundlerec_cold_partners(PG_FUNCTION_ARGS)
 	MemoryContext work,
 				old;
 	Budget		budget;
-	HTAB	   *delta = NULL;
-	int64		max_add = 0;
 	int64		min_count;
 	int32		k;
-	Portal		portal;
-	Oid			argtypes[1] = {INT8OID};
-	Datum		args[1];
 	uint64		r;
 	bool	   *needed;
+	PoolScan	scan;
 	Adjacency  *adj;
 	PoolProduct *prods;
 	PoolNeighbor *nbrs;
@@ -412,8 +437,6 @@ bundlerec_cold_partners(PG_FUNCTION_ARGS)
 	int32	   *touched;
 	TopEntry   *heap;
 	Datum	   *keys;
-	Progress	progress;
-	int64		nread = 0;
 	int32		p;
 
 	for (r = 0; r < 6; r++)
@@ -477,54 +500,12 @@ bundlerec_cold_partners(PG_FUNCTION_ARGS)
 	}
 	SPI_freetuptable(SPI_tuptable);
 
-	if (!PG_ARGISNULL(1))
-		delta = LoadDelta(&st, PG_GETARG_OID(1), &max_add);
-	args[0] = Int64GetDatum(min_count - max_add);
-	portal = SPI_cursor_open_with_args(NULL,
-									   psprintf("SELECT item_a, item_b, count::pg_catalog.int8 FROM %s "
-												"WHERE count OPERATOR(pg_catalog.>=) $1",
-												RelationSqlName(PG_GETARG_OID(0))),
-									   1, argtypes, args, NULL, true, 0);
-	ProgressStart(&progress, "cold start", "pair counts read", 0);
-	while (FetchRows(portal, &progress, &nread))
-	{
-		for (r = 0; r < SPI_processed; r++)
-		{
-			int32		a,
-						b;
-			int64		cab;
-
-			if (!PairIds(&st, SPI_tuptable->vals[r], SPI_tuptable->tupdesc, &a, &b, &cab))
-				continue;
-			if (!needed[a] && !needed[b])
-				continue;
-			if (delta != NULL && hash_get_num_entries(delta) > 0)
-			{
-				uint64		key = ((uint64) Min(a, b) << 32) | (uint32) Max(a, b);
-				DeltaEntry *e = hash_search(delta, &key, HASH_FIND, NULL);
-
-				if (e != NULL)
-				{
-					cab += e->count;
-					e->seen = true;
-				}
-			}
-			KeepPair(adj, needed, &budget, a, b, cab, min_count);
-		}
-		SPI_freetuptable(SPI_tuptable);
-	}
-	SPI_cursor_close(portal);
-	if (delta != NULL)
-	{
-		HASH_SEQ_STATUS seq;
-		DeltaEntry *e;
-
-		hash_seq_init(&seq, delta);
-		while ((e = hash_seq_search(&seq)) != NULL)
-			if (!e->seen)
-				KeepPair(adj, needed, &budget, (int32) (e->pair >> 32),
-						 (int32) (e->pair & 0xFFFFFFFF), e->count, min_count);
-	}
+	scan.adj = adj;
+	scan.needed = needed;
+	scan.budget = &budget;
+	scan.min_count = min_count;
+	ScanPairs(&st, PG_GETARG_OID(0), PG_ARGISNULL(1) ? InvalidOid : PG_GETARG_OID(1), min_count,
+			  "cold start", KeepPair, &scan);
 
 	acc = BudgetAlloc0(&budget, sizeof(double) * Max(st.nitems, 1));
 	best = BudgetAlloc0(&budget, sizeof(double) * Max(st.nitems, 1));

@@ -857,10 +857,11 @@ $body$;
  * its similarity: sum sim * count(n, j) / sum sim * orders(n) over the
  * neighbours with orders (bundlerec._cold_partners, exact pair counts of at
  * least min_count orders), so a partner of one weak or rarely bought
- * neighbour scores low; similar: their content neighbours.  Each is blended with the product's own list (pairs'
- * confidence; ALS cosine) by content_weight = s / (s + orders), s =
- * cold_start_shrinkage: a product never sold is all content, and its own
- * evidence takes over as its orders grow.  Returns its rows.
+ * neighbour scores low; similar: their content neighbours.  Each is
+ * blended with the product's own list (pairs' confidence; ALS cosine) by
+ * content_weight = s / (s + orders), s = cold_start_shrinkage: a product
+ * never sold is all content, and its own evidence takes over as its
+ * orders grow.  Returns its rows.
  */
 CREATE FUNCTION bundlerec._stage_cold_start(c bundlerec._build_context)
 RETURNS bigint
