@@ -31,6 +31,7 @@ OBJS = \
 	src/content.o \
 	src/item_attributes.o \
 	src/bundle_data.o \
+	src/bundle_content.o \
 	src/bundles.o \
 	src/customer_stream.o \
 	src/customer_bundles.o \

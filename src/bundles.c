@@ -12,7 +12,10 @@
  *	  revenue	 = accept * price(B \ S) * (1 - discount)
  *	  affinity	 = mean over B of sigmoid(x . y_i) (embeddings), or of
  *				   1 - prod_h (1 - cos(h, i)) over the customer's history
+ *	  alike		 = mean over the pairs of B of their content similarity
+ *				   (a content table; 0 for a pair it does not list)
  *	  score		 = w_c cohesion + w_a affinity + w_r revenue / (revenue + scale)
+ *				   + w_l alike
  * Generation is a beam search: the anchor's best partners by shrunk npmi,
  * then bundles grown one item at a time, keeping the best `beam` of each
  * size; the baskets of a bundle are its parent's filtered by the new item,
@@ -42,7 +45,7 @@
 PG_FUNCTION_INFO_V1(bundle_score);
 PG_FUNCTION_INFO_V1(generate_bundles);
 
-#define BUNDLE_COLUMNS 17
+#define BUNDLE_COLUMNS 18
 #define MAX_BEAM 1000
 
 typedef enum AffinityMode
@@ -67,6 +70,8 @@ typedef struct Scoring
 	int			n_history;
 	FactorTable *factors;
 	float	   *vector;
+	ContentSims *content;		/* NULL: alike not scored */
+	double		w_alike;
 	double	   *item_affinity;	/* item -> a_i, NaN until computed */
 	bool	   *affinity_known;
 } Scoring;
@@ -86,6 +91,7 @@ typedef struct BundleScore
 	double		bundle_price;
 	double		accept;
 	double		revenue;
+	double		alike;			/* NaN when not scored */
 	double		score;
 } BundleScore;
 
@@ -104,7 +110,9 @@ typedef struct ScoringArgs
 				w_cohesion,
 				w_affinity,
 				w_revenue,
-				revenue_scale;
+				revenue_scale,
+				content,
+				w_alike;
 } ScoringArgs;
 
 static double
@@ -236,6 +244,20 @@ ReadScoring(FunctionCallInfo fcinfo, const ScoringArgs *a, BundleData *d,
 					 errhint("Expected revenue r enters the score as r / (r + revenue_scale); leave it out to use the median item price.")));
 	}
 
+	sc->w_alike = ArgFloat(fcinfo, a->w_alike, "alike_weight");
+	if (isnan(sc->w_alike) || isinf(sc->w_alike))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("alike_weight must be a finite number, not %g", sc->w_alike),
+				 errhint("A positive weight favours bundles of alike items, a negative one bundles of unlike (complementary) items.")));
+	if (!PG_ARGISNULL(a->content))
+		sc->content = LoadContentSims(PG_GETARG_OID(a->content), d);
+	else if (sc->w_alike != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("alike_weight needs content"),
+				 errhint("Pass a table of item, neighbor and similarity as content, such as a model's content_neighbors.")));
+
 	sc->item_affinity = palloc(sizeof(double) * Max(d->n_items, 1));
 	sc->affinity_known = palloc0(sizeof(bool) * Max(d->n_items, 1));
 	if (!PG_ARGISNULL(a->vector))
@@ -331,6 +353,7 @@ ScoreBundle(BundleData *d, Scoring *sc, const int32 *items, int m,
 {
 	double		n = (double) d->n_baskets;
 	double		sum_npmi = 0,
+				sum_alike = 0,
 				sum_lift = 0,
 				sum_aff = 0,
 				addon = 0,
@@ -356,12 +379,15 @@ ScoreBundle(BundleData *d, Scoring *sc, const int32 *items, int m,
 
 			sum_npmi += s;
 			sum_lift += lift;
+			if (sc->content)
+				sum_alike += ContentSim(sc->content, items[i], items[j]);
 			o->min_npmi = Min(o->min_npmi, s);
 			o->min_lift = Min(o->min_lift, lift);
 			pairs++;
 		}
 	o->cohesion = sum_npmi / pairs;
 	o->mean_lift = sum_lift / pairs;
+	o->alike = sc->content ? sum_alike / pairs : get_float8_nan();
 
 	for (i = 0; i < m; i++)
 	{
@@ -417,6 +443,8 @@ ScoreBundle(BundleData *d, Scoring *sc, const int32 *items, int m,
 		o->score += sc->w_affinity * o->affinity;
 	if (!isnan(o->revenue) && !isnan(sc->revenue_scale))
 		o->score += sc->w_revenue * o->revenue / (o->revenue + sc->revenue_scale);
+	if (!isnan(o->alike))
+		o->score += sc->w_alike * o->alike;
 }
 
 static char *
@@ -442,6 +470,8 @@ Explain(const Scoring *sc, const BundleScore *o, int m)
 	}
 	else if (sc->mode == AFFINITY_VECTOR && !isnan(o->affinity))
 		appendStringInfo(&s, "; taste match %.0f%%", 100.0 * o->affinity);
+	if (!isnan(o->alike) && o->alike != 0)
+		appendStringInfo(&s, "; content similarity %.2f", o->alike);
 	if (!isnan(o->list_price))
 	{
 		if (sc->discount > 0)
@@ -490,6 +520,8 @@ BundleValues(const BundleData *d, const Scoring *sc, const int32 *items,
 	nulls[14] = isnan(o->revenue);
 	values[15] = Float8GetDatum(o->score);
 	values[16] = CStringGetTextDatum(Explain(sc, o, m));
+	values[17] = Float8GetDatum(o->alike);
+	nulls[17] = isnan(o->alike);
 }
 
 static void
@@ -511,12 +543,13 @@ ReadColumns(FunctionCallInfo fcinfo, const ScoringArgs *a, ItemColumns *cols)
  * bundle_score(source, basket, item, items, anchor, price, ordered_at,
  *				price_window, discount, history, customer_vector,
  *				item_factors, shrinkage, cohesion_weight, affinity_weight,
- *				revenue_weight, revenue_scale) -> bundlerec.bundle
+ *				revenue_weight, revenue_scale, content, alike_weight)
+ *	  -> bundlerec.bundle
  */
 Datum
 bundle_score(PG_FUNCTION_ARGS)
 {
-	static const ScoringArgs args = {5, -1, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16};
+	static const ScoringArgs args = {5, -1, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18};
 	ItemColumns cols;
 	BundleData *d;
 	Scoring		sc;
@@ -876,12 +909,12 @@ ArgInt(FunctionCallInfo fcinfo, int argno, const char *param, int lo,
  *		exclude, available, max_price, price, category, ordered_at,
  *		price_window, discount, history, customer_vector, item_factors,
  *		min_size, beam, shrinkage, cohesion_weight, affinity_weight,
- *		revenue_weight, revenue_scale, min_support)
+ *		revenue_weight, revenue_scale, min_support, content, alike_weight)
  */
 Datum
 generate_bundles(PG_FUNCTION_ARGS)
 {
-	static const ScoringArgs args = {10, 11, 12, 13, 14, 15, 16, 17, 20, 21, 22, 23, 24};
+	static const ScoringArgs args = {10, 11, 12, 13, 14, 15, 16, 17, 20, 21, 22, 23, 24, 26, 27};
 	ItemColumns cols;
 	BundleData *d;
 	Scoring		sc;

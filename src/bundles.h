@@ -15,6 +15,7 @@
 #include "linalg.h"
 
 typedef struct PairCacheHash PairCacheHash;
+typedef struct ContentSims ContentSims;
 
 typedef struct BundleData
 {
@@ -43,6 +44,8 @@ extern bool BasketHolds(const BundleData *d, int32 basket, int32 item);
 extern int64 PairCount(BundleData *d, int32 a, int32 b);
 extern int32 BasketsHoldingAll(const BundleData *d, const int32 *items, int n,
 							   int32 *out);
+extern ContentSims *LoadContentSims(Oid relid, BundleData *d);
+extern double ContentSim(const ContentSims *c, int32 a, int32 b);
 extern int32 FilterBaskets(const BundleData *d, const int32 *in, int32 n,
 						   int32 item, int32 *out);
 

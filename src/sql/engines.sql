@@ -978,7 +978,8 @@ CREATE TYPE bundlerec.bundle AS (
 	accept_probability double precision,
 	expected_revenue double precision,
 	score double precision,
-	explanation text
+	explanation text,
+	alike double precision
 );
 
 COMMENT ON TYPE bundlerec.bundle IS 'a bundle of items with its cohesion, affinity for a customer, revenue, combined score and explanation';
@@ -997,8 +998,9 @@ COMMENT ON COLUMN bundlerec.bundle.list_price IS 'sum of the item prices; NULL w
 COMMENT ON COLUMN bundlerec.bundle.bundle_price IS 'list_price * (1 - discount)';
 COMMENT ON COLUMN bundlerec.bundle.accept_probability IS 'orders holding the bundle / orders holding the anchor: the confidence of anchor => the rest';
 COMMENT ON COLUMN bundlerec.bundle.expected_revenue IS 'accept_probability * price of the added items * (1 - discount)';
-COMMENT ON COLUMN bundlerec.bundle.score IS 'cohesion_weight * cohesion + affinity_weight * affinity + revenue_weight * r / (r + revenue_scale), r = expected_revenue; missing parts count 0';
+COMMENT ON COLUMN bundlerec.bundle.score IS 'cohesion_weight * cohesion + affinity_weight * affinity + revenue_weight * r / (r + revenue_scale) + alike_weight * alike, r = expected_revenue; missing parts count 0';
 COMMENT ON COLUMN bundlerec.bundle.explanation IS 'the score in words';
+COMMENT ON COLUMN bundlerec.bundle.alike IS 'mean over item pairs of their content similarity (the content table''s similarity; 0 for a pair it does not list); NULL without content';
 
 -- STABLE: reads the source (and the factor table) with the caller's
 -- privileges.  PARALLEL RESTRICTED: it runs its own queries through SPI.
@@ -1019,12 +1021,14 @@ CREATE FUNCTION bundlerec.bundle_score(
 	cohesion_weight double precision DEFAULT 1,
 	affinity_weight double precision DEFAULT 1,
 	revenue_weight double precision DEFAULT 1,
-	revenue_scale double precision DEFAULT NULL)
+	revenue_scale double precision DEFAULT NULL,
+	content regclass DEFAULT NULL,
+	alike_weight double precision DEFAULT 0)
 RETURNS bundlerec.bundle
 	AS 'MODULE_PATHNAME', 'bundle_score'
 	LANGUAGE C STABLE PARALLEL RESTRICTED;
 
-COMMENT ON FUNCTION bundlerec.bundle_score(regclass, text, text, text[], text[], text, text, interval, double precision, text[], real[], regclass, double precision, double precision, double precision, double precision, double precision) IS
+COMMENT ON FUNCTION bundlerec.bundle_score(regclass, text, text, text[], text[], text, text, interval, double precision, text[], real[], regclass, double precision, double precision, double precision, double precision, double precision, regclass, double precision) IS
 	'cohesion, affinity for a customer, revenue and combined score of one bundle of items, from a table of order lines';
 
 CREATE FUNCTION bundlerec.generate_bundles(
@@ -1053,12 +1057,14 @@ CREATE FUNCTION bundlerec.generate_bundles(
 	affinity_weight double precision DEFAULT 1,
 	revenue_weight double precision DEFAULT 1,
 	revenue_scale double precision DEFAULT NULL,
-	min_support double precision DEFAULT 0)
+	min_support double precision DEFAULT 0,
+	content regclass DEFAULT NULL,
+	alike_weight double precision DEFAULT 0)
 RETURNS SETOF bundlerec.bundle
 	AS 'MODULE_PATHNAME', 'generate_bundles'
 	LANGUAGE C STABLE PARALLEL RESTRICTED;
 
-COMMENT ON FUNCTION bundlerec.generate_bundles(regclass, text, text, text[], integer, integer, bigint, text[], text[], double precision, text, text, text, interval, double precision, text[], real[], regclass, integer, integer, double precision, double precision, double precision, double precision, double precision, double precision) IS
+COMMENT ON FUNCTION bundlerec.generate_bundles(regclass, text, text, text[], integer, integer, bigint, text[], text[], double precision, text, text, text, interval, double precision, text[], real[], regclass, integer, integer, double precision, double precision, double precision, double precision, double precision, double precision, regclass, double precision) IS
 	'the k best bundles of 2 to max_size items around an anchor item or cart (or around every item when anchor is NULL), grown by beam search from order lines under constraints';
 
 ------------------------------------------------------------------------------

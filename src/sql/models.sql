@@ -191,12 +191,14 @@ INSERT INTO bundlerec.result_tables VALUES
    "model_part": "ALS predicted preference x . y, clipped to [0, 1]",
    "bought": "orders of the customer holding the item",
    "rank_new": "rank among the items the customer never bought (NULL for the others)"}'),
-('item_bundles', 13, 'item bundles', 'bundles', 'model', true,
- '{anchor,rank,items,size,count,support,cohesion,min_npmi,mean_lift,list_price,bundle_price,accept_probability,expected_revenue,score,explanation}',
+('item_bundles', 15, 'item bundles', 'bundles', 'model', true,
+ '{anchor,rank,items,size,count,support,cohesion,min_npmi,mean_lift,list_price,bundle_price,accept_probability,expected_revenue,score,explanation,alike}',
  '{anchor,rank}', '{"UNIQUE (anchor, items)"}',
  'bundles around each item (anchor), by bundlerec.generate_bundles; count >= min_count',
- '{"rank": "1 = best bundle of the anchor"}'),
-('customer_bundles', 14, 'customer bundles', 'customer bundles', 'per customer', true,
+ '{"rank": "1 = best bundle of the anchor",
+   "score": "cohesion + revenue part (generate_bundles) + bundle_alike_weight * alike",
+   "alike": "mean content similarity of the bundle''s item pairs (content_neighbors; 0 for a pair not listed there); NULL without a products source"}'),
+('customer_bundles', 16, 'customer bundles', 'customer bundles', 'per customer', true,
  '{customer,rank,rank_new,anchor,items,size,new_items,score,repeat_part,model_part,cohesion,accept_probability,explanation}',
  '{customer,rank}', '{"UNIQUE (customer, rank_new)"}',
  'bundles per customer, anchored on their most bought items: repeat, model and cohesion parts',
@@ -205,11 +207,11 @@ INSERT INTO bundlerec.result_tables VALUES
    "new_items": "added items the customer never bought",
    "repeat_part": "mean over the bundle''s items of the share of the customer''s orders holding it",
    "model_part": "mean ALS preference for the added items, clipped to [0, 1]"}'),
-('products', 15, 'products', 'products', 'rebuilt', true,
+('products', 13, 'products', 'products', 'rebuilt', true,
  '{item,name,category,price,orders}', '{item}', '{}',
  'every product of the products source, sold or not, with its orders so far',
  '{"orders": "orders holding the product (0: never sold)"}'),
-('content_neighbors', 16, 'content', 'products', 'rebuilt', true,
+('content_neighbors', 14, 'content', 'products', 'rebuilt', true,
  '{item,rank,neighbor,similarity,basis}', '{item,rank}', '{}',
  'the content_neighbors most alike products of every product: cosine of their embeddings, else TF-IDF over name, category, attributes and price band',
  '{"basis": "embedding or text", "similarity": "cosine, in [-1, 1] (text: [0, 1])"}'),
@@ -297,7 +299,8 @@ SELECT '{
 	"eval_max_baskets": 2000,
 	"content_neighbors": 20,
 	"cold_start_orders": 20,
-	"cold_start_shrinkage": 5
+	"cold_start_shrinkage": 5,
+	"bundle_alike_weight": 0.25
 }'::pg_catalog.jsonb
 $body$;
 
@@ -360,7 +363,7 @@ BEGIN
 				('cart_embedding_weight', 0, 1e9, false), ('feedback_prior', 1e-6, 1e9, false),
 				('feedback_max_bundles', 1, 100000000, true), ('eval_max_baskets', 1, 1000000, true),
 				('content_neighbors', 1, 1000, true), ('cold_start_orders', 0, 2147483647, true),
-				('cold_start_shrinkage', 0, 1e9, false)) r(k, lo, hi, whole)
+				('cold_start_shrinkage', 0, 1e9, false), ('bundle_alike_weight', -1e3, 1e3, false)) r(k, lo, hi, whole)
 			WHERE r.k = key;
 			IF NOT FOUND THEN
 				RAISE EXCEPTION 'model option "%" has no declared range', key

@@ -705,7 +705,11 @@ $body$;
 -- published price, so a bundle's list price is the sum of its items'
 -- prices, wholesale orders left out or not.  An anchor with a name is
 -- called by it in the explanation ("40% of WHITE METAL LANTERN buyers took
--- the rest" for "40% of anchor buyers ...").
+-- the rest" for "40% of anchor buyers ...").  With a products source, a
+-- bundle's score also counts how alike its items are (content_neighbors,
+-- built before this stage), by bundle_alike_weight: on held-out orders,
+-- bundles of alike products were bought together more often than their
+-- cohesion alone says (README, "Bundles of alike products").
 CREATE FUNCTION bundlerec._stage_item_bundles(c bundlerec._build_context)
 RETURNS bigint
 LANGUAGE plpgsql VOLATILE
@@ -732,15 +736,18 @@ BEGIN
 		       b.min_npmi, b.mean_lift, b.list_price, b.bundle_price, b.accept_probability,
 		       b.expected_revenue, b.score,
 		       coalesce(replace(b.explanation, ' of anchor buyers ', ' of ' || a.name || ' buyers '),
-		                b.explanation) AS explanation
+		                b.explanation) AS explanation, b.alike
 		FROM bundlerec.generate_bundles(%3$L::regclass, 'basket', 'item', anchor => NULL,
 		       max_size => %4$s, k => %5$s, min_count => %6$s, price => %7$L,
-		       discount => %8$s, beam => %9$s, shrinkage => %10$s) b
+		       discount => %8$s, beam => %9$s, shrinkage => %10$s,
+		       content => %12$L::regclass, alike_weight => %13$s) b
 		LEFT JOIN %1$I.%11$I a ON a.item = (b.anchor)[1]
 		$q$, sch, bundlerec._phys('item_bundles', c.sfx), src, (o ->> 'bundle_max_size')::int,
 		(o ->> 'bundles_per_item')::int, (o ->> 'min_count')::bigint,
 		CASE WHEN m.price IS NOT NULL THEN 'price' END,
-		(o ->> 'discount')::float8, (o ->> 'beam')::int, (o ->> 'shrinkage')::float8, items);
+		(o ->> 'discount')::float8, (o ->> 'beam')::int, (o ->> 'shrinkage')::float8, items,
+		CASE WHEN m.products IS NOT NULL THEN format('%I.%I', sch, bundlerec._current(c, 'content_neighbors')) END,
+		CASE WHEN m.products IS NOT NULL THEN (o ->> 'bundle_alike_weight')::float8 ELSE 0 END);
 	GET DIAGNOSTICS n = ROW_COUNT;
 	IF m.price IS NOT NULL THEN
 		DROP VIEW pg_temp._br_priced_lines;

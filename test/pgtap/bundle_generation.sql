@@ -8,7 +8,8 @@
 --      no returned row may violate any of them, checked in plain SQL.
 --   3. Every column of the returned rows against a brute-force SQL of the
 --      formulas; the search against an exhaustive enumeration when the beam
---      is wide enough to hold every candidate.
+--      is wide enough to hold every candidate, with and without content
+--      alikeness.
 --   4. Batch mode = single-anchor calls; carts; unknown anchors; errors.
 -- Nothing expected here is computed by bundlerec.
 \set ON_ERROR_STOP 1
@@ -17,7 +18,7 @@ CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION IF NOT EXISTS bundlerec;
 
 BEGIN;
-SELECT plan(46);
+SELECT plan(50);
 
 CREATE SCHEMA tap_bundle_generation;
 SET LOCAL search_path = tap_bundle_generation, public;
@@ -266,7 +267,7 @@ CREATE TABLE res AS
 		cohesion_weight => d.cw, affinity_weight => d.aw, revenue_weight => d.rw, revenue_scale => d.scale,
 		min_support => d.min_support)
 		WITH ORDINALITY r(anchor, rank, items, size, count, support, cohesion, min_npmi, mean_lift, min_lift, affinity,
-		                  list_price, bundle_price, accept_probability, expected_revenue, score, explanation, ord);
+		                  list_price, bundle_price, accept_probability, expected_revenue, score, explanation, alike, ord);
 -- added items of a row
 CREATE VIEW rx AS
 	SELECT r.*, r.items[cardinality(r.anchor) + 1:] AS added FROM res r;
@@ -421,6 +422,36 @@ SELECT is((SELECT count(*) FROM ex_got g LEFT JOIN ex_want w ON w.a = g.a AND w.
 	0::bigint, 'exhaustive: the i-th bundle has the i-th best score of all bundles, and is one of them');
 SELECT is((SELECT count(*) FROM ex_got), (SELECT count(*) FROM ex_want WHERE rn <= 5),
 	'exhaustive: min(5, candidates) bundles per anchor');
+
+-- The same with content alikeness, alike_weight 0.7: a similarity in
+-- [-1, 1] for 70% of the product pairs (listed one way round); the score
+-- gains 0.7 * the mean over the bundle's pairs (0 for a pair not listed).
+CREATE TABLE csim AS
+	SELECT i AS item, j AS neighbor, 2 * random() - 1 AS similarity
+	FROM (SELECT a.item AS i, b.item AS j FROM ic a JOIN ic b ON a.item < b.item ORDER BY 1, 2) p
+	WHERE random() < 0.7;
+CREATE FUNCTION alike(s text[]) RETURNS float8 LANGUAGE sql STABLE AS $$
+	SELECT avg(coalesce((SELECT c.similarity FROM csim c WHERE c.item = least(x.i, y.i) AND c.neighbor = greatest(x.i, y.i)), 0))
+	FROM unnest(s) WITH ORDINALITY x(i, o) JOIN unnest(s) WITH ORDINALITY y(i, o) ON x.o < y.o
+$$;
+CREATE TABLE ex_want_c AS
+	SELECT a, items, s, row_number() OVER (PARTITION BY a ORDER BY s DESC) AS rn FROM (
+		SELECT c.a, c.items, w.score + 0.7 * alike(c.items) AS s FROM ex_cands c
+		CROSS JOIN LATERAL bf(c.items, ARRAY[c.a], true, false, 0, 10, NULL, 1, 1, 1, NULL) w) z;
+CREATE TABLE ex_got_c AS
+	SELECT e.a, g.rank, g.items, g.score, g.alike FROM ex_anchors e
+	CROSS JOIN LATERAL bundlerec.generate_bundles('shop', 'order_no', 'product', ARRAY[e.a], max_size => 3, k => 5,
+		min_count => 3, price => 'price', beam => 1000, content => 'csim', alike_weight => 0.7) g;
+SELECT is((SELECT count(*) FROM ex_got_c g LEFT JOIN ex_want_c w ON w.a = g.a AND w.rn = g.rank
+	WHERE w.a IS NULL OR NOT near(g.score, w.s, 1e-9)
+	   OR NOT EXISTS (SELECT 1 FROM ex_want_c v WHERE v.a = g.a AND v.items[2:] @> g.items[2:] AND v.items[2:] <@ g.items[2:]
+	                  AND near(g.score, v.s, 1e-9))),
+	0::bigint, 'exhaustive with content: the i-th bundle has the i-th best score + 0.7 * alike of all bundles, and is one of them');
+SELECT is((SELECT count(*) FROM ex_got_c WHERE NOT near(alike, alike(items), 1e-6)), 0::bigint,
+	'exhaustive with content: alike = the mean similarity of the bundle''s pairs, 0 for pairs not listed');
+SELECT is((SELECT count(*) FROM ex_got_c), (SELECT count(*) FROM ex_got), 'exhaustive with content: as many bundles as without');
+SELECT cmp_ok((SELECT count(*) FROM ex_got_c c JOIN ex_got g USING (a, rank) WHERE c.items <> g.items), '>=', 5::bigint,
+	'exhaustive with content: the similarities reorder at least 5 of the bundles');
 
 ------------------------------------------------------------------------------
 -- 4. Batch mode, carts, unknown anchors, errors

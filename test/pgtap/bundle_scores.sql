@@ -10,7 +10,8 @@
 --      (counts by array containment over the baskets, prices by avg(),
 --      the revenue scale by percentile_cont(0.5), products of (1 - cos) by
 --      a product aggregate).
---   3. History and embedding affinities, explanation strings, errors.
+--   3. History and embedding affinities, content alikeness, explanation
+--      strings, errors.
 -- Nothing expected here is computed by bundlerec.
 \set ON_ERROR_STOP 1
 SET client_min_messages = warning;
@@ -18,7 +19,7 @@ CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION IF NOT EXISTS bundlerec;
 
 BEGIN;
-SELECT plan(82);
+SELECT plan(94);
 
 CREATE SCHEMA tap_bundle_scores;
 SET LOCAL search_path = tap_bundle_scores, public;
@@ -331,6 +332,41 @@ SELECT ok((SELECT affinity IS NULL AND score = 0 FROM bundlerec.bundle_score('ha
 	'vector for {C,E}: no item has a row, affinity NULL (counts 0 in the score)');
 
 ------------------------------------------------------------------------------
+-- Content alikeness
+------------------------------------------------------------------------------
+-- sim lists A-B 0.8 and B-A 0.6 (a pair listed both ways keeps the larger),
+-- A-C 0.2, B-D -0.5; C-Z names an item not in the source and D-D an item
+-- with itself, both ignored; every other pair counts 0.
+--   {A,B,C}: alike = (0.8 + 0.2 + 0 (B-C)) / 3 = 1/3
+--   {B,D}:   alike = -0.5
+--   {C,E}:   alike = 0
+CREATE TABLE sim (item text, neighbor text, similarity float8);
+INSERT INTO sim VALUES ('A', 'B', 0.8), ('B', 'A', 0.6), ('A', 'C', 0.2), ('B', 'D', -0.5), ('C', 'Z', 0.9), ('D', 'D', 1);
+CREATE TABLE c1 AS SELECT * FROM bundlerec.bundle_score('hand', 'basket', 'item', ARRAY['A', 'B', 'C'],
+	content => 'sim', alike_weight => 0.5);
+CREATE TABLE c1_base AS SELECT * FROM bundlerec.bundle_score('hand', 'basket', 'item', ARRAY['A', 'B', 'C']);
+SELECT ok(near((SELECT alike FROM c1), 1 / 3.0) AND near((SELECT score FROM c1), (SELECT score FROM c1_base) + 0.5 / 3),
+	'content {A,B,C}, alike_weight 0.5: alike (0.8 + 0.2 + 0)/3, score = the score without content + 0.5 * 1/3');
+SELECT ok((SELECT near(alike, 1 / 3.0) AND near(score, (SELECT score FROM c1_base))
+	FROM bundlerec.bundle_score('hand', 'basket', 'item', ARRAY['A', 'B', 'C'], content => 'sim')),
+	'content {A,B,C}, alike_weight 0 (default): alike still reported, score unchanged');
+SELECT is((SELECT explanation FROM c1),
+	'bought together in 3 orders; lift 1.26 (weakest pair 1.14); 43% of anchor buyers took the rest; content similarity 0.33',
+	'content {A,B,C}: explanation ends with the content similarity');
+CREATE TABLE c2 AS SELECT * FROM bundlerec.bundle_score('hand', 'basket', 'item', ARRAY['B', 'D'],
+	content => 'sim', alike_weight => -1);
+SELECT ok(near((SELECT alike FROM c2), -0.5)
+	AND near((SELECT score FROM c2), (SELECT score FROM bundlerec.bundle_score('hand', 'basket', 'item', ARRAY['B', 'D'])) + 0.5),
+	'content {B,D}, alike_weight -1: alike -0.5, an unlike pair gains 0.5');
+SELECT is((SELECT explanation FROM c2),
+	'bought together in 1 order; lift 0.50; 20% of anchor buyers took the rest; content similarity -0.50',
+	'content {B,D}: a negative similarity in the explanation');
+SELECT ok((SELECT alike = 0 AND explanation NOT LIKE '%content%'
+	FROM bundlerec.bundle_score('hand', 'basket', 'item', ARRAY['C', 'E'], content => 'sim', alike_weight => 2)),
+	'content {C,E}: a pair the table does not list counts 0, and the explanation leaves it out');
+SELECT ok((SELECT alike IS NULL FROM ba), 'without content: alike NULL');
+
+------------------------------------------------------------------------------
 -- Brute force over a generated fixture
 ------------------------------------------------------------------------------
 -- 300 baskets of 1 to 6 lines, items i01..i25 drawn with P(k) = ln((k+1)/k)/ln 26
@@ -564,6 +600,19 @@ SELECT throws_ok($$SELECT bundlerec.bundle_score('hand', 'basket', 'item', ARRAY
 	'22004', NULL, 'customer_vector without item_factors: 22004');
 SELECT throws_ok($$SELECT bundlerec.bundle_score('hand', 'basket', 'item', ARRAY['A', 'B'], customer_vector => '{1,2,3}', item_factors => 'fac')$$,
 	'22023', NULL, 'a vector of 3 against 2 factors: 22023');
+
+SELECT throws_ok($$SELECT bundlerec.bundle_score('hand', 'basket', 'item', ARRAY['A', 'B'], alike_weight => 1)$$,
+	'22004', NULL, 'alike_weight without content: 22004');
+SELECT throws_ok($$SELECT bundlerec.bundle_score('hand', 'basket', 'item', ARRAY['A', 'B'], content => 'fac')$$,
+	'42703', NULL, 'content without item, neighbor and similarity columns: 42703');
+SELECT throws_ok($$SELECT bundlerec.bundle_score('hand', 'basket', 'item', ARRAY['A', 'B'], content => 'sim', alike_weight => 'NaN')$$,
+	'22023', NULL, 'alike_weight NaN: 22023');
+INSERT INTO sim VALUES ('C', 'D', NULL);
+SELECT throws_like($$SELECT bundlerec.bundle_score('hand', 'basket', 'item', ARRAY['A', 'B'], content => 'sim')$$,
+	'%C and D%NULL%', 'a NULL similarity: an error naming the pair');
+UPDATE sim SET similarity = 1.5 WHERE item = 'C' AND neighbor = 'D';
+SELECT throws_ok($$SELECT bundlerec.bundle_score('hand', 'basket', 'item', ARRAY['A', 'B'], content => 'sim')$$,
+	'22023', NULL, 'a similarity of 1.5: 22023');
 
 SELECT * FROM finish();
 ROLLBACK;

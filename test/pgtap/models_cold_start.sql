@@ -12,6 +12,9 @@
 --      embedding_neighbors; its cold_start against an oracle written in
 --      SQL from the definition (the model's pairs, content neighbours and
 --      orders); the TF-IDF path against content_neighbors().
+--   3c. Bundles of alike products: item_bundles.alike against the content
+--      neighbours in SQL; scores of two models whose bundle_alike_weight
+--      differs.
 --   4. Serving: frequently_bought_together, similar_items and
 --      complete_cart of a new product, names and categories of products
 --      without orders, the fallback of one without neighbours.
@@ -24,7 +27,7 @@ CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION IF NOT EXISTS bundlerec;
 
 BEGIN;
-SELECT plan(52);
+SELECT plan(59);
 
 CREATE SCHEMA tap_cold;
 SET LOCAL search_path = tap_cold, public;
@@ -334,6 +337,52 @@ SELECT is((SELECT count(*) FROM bundlerec_cs_text.cold_start WHERE list = 'simil
 ------------------------------------------------------------------------------
 -- 6. pgvector
 ------------------------------------------------------------------------------
+------------------------------------------------------------------------------
+-- 3c. Bundles of alike products: bundle_alike_weight
+------------------------------------------------------------------------------
+-- 400 seeded orders of 2 to 5 of 30 products named COLOUR OBJECT (3 colours,
+-- 5 objects), so that TF-IDF finds alike names.  Models with the weight
+-- 0.25 (the default) and 0, and one without a products source.
+SELECT setseed(0.37);
+CREATE TABLE ashop AS
+	SELECT o AS basket, 'p' || lpad((1 + floor(random() * 30))::int::text, 2, '0') AS item
+	FROM generate_series(1, 400) o, generate_series(1, 5) k
+	WHERE k <= 2 + (o * 7 % 4);
+CREATE TABLE acat AS
+	SELECT 'p' || lpad(k::text, 2, '0') AS item,
+	       (ARRAY['RED', 'BLUE', 'GREEN'])[1 + k % 3] || ' ' || (ARRAY['LAMP', 'MUG', 'BAG', 'CANDLE', 'BOWL'])[1 + k % 5] AS name
+	FROM generate_series(1, 30) k;
+SET LOCAL client_min_messages = error;
+SELECT bundlerec.create_model('cs_alike', 'ashop', 'basket', 'item',
+	options => '{"min_count": 2, "rules": false, "embeddings": false, "bundles_per_item": 10}',
+	products => 'acat', product_columns => '{"name": "name"}');
+SELECT bundlerec.create_model('cs_alike0', 'ashop', 'basket', 'item',
+	options => '{"min_count": 2, "rules": false, "embeddings": false, "bundles_per_item": 10, "bundle_alike_weight": 0}',
+	products => 'acat', product_columns => '{"name": "name"}');
+SELECT bundlerec.create_model('cs_noprod', 'ashop', 'basket', 'item',
+	options => '{"min_count": 2, "rules": false, "embeddings": false, "bundles_per_item": 10}');
+SELECT bundlerec.refresh(m) FROM unnest(ARRAY['cs_alike', 'cs_alike0', 'cs_noprod']) m;
+RESET client_min_messages;
+CREATE FUNCTION sql_alike(s text[]) RETURNS float8 LANGUAGE sql STABLE AS $$
+	SELECT avg(coalesce((SELECT max(n.similarity) FROM bundlerec_cs_alike.content_neighbors n
+	                     WHERE n.item = x.i AND n.neighbor = y.i OR n.item = y.i AND n.neighbor = x.i), 0))
+	FROM unnest(s) WITH ORDINALITY x(i, o) JOIN unnest(s) WITH ORDINALITY y(i, o) ON x.o < y.o
+$$;
+SELECT is((SELECT bundlerec.model_defaults() -> 'bundle_alike_weight'), '0.25'::jsonb, 'bundle_alike_weight defaults to 0.25');
+SELECT cmp_ok((SELECT count(*) FROM bundlerec_cs_alike.item_bundles WHERE alike > 0), '>=', 20::bigint,
+	'fixture: at least 20 bundles with alike items');
+SELECT is((SELECT count(*) FROM bundlerec_cs_alike.item_bundles WHERE alike IS NULL OR abs(alike - sql_alike(items)) > 1e-6), 0::bigint,
+	'item_bundles.alike = the mean content_neighbors similarity of the bundle''s pairs (0 for a pair not listed)');
+SELECT is((SELECT count(*) FROM bundlerec_cs_alike.item_bundles a JOIN bundlerec_cs_alike0.item_bundles z USING (anchor, items)
+	WHERE abs(a.score - 0.25 * a.alike - z.score) > 1e-9 OR abs(a.alike - z.alike) > 1e-12), 0::bigint,
+	'a bundle in both models: score with weight 0.25 = score with weight 0 + 0.25 * alike');
+SELECT cmp_ok((SELECT count(*) FROM bundlerec_cs_alike.item_bundles a JOIN bundlerec_cs_alike0.item_bundles z USING (anchor, rank)
+	WHERE a.items <> z.items), '>', 0::bigint, 'the weight reorders bundles');
+SELECT is((SELECT count(*) FILTER (WHERE alike IS NOT NULL) FROM bundlerec_cs_noprod.item_bundles), 0::bigint,
+	'without a products source: alike NULL');
+SELECT is(state_of($$SELECT bundlerec.create_model('cs_bad', 'ashop', 'basket', 'item', options => '{"bundle_alike_weight": 5000}')$$),
+	'22023', 'bundle_alike_weight out of range: 22023');
+
 SELECT CASE WHEN EXISTS (SELECT 1 FROM pg_available_extensions WHERE name = 'vector') THEN 'yes' ELSE 'no' END AS have_vector \gset
 \if :have_vector
 CREATE EXTENSION IF NOT EXISTS vector;
