@@ -138,7 +138,33 @@ static const char *const model_sql[SQ_COUNT] = {
 	/* SQ_COLD: a product's cold-start list ($3: together or similar) */
 	"SELECT s.other, s.score::float8, s.rank::int8, s.content_weight::float8, s.via,"
 	" s.via_similarity::float8, s.via_confidence::float8, s.item_orders::int8"
-	" FROM %1$s.cold_start s WHERE s.item = $1 AND s.list = $3 AND s.rank <= $2"
+	" FROM %1$s.cold_start s WHERE s.item = $1 AND s.list = $3 AND s.rank <= $2",
+	/*
+	 * SQ_COLD_BUNDLES: the bundles of 3 or more items of a cold product's
+	 * content neighbours with it in the neighbour's place, each scored
+	 * content_weight * the
+	 * similarity-weighted mean of its score over the neighbours with
+	 * bundles (0 where a neighbour lacks it); via: the neighbour of largest
+	 * similarity * score
+	 */
+	"WITH n AS (SELECT c.neighbor, c.similarity::float8 AS sim FROM %1$s.content_neighbors c"
+	" WHERE c.item OPERATOR(pg_catalog.=) $1 AND c.similarity OPERATOR(pg_catalog.>) 0"
+	" AND EXISTS (SELECT 1 FROM %1$s.item_bundles b WHERE b.anchor OPERATOR(pg_catalog.=) c.neighbor)),"
+	" w AS (SELECT s.content_weight::float8 AS w, s.item_orders::int8 AS orders FROM %1$s.cold_start s"
+	" WHERE s.item OPERATOR(pg_catalog.=) $1 AND s.list OPERATOR(pg_catalog.=) 'together' LIMIT 1),"
+	" x AS (SELECT n.neighbor, n.sim, b.score::float8 AS score, b.accept_probability::float8 AS ap,"
+	" pg_catalog.array_remove(b.items, n.neighbor) AS rest,"
+	" ARRAY(SELECT u FROM pg_catalog.unnest(b.items) u WHERE u OPERATOR(pg_catalog.<>) n.neighbor"
+	" ORDER BY u COLLATE \"C\") AS rest_key"
+	" FROM n JOIN %1$s.item_bundles b ON b.anchor OPERATOR(pg_catalog.=) n.neighbor"
+	" WHERE b.size OPERATOR(pg_catalog.>) 2 AND NOT $1 OPERATOR(pg_catalog.=) ANY (b.items)),"
+	" y AS (SELECT DISTINCT ON (x.rest_key) pg_catalog.array_prepend($1, x.rest) AS items,"
+	" w.w * pg_catalog.sum(x.sim * x.score) OVER (PARTITION BY x.rest_key)"
+	" / (SELECT pg_catalog.sum(n.sim) FROM n) AS score,"
+	" x.neighbor, x.sim, x.ap, w.orders"
+	" FROM x CROSS JOIN w ORDER BY x.rest_key, x.sim * x.score DESC, x.neighbor COLLATE \"C\")"
+	" SELECT y.items, y.score, y.neighbor, y.sim, y.ap, y.orders FROM y"
+	" ORDER BY y.score DESC, y.items COLLATE \"C\" LIMIT $2"
 };
 
 /*
@@ -186,10 +212,11 @@ static const Oid model_types[SQ_COUNT][4] = {
 	{TEXTOID, BOOLOID},
 	{TEXTOID, BOOLOID, INT8OID},
 	{TEXTARRAYOID},
-	{TEXTOID, INT4OID, TEXTOID}
+	{TEXTOID, INT4OID, TEXTOID},
+	{TEXTOID, INT4OID}
 };
 
-static const int model_nargs[SQ_COUNT] = {2, 2, 3, 1, 1, 1, 2, 3, 4, 2, 3, 1, 3};
+static const int model_nargs[SQ_COUNT] = {2, 2, 3, 1, 1, 1, 2, 3, 4, 2, 3, 1, 3, 2};
 
 /* Runs a catalogue query, preparing and keeping its plan on first use. */
 static SPITupleTable *

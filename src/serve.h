@@ -28,6 +28,7 @@ typedef enum ServeQuery
 	SQ_POPULAR_ITEMS,
 	SQ_NAMES,
 	SQ_COLD,
+	SQ_COLD_BUNDLES,
 	SQ_COUNT
 } ServeQuery;
 

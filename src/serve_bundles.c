@@ -162,9 +162,50 @@ Field(BundleRow *r, int f, SPITupleTable *t, uint64 i, int col)
 }
 
 /*
+ * Bundles of 3 or more items for a product with a together list: the
+ * bundles of its content neighbours, the neighbour replaced by the product
+ * ("like X, whose bundle this is"), scored as the model's bundles are,
+ * weighted by similarity; after the pairs of its together list.
+ */
+static void
+AddNeighbourBundles(ServeModel *m, ServeCands *cs, Datum key, int cut)
+{
+	Datum		v[2] = {key, Int32GetDatum(cut)};
+	SPITupleTable *t = ServeRun(m, SQ_COLD_BUNDLES, v, NULL);
+	uint64		n = SPI_processed;
+	HTAB	   *names = ServeNamesNew();
+	uint64		i;
+	bool		isnull;
+
+	for (i = 0; i < n; i++)
+		ServeNameWant(names, ServeText(t, i, 3));
+	ServeNamesLoad(m, names);
+	for (i = 0; i < n; i++)
+	{
+		ServeCand  *c = AddBundle(cs, SPI_getbinval(t->vals[i], t->tupdesc, 1, &isnull), 1, (int64) cut + i + 1);
+		BundleRow  *r = c->row;
+		int64		orders = ServeInt(t, i, 6, &isnull);
+		int			j;
+
+		c->score = ServeFloat(t, i, 2, &isnull);
+		c->has_score = !isnull;
+		for (j = 0; j < 5; j++)
+			r->fnull[j] = true;
+		r->ap_null = true;
+		r->source = "similar products";
+		r->explanation = psprintf("%s; like %s (similarity %s), whose bundle this is: %s%% of its buyers took the rest",
+								  orders == 0 ? "new product" : psprintf(INT64_FORMAT " orders so far", orders),
+								  ServeNameOr(names, ServeText(t, i, 3)), ServeRound(ServeFloat(t, i, 4, &isnull), 2),
+								  ServeRound(100 * ServeFloat(t, i, 5, &isnull), 1));
+	}
+}
+
+/*
  * A product with few or no orders and no bundle of the model: 2-item
  * bundles with the partners of its cold-start together list (bought with
- * products like it), after the model's bundles.  Returns the bundles kept.
+ * products like it), then its content neighbours' larger bundles, after
+ * the model's bundles.  (Pairs first: on held-out Online Retail orders
+ * they were accepted three times as often.)  Returns the bundles kept.
  */
 static int
 AddColdBundles(ServeModel *m, ServeCands *cs, Datum key, char *item, int cut)
@@ -173,7 +214,9 @@ AddColdBundles(ServeModel *m, ServeCands *cs, Datum key, char *item, int cut)
 	SPITupleTable *t = ServeRun(m, SQ_COLD, v, NULL);
 	uint64		n = SPI_processed;
 	HTAB	   *names = ServeNamesNew();
+	ServeCands	cold = {0};
 	uint64		i;
+	int			nc;
 	bool		isnull;
 
 	/* the products the explanations mention, named in one query */
@@ -189,7 +232,7 @@ AddColdBundles(ServeModel *m, ServeCands *cs, Datum key, char *item, int cut)
 	for (i = 0; i < n; i++)
 	{
 		char	   *pair[2] = {item, ServeText(t, i, 1)};
-		ServeCand  *c = AddBundle(cs, ServeTextArray(pair, 2), 1, (int64) cut + ServeInt(t, i, 3, &isnull));
+		ServeCand  *c = AddBundle(&cold, ServeTextArray(pair, 2), 1, ServeInt(t, i, 3, &isnull));
 		BundleRow  *r = c->row;
 		char	   *via = ServeText(t, i, 5);
 		int64		orders = ServeInt(t, i, 8, &isnull);
@@ -208,6 +251,16 @@ AddColdBundles(ServeModel *m, ServeCands *cs, Datum key, char *item, int cut)
 					   orders == 0 ? "new product" : psprintf(INT64_FORMAT " orders so far", orders),
 					   ServeNameOr(names, via), ServeRound(ServeFloat(t, i, 6, &isnull), 2),
 					   ServeRound(100 * ServeFloat(t, i, 7, &isnull), 1));
+	}
+	if (n > 0 && m->has_item_bundles)
+		AddNeighbourBundles(m, &cold, key, cut);
+	nc = ServeRank(&cold, NULL, 0, false, cut);
+	for (i = 0; i < nc; i++)
+	{
+		ServeCand  *c = ServeAdd(cs, cold.c[i].key, 1, 0);
+
+		*c = cold.c[i];
+		c->ord = (int64) cut + i + 1;
 	}
 	return ServeRank(cs, NULL, 0, false, cut);
 }

@@ -24,6 +24,12 @@
 --        with P's category (popular in category, then popular) and without
 --        (popular); "products" without (its category is in products)
 --      similar_items(model, P, 10): "today" with P's category
+--    bundles_for_item(model, P, 5), and the 5 best of its bundles of 3 or
+--    more items ("products": pairs of its together list, then its content
+--    neighbours' bundles with P in their place; "today": the fallback, P
+--    with best sellers): HitRate@5 (a bundle bought whole in a test
+--    order), bought whole (share of the bundles), acceptance (test orders
+--    holding the bundle / test orders holding P)
 -- 2. Complete the cart: every test order holding a new product and at
 --    least one product known to training; one known product hidden (the
 --    one of smallest md5(basket || item)), the rest (new products included)
@@ -111,6 +117,25 @@ SELECT r.relevant, l.list, l.model, count(*) AS products,
 FROM lists l
 JOIN (SELECT 'any' AS relevant, * FROM truth UNION ALL SELECT 'associated', * FROM truth_assoc) r USING (item)
 GROUP BY r.relevant, l.list, l.model ORDER BY r.relevant, l.list, l.model;
+
+-- 1b. bundles of a new product: bought whole in a test order
+CREATE TABLE test_baskets AS SELECT invoice_no, array_agg(DISTINCT stock_code) AS items FROM test GROUP BY invoice_no;
+CREATE INDEX ON test_baskets USING gin (items);
+CREATE TABLE bundle_lists AS
+SELECT 'products' AS model, t.item, b.items FROM truth t CROSS JOIN LATERAL bundlerec.bundles_for_item('cs_products', t.item, 5) b
+UNION ALL
+SELECT 'products, its neighbours'' bundles of 3+ items', t.item, b.items FROM truth t
+CROSS JOIN LATERAL (SELECT x.items FROM bundlerec.bundles_for_item('cs_products', t.item, 100) x
+                    WHERE cardinality(x.items) > 2 ORDER BY x.rank LIMIT 5) b
+UNION ALL
+SELECT 'today (popular)', t.item, b.items FROM truth t CROSS JOIN LATERAL bundlerec.bundles_for_item('cs_today', t.item, 5) b;
+SELECT l.model, count(DISTINCT l.item) AS products, round(avg(cardinality(l.items)), 2) AS mean_size,
+       round(count(DISTINCT l.item) FILTER (WHERE w.n > 0) / count(DISTINCT l.item)::numeric, 4) AS hit_rate_at_5,
+       round(avg((w.n > 0)::int), 4) AS bought_whole, round(avg(w.n::numeric / p.n), 4) AS acceptance
+FROM bundle_lists l
+CROSS JOIN LATERAL (SELECT count(*) AS n FROM test_baskets x WHERE x.items @> l.items) w
+CROSS JOIN LATERAL (SELECT count(*) AS n FROM test_baskets x WHERE x.items @> ARRAY[l.item]) p
+GROUP BY l.model ORDER BY l.model;
 
 -- 2. complete the cart
 CREATE TABLE carts AS

@@ -27,7 +27,7 @@ CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION IF NOT EXISTS bundlerec;
 
 BEGIN;
-SELECT plan(59);
+SELECT plan(64);
 
 CREATE SCHEMA tap_cold;
 SET LOCAL search_path = tap_cold, public;
@@ -352,6 +352,7 @@ CREATE TABLE acat AS
 	SELECT 'p' || lpad(k::text, 2, '0') AS item,
 	       (ARRAY['RED', 'BLUE', 'GREEN'])[1 + k % 3] || ' ' || (ARRAY['LAMP', 'MUG', 'BAG', 'CANDLE', 'BOWL'])[1 + k % 5] AS name
 	FROM generate_series(1, 30) k;
+INSERT INTO acat VALUES ('p31', 'RED LAMP');	-- never sold
 SET LOCAL client_min_messages = error;
 SELECT bundlerec.create_model('cs_alike', 'ashop', 'basket', 'item',
 	options => '{"min_count": 2, "rules": false, "embeddings": false, "bundles_per_item": 10}',
@@ -380,6 +381,40 @@ SELECT cmp_ok((SELECT count(*) FROM bundlerec_cs_alike.item_bundles a JOIN bundl
 	WHERE a.items <> z.items), '>', 0::bigint, 'the weight reorders bundles');
 SELECT is((SELECT count(*) FILTER (WHERE alike IS NOT NULL) FROM bundlerec_cs_noprod.item_bundles), 0::bigint,
 	'without a products source: alike NULL');
+-- bundles_for_item of p31, never sold: 2-item bundles with the partners of
+-- its together list, then its content neighbours' bundles of 3 items with
+-- p31 in the neighbour's place, each scored by the similarity-weighted
+-- mean of its score over the neighbours with bundles (content_weight 1).
+CREATE TABLE p31_want AS
+	WITH n AS (SELECT c.neighbor, c.similarity AS sim FROM bundlerec_cs_alike.content_neighbors c
+	           WHERE c.item = 'p31' AND c.similarity > 0
+	             AND c.neighbor IN (SELECT anchor FROM bundlerec_cs_alike.item_bundles)),
+	x AS (SELECT n.sim, b.score, ARRAY(SELECT u FROM unnest(b.items) u WHERE u <> n.neighbor ORDER BY u) AS rest
+	      FROM n JOIN bundlerec_cs_alike.item_bundles b ON b.anchor = n.neighbor
+	      WHERE b.size = 3 AND NOT 'p31' = ANY (b.items))
+	SELECT rest, sum(sim * score) / (SELECT sum(sim) FROM n) AS score FROM x GROUP BY rest;
+CREATE TABLE p31_got AS
+	SELECT g.*, ARRAY(SELECT u FROM unnest(g.items[2:]) u ORDER BY u) AS rest, g.explanation LIKE '%whose bundle%' AS of_neighbour
+	FROM bundlerec.bundles_for_item('cs_alike', 'p31', 1000) g
+	WHERE g.source = 'similar products';	-- the fallback's best sellers follow
+SELECT cmp_ok((SELECT count(*) FROM p31_want), '>=', 20::bigint,
+	'fixture: p31''s neighbours have at least 20 bundles of 3 items');
+SELECT is((SELECT count(*) FROM (
+	(SELECT rest, round(score::numeric, 9) FROM p31_got WHERE of_neighbour EXCEPT SELECT rest, round(score::numeric, 9) FROM p31_want)
+	UNION ALL (SELECT rest, round(score::numeric, 9) FROM p31_want EXCEPT SELECT rest, round(score::numeric, 9) FROM p31_got WHERE of_neighbour)) d),
+	0::bigint, 'a new product''s bundles: its neighbours'' bundles with it in their place, scores from SQL');
+SELECT results_eq($$SELECT rest[1], rank FROM p31_got WHERE NOT of_neighbour ORDER BY rank$$,
+	$$SELECT other, rank FROM bundlerec_cs_alike.cold_start WHERE item = 'p31' AND list = 'together' ORDER BY rank$$,
+	'first a 2-item bundle with each partner of its together list, in its order');
+SELECT ok((SELECT bool_and(g.of_neighbour >= p.of_neighbour AND (NOT p.of_neighbour OR g.score <= p.score))
+	       FROM p31_got g JOIN p31_got p ON p.rank = g.rank - 1)
+	AND (SELECT bool_and(items[1] = 'p31') FROM p31_got)
+	AND (SELECT max(rank) FROM p31_got) = (SELECT count(*) FROM p31_got),
+	'then the neighbours'' bundles, by score; p31 first in every bundle; all before the fallback');
+SELECT alike((SELECT explanation FROM p31_got WHERE of_neighbour ORDER BY rank LIMIT 1),
+	'new product; like % (similarity %), whose bundle this is: %% of its buyers took the rest',
+	'a neighbour''s bundle says whose it is');
+
 SELECT is(state_of($$SELECT bundlerec.create_model('cs_bad', 'ashop', 'basket', 'item', options => '{"bundle_alike_weight": 5000}')$$),
 	'22023', 'bundle_alike_weight out of range: 22023');
 
