@@ -85,6 +85,54 @@ BEGIN
 END
 $body$;
 
+-- Whether rel, or a table a view rel reads (at any depth), is a Citus
+-- hash-distributed table.  Citus's catalogue is read only when the citus
+-- extension exists.  STABLE: it reads catalogues.
+CREATE FUNCTION bundlerec._distributed(rel regclass)
+RETURNS boolean
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $body$
+DECLARE
+	found boolean;
+BEGIN
+	IF NOT EXISTS (SELECT 1 FROM pg_extension e WHERE e.extname = 'citus') THEN
+		RETURN false;
+	END IF;
+	EXECUTE $q$
+		WITH RECURSIVE r(oid) AS (
+			SELECT $1::oid
+			UNION
+			SELECT d.refobjid FROM r
+			JOIN pg_catalog.pg_rewrite w ON w.ev_class OPERATOR(pg_catalog.=) r.oid
+			JOIN pg_catalog.pg_depend d ON d.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_rewrite'::regclass
+			     AND d.objid OPERATOR(pg_catalog.=) w.oid
+			     AND d.refclassid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::regclass
+			     AND d.refobjid OPERATOR(pg_catalog.<>) r.oid)
+		SELECT EXISTS (SELECT 1 FROM r JOIN pg_catalog.pg_dist_partition p
+		               ON p.logicalrelid OPERATOR(pg_catalog.=) r.oid
+		               AND p.partmethod OPERATOR(pg_catalog.=) 'h')
+		$q$ INTO found USING rel;
+	RETURN found;
+END
+$body$;
+
+-- The column of the lines (bundlerec._lines_view) that orders are counted
+-- by: over a distributed source, _b, the source's basket column as it is,
+-- so that Citus counts each shard's orders on its worker (an order's text
+-- form hides the distribution column; a numeric basket is left as text,
+-- where 1.0 and 1.00 are two orders); else basket.
+CREATE FUNCTION bundlerec._order_key(m bundlerec.models)
+RETURNS text
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $body$
+SELECT CASE WHEN bundlerec._distributed(m.source)
+             AND (SELECT a.atttypid FROM pg_attribute a
+                  WHERE a.attrelid = m.source AND a.attname = m.basket) <> 'numeric'::regtype
+            THEN '_b' ELSE 'basket' END
+$body$;
+
 -- The condition, over lines l, that a line is new since a refresh with
 -- watermark wm that saw the orders wm_orders at that very time: dated
 -- after wm, or at wm in an order it did not see.
@@ -195,7 +243,7 @@ BEGIN
 		n_baskets := m.n_baskets + n_new_baskets;
 		new_wm := greatest(wm, new_wm);
 	ELSE
-		EXECUTE format('SELECT count(*), count(DISTINCT basket), max(ordered_at) FROM %s', lines)
+		EXECUTE format('SELECT count(*), count(DISTINCT %I), max(ordered_at) FROM %s', bundlerec._order_key(m), lines)
 		INTO n_read, n_baskets, new_wm;
 	END IF;
 	IF n_baskets = 0 THEN
@@ -227,8 +275,8 @@ BEGIN
 
 	-- wholesale baskets: left out of pairs, rules and bundles above the cap
 	IF cap > 0 THEN
-		EXECUTE format('SELECT count(*) FROM (SELECT 1 FROM %s GROUP BY basket HAVING count(DISTINCT item) > %s) x',
-		               lines, cap) INTO n_capped;
+		EXECUTE format('SELECT count(*) FROM (SELECT 1 FROM %s GROUP BY %I HAVING count(DISTINCT item) > %s) x',
+		               lines, bundlerec._order_key(m), cap) INTO n_capped;
 		IF n_capped > 0 THEN
 			RAISE NOTICE 'bundlerec %: % orders with more than % distinct items are left out of pairs, rules and bundles',
 				m.name, n_capped, cap
@@ -274,11 +322,11 @@ BEGIN
 	ELSE
 		EXECUTE format($q$
 			CREATE TABLE %1$I.%2$I AS
-			SELECT item, count(DISTINCT basket) AS orders, sum(quantity) AS quantity,
+			SELECT item, count(DISTINCT %4$I) AS orders, sum(quantity) AS quantity,
 			       sum(quantity * price) AS revenue, min(ordered_at) AS first_ordered,
 			       max(ordered_at) AS last_ordered
 			FROM %3$s GROUP BY item
-			$q$, sch, bundlerec._phys('_item_counts', sfx), lines);
+			$q$, sch, bundlerec._phys('_item_counts', sfx), lines, bundlerec._order_key(c.m));
 		GET DIAGNOSTICS n = ROW_COUNT;
 	END IF;
 	RETURN n;
@@ -324,20 +372,40 @@ BEGIN
 	ELSE
 		EXECUTE format($q$
 			CREATE TABLE %1$I.%2$I AS
-			SELECT customer, count(DISTINCT basket) AS orders, min(ordered_at) AS first_ordered,
+			SELECT customer, count(DISTINCT %4$I) AS orders, min(ordered_at) AS first_ordered,
 			       max(ordered_at) AS last_ordered
 			FROM %3$s WHERE customer IS NOT NULL GROUP BY customer
-			$q$, sch, bundlerec._phys('customers', sfx), lines);
+			$q$, sch, bundlerec._phys('customers', sfx), lines, bundlerec._order_key(c.m));
 		EXECUTE format($q$
 			CREATE TABLE %1$I.%2$I AS
-			SELECT customer, item, count(DISTINCT basket) AS orders, sum(quantity) AS quantity,
+			SELECT customer, item, count(DISTINCT %4$I) AS orders, sum(quantity) AS quantity,
 			       min(ordered_at) AS first_ordered, max(ordered_at) AS last_ordered
 			FROM %3$s WHERE customer IS NOT NULL GROUP BY customer, item
-			$q$, sch, bundlerec._phys('customer_items', sfx), lines);
+			$q$, sch, bundlerec._phys('customer_items', sfx), lines, bundlerec._order_key(c.m));
 	END IF;
 	EXECUTE format('SELECT count(*) FROM %I.%I', sch, bundlerec._current(c, 'customer_items')) INTO n;
 	RETURN n;
 END
+$body$;
+
+-- Where the pair counts stage counts every pair of the lines under
+-- max_basket_items: item_pairs over them; over a distributed source,
+-- pair_counts over the baskets grouped by the source's basket column, so
+-- that each worker encodes its shards' baskets and ships one state per
+-- shard instead of the lines (Citus pushes the aggregate down).
+CREATE FUNCTION bundlerec._pair_source(c bundlerec._build_context)
+RETURNS text
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $body$
+SELECT CASE WHEN k = 'basket'
+            THEN format('bundlerec.item_pairs(%L::regclass, ''basket'', ''item'')', c.pair_lines)
+            ELSE format('bundlerec.pairs((SELECT bundlerec.pair_counts(b.items) FROM '
+                        '(SELECT l.%1$I, pg_catalog.array_agg(l.item) AS items FROM %2$s l GROUP BY l.%1$I%3$s) b))',
+                        k, c.lines,
+                        CASE WHEN cap > 0 THEN format(' HAVING pg_catalog.count(DISTINCT l.item) OPERATOR(pg_catalog.<=) %s', cap)
+                             ELSE '' END) END
+FROM bundlerec._order_key(c.m) k, CAST(((c.m).options ->> 'max_basket_items') AS integer) cap
 $body$;
 
 -- Stage "pair counts": Orders per item pair, every pair, so later orders
@@ -367,8 +435,8 @@ BEGIN
 			SELECT CASE WHEN p.item_a < p.item_b COLLATE "C" THEN p.item_a ELSE p.item_b END AS item_a,
 			       CASE WHEN p.item_a < p.item_b COLLATE "C" THEN p.item_b ELSE p.item_a END AS item_b,
 			       p.count_ab AS count
-			FROM bundlerec.item_pairs(%3$L::regclass, 'basket', 'item') p
-			$q$, sch, bundlerec._phys('_pair_counts', c.sfx), c.pair_lines);
+			FROM %3$s p
+			$q$, sch, bundlerec._phys('_pair_counts', c.sfx), bundlerec._pair_source(c));
 		GET DIAGNOSTICS n = ROW_COUNT;
 		EXECUTE format('CREATE TABLE %I.%I (item_a text, item_b text, count bigint)', sch, delta);
 		RETURN n;
@@ -600,8 +668,13 @@ BEGIN
 	IF msg_level IN ('notice', 'info') THEN
 		PERFORM set_config('client_min_messages', 'warning', true);
 	END IF;
+	-- read in key order: ALS's start and sums follow the order rows come
+	-- in, which must not be the table's (a copy of the lines gathered from
+	-- Citus's shards holds them in another)
+	EXECUTE format('CREATE TEMP VIEW _br_als_input AS SELECT x.customer, x.item, x.orders FROM %I.%I x '
+	               'ORDER BY x.customer, x.item', sch, bundlerec._current(c, 'customer_items'));
 	PERFORM bundlerec.als_train(
-		format('%I.%I', sch, bundlerec._current(c, 'customer_items'))::regclass, 'customer', 'item',
+		'pg_temp._br_als_input'::regclass, 'customer', 'item',
 		format('%I.%I', sch, bundlerec._phys('customer_embeddings', sfx)), format('%I.%I', sch, bundlerec._phys('item_embeddings', sfx)),
 		weight => 'orders',
 		factors => (o ->> 'factors')::int,
@@ -611,6 +684,7 @@ BEGIN
 		                   ELSE (o ->> 'iterations')::int END,
 		warm_start => warm_start);
 	PERFORM set_config('client_min_messages', msg_level, true);
+	DROP VIEW _br_als_input;
 	-- als_train gives both tables a primary key on their first column
 	EXECUTE format('SELECT count(*) FROM %I.%I', sch, bundlerec._phys('item_embeddings', sfx)) INTO n;
 	RETURN n;
@@ -1184,11 +1258,15 @@ BEGIN
 END
 $body$;
 
--- VOLATILE: rebuilds the model's results.
+-- VOLATILE: rebuilds the model's results.  citus.enable_ddl_propagation
+-- off (a mere placeholder without Citus): the build's temporary views and
+-- tables are this node's own, and Citus would warn of each temporary view
+-- and refuse to drop one named pg_temp.x.
 CREATE FUNCTION bundlerec.refresh(name text, incremental boolean DEFAULT false)
 RETURNS TABLE (stage text, rows bigint, seconds double precision)
 LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
+SET citus.enable_ddl_propagation = off
 AS $body$
 DECLARE
 	m bundlerec.models;
