@@ -514,6 +514,56 @@ LANGUAGE C STABLE PARALLEL RESTRICTED
 SET search_path = pg_catalog, pg_temp
 AS 'MODULE_PATHNAME', 'bundlerec_item_attributes';
 
+-- The rows of bundlerec._item_attributes over the model's lines, as a FROM
+-- item.  Over a distributed source (bundlerec._order_key) its grouped query
+-- is split so that Citus runs it on the workers: price sums and counts, and
+-- the lines per category and per name, grouped by item on each shard into
+-- temporary tables, then the same mean (numeric sum / count, as avg) and
+-- the same most frequent value, a tie to the smallest, on the coordinator.
+CREATE FUNCTION bundlerec._item_attributes_from(c bundlerec._build_context)
+RETURNS text
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $body$
+DECLARE
+	m bundlerec.models := c.m;
+	since timestamptz;
+BEGIN
+	IF bundlerec._order_key(m) = 'basket' THEN
+		RETURN format('bundlerec._item_attributes(%L::regclass, ''basket'', ''item'', %L, %L, %L, %L, %L::interval)',
+		              c.lines, CASE WHEN m.price IS NOT NULL THEN 'price' END,
+		              CASE WHEN m.ordered_at IS NOT NULL THEN 'ordered_at' END,
+		              CASE WHEN m.category IS NOT NULL THEN 'category' END,
+		              CASE WHEN m.item_name IS NOT NULL THEN 'name' END, m.options ->> 'price_window');
+	END IF;
+	-- the price window ends at the latest order of all the lines
+	EXECUTE format('SELECT pg_catalog.max(ordered_at) OPERATOR(pg_catalog.-) %L::interval FROM %s',
+	               m.options ->> 'price_window', c.lines) INTO since;
+	DROP TABLE IF EXISTS pg_temp._br_item_prices, pg_temp._br_item_categories, pg_temp._br_item_names;
+	EXECUTE format($q$
+		CREATE TEMP TABLE _br_item_prices ON COMMIT DROP AS
+		SELECT x.item, sum(x.p) FILTER (WHERE x.ordered_at >= %2$L::timestamptz) AS s_window,
+		       count(x.p) FILTER (WHERE x.ordered_at >= %2$L::timestamptz) AS n_window,
+		       sum(x.p) AS s_all, count(x.p) AS n_all
+		FROM (SELECT l.item, l.ordered_at,
+		             CASE WHEN l.price > 0 AND l.price < 'Infinity'::numeric THEN l.price END AS p
+		      FROM %1$s l) x
+		GROUP BY x.item
+		$q$, c.lines, since);
+	EXECUTE format('CREATE TEMP TABLE _br_item_categories ON COMMIT DROP AS SELECT l.item, l.category, count(*) AS n '
+	               'FROM %s l WHERE l.category IS NOT NULL GROUP BY l.item, l.category', c.lines);
+	EXECUTE format('CREATE TEMP TABLE _br_item_names ON COMMIT DROP AS SELECT l.item, l.name, count(*) AS n '
+	               'FROM %s l WHERE l.name IS NOT NULL GROUP BY l.item, l.name', c.lines);
+	RETURN $q$(SELECT p.item, coalesce(p.s_window / nullif(p.n_window, 0), p.s_all / nullif(p.n_all, 0)) AS price,
+	           k.category, n.name
+	    FROM pg_temp._br_item_prices p
+	    LEFT JOIN (SELECT DISTINCT ON (k.item) k.item, k.category FROM pg_temp._br_item_categories k
+	               ORDER BY k.item, k.n DESC, k.category) k ON k.item = p.item
+	    LEFT JOIN (SELECT DISTINCT ON (n.item) n.item, n.name FROM pg_temp._br_item_names n
+	               ORDER BY n.item, n.n DESC, n.name COLLATE "C") n ON n.item = p.item)$q$;
+END
+$body$;
+
 -- The products source's (item, name, category) as a query, names trimmed
 -- like the lines'; none when the model has no products source.
 CREATE FUNCTION bundlerec._product_attributes(m bundlerec.models)
@@ -560,16 +610,13 @@ BEGIN
 		       row_number() OVER (PARTITION BY coalesce(p.category, a.category) ORDER BY c.orders DESC, c.item COLLATE "C")::integer AS category_rank,
 		       c.first_ordered, c.last_ordered, coalesce(p.name, a.name) AS name
 		FROM %1$I.%5$I c
-		JOIN bundlerec._item_attributes(%3$L::regclass, 'basket', 'item', %7$L, %8$L, %9$L, %10$L, %11$L::interval) a
-		  ON a.item = c.item
+		JOIN %7$s a ON a.item = c.item
 		LEFT JOIN ci ON ci.item = c.item
-		LEFT JOIN (%12$s) p ON p.item = c.item
+		LEFT JOIN (%8$s) p ON p.item = c.item
 		$q$, sch, bundlerec._phys('items', c.sfx), c.lines, c.n_baskets, bundlerec._current(c, '_item_counts'),
 		CASE WHEN m.customer IS NOT NULL THEN format('SELECT item, count(*) AS customers FROM %I.%I GROUP BY item', sch, bundlerec._current(c, 'customer_items'))
 		     ELSE 'SELECT NULL::text AS item, 0::bigint AS customers WHERE false' END,
-		CASE WHEN m.price IS NOT NULL THEN 'price' END, CASE WHEN m.ordered_at IS NOT NULL THEN 'ordered_at' END,
-		CASE WHEN m.category IS NOT NULL THEN 'category' END, CASE WHEN m.item_name IS NOT NULL THEN 'name' END,
-		m.options ->> 'price_window', bundlerec._product_attributes(m));
+		bundlerec._item_attributes_from(c), bundlerec._product_attributes(m));
 	GET DIAGNOSTICS n = ROW_COUNT;
 	RETURN n;
 END

@@ -10,7 +10,7 @@ SET client_min_messages = warning;
 CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION IF NOT EXISTS bundlerec;
 
-SELECT plan(21);
+SELECT plan(22);
 
 CREATE SCHEMA shop;
 SET search_path = shop, public;
@@ -20,7 +20,7 @@ SET client_min_messages = warning;
 -- orders up to 2010-12-09 14:00 first; the later ones are appended below
 CREATE TABLE all_lines AS
 	SELECT invoice_no::integer AS order_id, stock_code AS item, quantity, unit_price AS price,
-	       customer_id AS customer, invoice_date AS ordered_at, description AS name
+	       customer_id AS customer, invoice_date AS ordered_at, description AS name, country AS category
 	FROM order_lines
 	WHERE invoice_no NOT LIKE 'C%' AND quantity > 0
 	  AND stock_code NOT IN ('POST', 'DOT', 'M', 'C2', 'BANK CHARGES', 'PADS', 'CRUK', 'D', 'S', 'AMAZONFEE');
@@ -34,8 +34,9 @@ SELECT is((SELECT count(DISTINCT nodeport)::int FROM pg_dist_shard_placement
 	2, 'the order lines are spread over both workers');
 
 -- the models, alike but for their source; a cap on basket size, so that
--- the pushed-down pair counting leaves out the same orders
-\set cols 'basket => ''order_id'', item => ''item'', customer => ''customer'', ordered_at => ''ordered_at'', quantity => ''quantity'', price => ''price'', item_name => ''name'', options => ''{"max_basket_items": 60}'''
+-- the pushed-down pair counting leaves out the same orders, and a price
+-- window shorter than the orders' span
+\set cols 'basket => ''order_id'', item => ''item'', customer => ''customer'', ordered_at => ''ordered_at'', quantity => ''quantity'', price => ''price'', item_name => ''name'', category => ''category'', options => ''{"max_basket_items": 60, "price_window": "2 days"}'''
 SELECT lives_ok(format('SELECT bundlerec.create_model(''dist'', ''shop.lines_dist'', %s)', :'cols'),
 	'create_model over the distributed table');
 SELECT bundlerec.create_model('local', 'shop.lines_local', :cols) \g /dev/null
@@ -77,6 +78,9 @@ FROM ctx;
 SELECT matches(plan_text('SELECT item, count(DISTINCT _b), sum(quantity) FROM pg_temp.dist_lines GROUP BY item'),
 	'Task.*\n(.*\n)*.*Group Key: lines_dist.item\n',
 	'EXPLAIN: item counts by the order column are grouped by item alone on the workers');
+SELECT matches(bundlerec._item_attributes_from(c), '_br_item_prices',
+	'the items stage reads prices, categories and names grouped on the workers')
+FROM ctx;
 DROP VIEW dist_lines;
 RESET citus.enable_ddl_propagation;
 
