@@ -218,6 +218,8 @@ END
 $body$;
 
 -- VOLATILE: builds a scratch copy of the model and appends to the history.
+-- citus.enable_ddl_propagation off, as for refresh: the scratch schema and
+-- temporary views are this node's own.
 CREATE FUNCTION bundlerec.evaluate(
 	model text,
 	test_from timestamptz,
@@ -234,6 +236,7 @@ RETURNS TABLE (
 	novelty double precision)
 LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
+SET citus.enable_ddl_propagation = off
 AS $body$
 DECLARE
 	m bundlerec.models := bundlerec._model(model);

@@ -85,6 +85,54 @@ BEGIN
 END
 $body$;
 
+-- Whether rel, or a table a view rel reads (at any depth), is a Citus
+-- hash-distributed table.  Citus's catalogue is read only when the citus
+-- extension exists.  STABLE: it reads catalogues.
+CREATE FUNCTION bundlerec._distributed(rel regclass)
+RETURNS boolean
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $body$
+DECLARE
+	found boolean;
+BEGIN
+	IF NOT EXISTS (SELECT 1 FROM pg_extension e WHERE e.extname = 'citus') THEN
+		RETURN false;
+	END IF;
+	EXECUTE $q$
+		WITH RECURSIVE r(oid) AS (
+			SELECT $1::oid
+			UNION
+			SELECT d.refobjid FROM r
+			JOIN pg_catalog.pg_rewrite w ON w.ev_class OPERATOR(pg_catalog.=) r.oid
+			JOIN pg_catalog.pg_depend d ON d.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_rewrite'::regclass
+			     AND d.objid OPERATOR(pg_catalog.=) w.oid
+			     AND d.refclassid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::regclass
+			     AND d.refobjid OPERATOR(pg_catalog.<>) r.oid)
+		SELECT EXISTS (SELECT 1 FROM r JOIN pg_catalog.pg_dist_partition p
+		               ON p.logicalrelid OPERATOR(pg_catalog.=) r.oid
+		               AND p.partmethod OPERATOR(pg_catalog.=) 'h')
+		$q$ INTO found USING rel;
+	RETURN found;
+END
+$body$;
+
+-- The column of the lines (bundlerec._lines_view) that orders are counted
+-- by: over a distributed source, _b, the source's basket column as it is,
+-- so that Citus counts each shard's orders on its worker (an order's text
+-- form hides the distribution column; a numeric basket is left as text,
+-- where 1.0 and 1.00 are two orders); else basket.
+CREATE FUNCTION bundlerec._order_key(m bundlerec.models)
+RETURNS text
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $body$
+SELECT CASE WHEN bundlerec._distributed(m.source)
+             AND (SELECT a.atttypid FROM pg_attribute a
+                  WHERE a.attrelid = m.source AND a.attname = m.basket) <> 'numeric'::regtype
+            THEN '_b' ELSE 'basket' END
+$body$;
+
 -- The condition, over lines l, that a line is new since a refresh with
 -- watermark wm that saw the orders wm_orders at that very time: dated
 -- after wm, or at wm in an order it did not see.
@@ -195,7 +243,7 @@ BEGIN
 		n_baskets := m.n_baskets + n_new_baskets;
 		new_wm := greatest(wm, new_wm);
 	ELSE
-		EXECUTE format('SELECT count(*), count(DISTINCT basket), max(ordered_at) FROM %s', lines)
+		EXECUTE format('SELECT count(*), count(DISTINCT %I), max(ordered_at) FROM %s', bundlerec._order_key(m), lines)
 		INTO n_read, n_baskets, new_wm;
 	END IF;
 	IF n_baskets = 0 THEN
@@ -227,8 +275,8 @@ BEGIN
 
 	-- wholesale baskets: left out of pairs, rules and bundles above the cap
 	IF cap > 0 THEN
-		EXECUTE format('SELECT count(*) FROM (SELECT 1 FROM %s GROUP BY basket HAVING count(DISTINCT item) > %s) x',
-		               lines, cap) INTO n_capped;
+		EXECUTE format('SELECT count(*) FROM (SELECT 1 FROM %s GROUP BY %I HAVING count(DISTINCT item) > %s) x',
+		               lines, bundlerec._order_key(m), cap) INTO n_capped;
 		IF n_capped > 0 THEN
 			RAISE NOTICE 'bundlerec %: % orders with more than % distinct items are left out of pairs, rules and bundles',
 				m.name, n_capped, cap
@@ -274,11 +322,11 @@ BEGIN
 	ELSE
 		EXECUTE format($q$
 			CREATE TABLE %1$I.%2$I AS
-			SELECT item, count(DISTINCT basket) AS orders, sum(quantity) AS quantity,
+			SELECT item, count(DISTINCT %4$I) AS orders, sum(quantity) AS quantity,
 			       sum(quantity * price) AS revenue, min(ordered_at) AS first_ordered,
 			       max(ordered_at) AS last_ordered
 			FROM %3$s GROUP BY item
-			$q$, sch, bundlerec._phys('_item_counts', sfx), lines);
+			$q$, sch, bundlerec._phys('_item_counts', sfx), lines, bundlerec._order_key(c.m));
 		GET DIAGNOSTICS n = ROW_COUNT;
 	END IF;
 	RETURN n;
@@ -324,20 +372,50 @@ BEGIN
 	ELSE
 		EXECUTE format($q$
 			CREATE TABLE %1$I.%2$I AS
-			SELECT customer, count(DISTINCT basket) AS orders, min(ordered_at) AS first_ordered,
+			SELECT customer, count(DISTINCT %4$I) AS orders, min(ordered_at) AS first_ordered,
 			       max(ordered_at) AS last_ordered
 			FROM %3$s WHERE customer IS NOT NULL GROUP BY customer
-			$q$, sch, bundlerec._phys('customers', sfx), lines);
+			$q$, sch, bundlerec._phys('customers', sfx), lines, bundlerec._order_key(c.m));
 		EXECUTE format($q$
 			CREATE TABLE %1$I.%2$I AS
-			SELECT customer, item, count(DISTINCT basket) AS orders, sum(quantity) AS quantity,
+			SELECT customer, item, count(DISTINCT %4$I) AS orders, sum(quantity) AS quantity,
 			       min(ordered_at) AS first_ordered, max(ordered_at) AS last_ordered
 			FROM %3$s WHERE customer IS NOT NULL GROUP BY customer, item
-			$q$, sch, bundlerec._phys('customer_items', sfx), lines);
+			$q$, sch, bundlerec._phys('customer_items', sfx), lines, bundlerec._order_key(c.m));
 	END IF;
 	EXECUTE format('SELECT count(*) FROM %I.%I', sch, bundlerec._current(c, 'customer_items')) INTO n;
 	RETURN n;
 END
+$body$;
+
+-- The baskets of a distributed source under max_basket_items, grouped by
+-- its basket column (items), for the aggregates Citus pushes down:
+-- each worker encodes its shards' baskets and ships one state per shard
+-- instead of the lines.
+CREATE FUNCTION bundlerec._baskets_query(c bundlerec._build_context)
+RETURNS text
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $body$
+SELECT format('SELECT l.%1$I, pg_catalog.array_agg(l.item) AS items FROM %2$s l GROUP BY l.%1$I%3$s',
+              bundlerec._order_key(c.m), c.lines,
+              CASE WHEN cap > 0 THEN format(' HAVING pg_catalog.count(DISTINCT l.item) OPERATOR(pg_catalog.<=) %s', cap)
+                   ELSE '' END)
+FROM CAST(((c.m).options ->> 'max_basket_items') AS integer) cap
+$body$;
+
+-- Where the pair counts stage counts every pair of the lines under
+-- max_basket_items: item_pairs over them; over a distributed source,
+-- pair_counts pushed down over its baskets.
+CREATE FUNCTION bundlerec._pair_source(c bundlerec._build_context)
+RETURNS text
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $body$
+SELECT CASE WHEN bundlerec._order_key(c.m) = 'basket'
+            THEN format('bundlerec.item_pairs(%L::regclass, ''basket'', ''item'')', c.pair_lines)
+            ELSE format('bundlerec.pairs((SELECT bundlerec.pair_counts(b.items) FROM (%s) b))',
+                        bundlerec._baskets_query(c)) END
 $body$;
 
 -- Stage "pair counts": Orders per item pair, every pair, so later orders
@@ -367,8 +445,8 @@ BEGIN
 			SELECT CASE WHEN p.item_a < p.item_b COLLATE "C" THEN p.item_a ELSE p.item_b END AS item_a,
 			       CASE WHEN p.item_a < p.item_b COLLATE "C" THEN p.item_b ELSE p.item_a END AS item_b,
 			       p.count_ab AS count
-			FROM bundlerec.item_pairs(%3$L::regclass, 'basket', 'item') p
-			$q$, sch, bundlerec._phys('_pair_counts', c.sfx), c.pair_lines);
+			FROM %3$s p
+			$q$, sch, bundlerec._phys('_pair_counts', c.sfx), bundlerec._pair_source(c));
 		GET DIAGNOSTICS n = ROW_COUNT;
 		EXECUTE format('CREATE TABLE %I.%I (item_a text, item_b text, count bigint)', sch, delta);
 		RETURN n;
@@ -446,6 +524,56 @@ LANGUAGE C STABLE PARALLEL RESTRICTED
 SET search_path = pg_catalog, pg_temp
 AS 'MODULE_PATHNAME', 'bundlerec_item_attributes';
 
+-- The rows of bundlerec._item_attributes over the model's lines, as a FROM
+-- item.  Over a distributed source (bundlerec._order_key) its grouped query
+-- is split so that Citus runs it on the workers: price sums and counts, and
+-- the lines per category and per name, grouped by item on each shard into
+-- temporary tables, then the same mean (numeric sum / count, as avg) and
+-- the same most frequent value, a tie to the smallest, on the coordinator.
+CREATE FUNCTION bundlerec._item_attributes_from(c bundlerec._build_context)
+RETURNS text
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $body$
+DECLARE
+	m bundlerec.models := c.m;
+	since timestamptz;
+BEGIN
+	IF bundlerec._order_key(m) = 'basket' THEN
+		RETURN format('bundlerec._item_attributes(%L::regclass, ''basket'', ''item'', %L, %L, %L, %L, %L::interval)',
+		              c.lines, CASE WHEN m.price IS NOT NULL THEN 'price' END,
+		              CASE WHEN m.ordered_at IS NOT NULL THEN 'ordered_at' END,
+		              CASE WHEN m.category IS NOT NULL THEN 'category' END,
+		              CASE WHEN m.item_name IS NOT NULL THEN 'name' END, m.options ->> 'price_window');
+	END IF;
+	-- the price window ends at the latest order of all the lines
+	EXECUTE format('SELECT pg_catalog.max(ordered_at) OPERATOR(pg_catalog.-) %L::interval FROM %s',
+	               m.options ->> 'price_window', c.lines) INTO since;
+	DROP TABLE IF EXISTS pg_temp._br_item_prices, pg_temp._br_item_categories, pg_temp._br_item_names;
+	EXECUTE format($q$
+		CREATE TEMP TABLE _br_item_prices ON COMMIT DROP AS
+		SELECT x.item, sum(x.p) FILTER (WHERE x.ordered_at >= %2$L::timestamptz) AS s_window,
+		       count(x.p) FILTER (WHERE x.ordered_at >= %2$L::timestamptz) AS n_window,
+		       sum(x.p) AS s_all, count(x.p) AS n_all
+		FROM (SELECT l.item, l.ordered_at,
+		             CASE WHEN l.price > 0 AND l.price < 'Infinity'::numeric THEN l.price END AS p
+		      FROM %1$s l) x
+		GROUP BY x.item
+		$q$, c.lines, since);
+	EXECUTE format('CREATE TEMP TABLE _br_item_categories ON COMMIT DROP AS SELECT l.item, l.category, count(*) AS n '
+	               'FROM %s l WHERE l.category IS NOT NULL GROUP BY l.item, l.category', c.lines);
+	EXECUTE format('CREATE TEMP TABLE _br_item_names ON COMMIT DROP AS SELECT l.item, l.name, count(*) AS n '
+	               'FROM %s l WHERE l.name IS NOT NULL GROUP BY l.item, l.name', c.lines);
+	RETURN $q$(SELECT p.item, coalesce(p.s_window / nullif(p.n_window, 0), p.s_all / nullif(p.n_all, 0)) AS price,
+	           k.category, n.name
+	    FROM pg_temp._br_item_prices p
+	    LEFT JOIN (SELECT DISTINCT ON (k.item) k.item, k.category FROM pg_temp._br_item_categories k
+	               ORDER BY k.item, k.n DESC, k.category) k ON k.item = p.item
+	    LEFT JOIN (SELECT DISTINCT ON (n.item) n.item, n.name FROM pg_temp._br_item_names n
+	               ORDER BY n.item, n.n DESC, n.name COLLATE "C") n ON n.item = p.item)$q$;
+END
+$body$;
+
 -- The products source's (item, name, category) as a query, names trimmed
 -- like the lines'; none when the model has no products source.
 CREATE FUNCTION bundlerec._product_attributes(m bundlerec.models)
@@ -492,16 +620,13 @@ BEGIN
 		       row_number() OVER (PARTITION BY coalesce(p.category, a.category) ORDER BY c.orders DESC, c.item COLLATE "C")::integer AS category_rank,
 		       c.first_ordered, c.last_ordered, coalesce(p.name, a.name) AS name
 		FROM %1$I.%5$I c
-		JOIN bundlerec._item_attributes(%3$L::regclass, 'basket', 'item', %7$L, %8$L, %9$L, %10$L, %11$L::interval) a
-		  ON a.item = c.item
+		JOIN %7$s a ON a.item = c.item
 		LEFT JOIN ci ON ci.item = c.item
-		LEFT JOIN (%12$s) p ON p.item = c.item
+		LEFT JOIN (%8$s) p ON p.item = c.item
 		$q$, sch, bundlerec._phys('items', c.sfx), c.lines, c.n_baskets, bundlerec._current(c, '_item_counts'),
 		CASE WHEN m.customer IS NOT NULL THEN format('SELECT item, count(*) AS customers FROM %I.%I GROUP BY item', sch, bundlerec._current(c, 'customer_items'))
 		     ELSE 'SELECT NULL::text AS item, 0::bigint AS customers WHERE false' END,
-		CASE WHEN m.price IS NOT NULL THEN 'price' END, CASE WHEN m.ordered_at IS NOT NULL THEN 'ordered_at' END,
-		CASE WHEN m.category IS NOT NULL THEN 'category' END, CASE WHEN m.item_name IS NOT NULL THEN 'name' END,
-		m.options ->> 'price_window', bundlerec._product_attributes(m));
+		bundlerec._item_attributes_from(c), bundlerec._product_attributes(m));
 	GET DIAGNOSTICS n = ROW_COUNT;
 	RETURN n;
 END
@@ -569,11 +694,15 @@ BEGIN
 		       r.confidence, r.coverage, r.lift, r.leverage, r.conviction, r.fisher_p
 		FROM (SELECT r.*, row_number() OVER (PARTITION BY r.consequent
 		                                     ORDER BY r.confidence DESC, r.lift DESC, r.antecedent::text COLLATE "C") AS rank
-		      FROM bundlerec.association_rules(%3$L::regclass, 'basket', 'item',
+		      FROM %3$s
 		           min_support => %4$s, min_confidence => %5$s, max_size => %6$s, min_size => 2,
 		           min_count => %7$s) r) r
 		WHERE r.rank <= %8$s
-		$q$, sch, bundlerec._phys('rules', sfx), pair_lines, (o ->> 'rules_min_support')::float8,
+		$q$, sch, bundlerec._phys('rules', sfx),
+		CASE WHEN bundlerec._order_key(c.m) = 'basket'
+		     THEN format('bundlerec.association_rules(%L::regclass, ''basket'', ''item'',', pair_lines)
+		     ELSE format('bundlerec.rules((SELECT bundlerec.basket_set(b.items) FROM (%s) b),', bundlerec._baskets_query(c)) END,
+		(o ->> 'rules_min_support')::float8,
 		(o ->> 'rules_min_confidence')::float8, (o ->> 'rules_max_size')::int, mc,
 		(o ->> 'rules_per_item')::int);
 	GET DIAGNOSTICS n = ROW_COUNT;
@@ -600,8 +729,13 @@ BEGIN
 	IF msg_level IN ('notice', 'info') THEN
 		PERFORM set_config('client_min_messages', 'warning', true);
 	END IF;
+	-- read in key order: ALS's start and sums follow the order rows come
+	-- in, which must not be the table's (a copy of the lines gathered from
+	-- Citus's shards holds them in another)
+	EXECUTE format('CREATE TEMP VIEW _br_als_input AS SELECT x.customer, x.item, x.orders FROM %I.%I x '
+	               'ORDER BY x.customer, x.item', sch, bundlerec._current(c, 'customer_items'));
 	PERFORM bundlerec.als_train(
-		format('%I.%I', sch, bundlerec._current(c, 'customer_items'))::regclass, 'customer', 'item',
+		'pg_temp._br_als_input'::regclass, 'customer', 'item',
 		format('%I.%I', sch, bundlerec._phys('customer_embeddings', sfx)), format('%I.%I', sch, bundlerec._phys('item_embeddings', sfx)),
 		weight => 'orders',
 		factors => (o ->> 'factors')::int,
@@ -611,6 +745,7 @@ BEGIN
 		                   ELSE (o ->> 'iterations')::int END,
 		warm_start => warm_start);
 	PERFORM set_config('client_min_messages', msg_level, true);
+	DROP VIEW _br_als_input;
 	-- als_train gives both tables a primary key on their first column
 	EXECUTE format('SELECT count(*) FROM %I.%I', sch, bundlerec._phys('item_embeddings', sfx)) INTO n;
 	RETURN n;
@@ -1191,11 +1326,15 @@ BEGIN
 END
 $body$;
 
--- VOLATILE: rebuilds the model's results.
+-- VOLATILE: rebuilds the model's results.  citus.enable_ddl_propagation
+-- off (a mere placeholder without Citus): the build's temporary views and
+-- tables are this node's own, and Citus would warn of each temporary view
+-- and refuse to drop one named pg_temp.x.
 CREATE FUNCTION bundlerec.refresh(name text, incremental boolean DEFAULT false)
 RETURNS TABLE (stage text, rows bigint, seconds double precision)
 LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
+SET citus.enable_ddl_propagation = off
 AS $body$
 DECLARE
 	m bundlerec.models;
