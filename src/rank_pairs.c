@@ -3,8 +3,8 @@
  *	  A model's pairs stage: the best partners of every item by shrunk NPMI,
  *	  read from the model's pair and item count tables in one pass, each
  *	  item's partners kept in a bounded heap.  The pair counts are a base
- *	  table plus the changes of later incremental refreshes (a small table,
- *	  held in a hash while the base is read).  bundlerec._rank_pairs().
+ *	  table plus the changes of later incremental refreshes (a smaller
+ *	  table, held sorted while the base is read).  bundlerec._rank_pairs().
  *	  The cold-start stage reads the same counts for the partners of
  *	  products like a product with few orders: bundlerec._cold_partners().
  */
