@@ -466,12 +466,81 @@ SELECT CASE WHEN m.products IS NULL
                         m.products, m.product_columns ->> 'key') END
 $body$;
 
+/*
+ * The item attributes (item, price, category, name) that the items stage
+ * joins, as a FROM item.  A full refresh reads them from all the lines.
+ * An incremental one reads again only the items whose attributes can have
+ * changed, exactly: those on the new orders, those with a line at the new
+ * watermark (so that the latest order of the lines read, where the price
+ * window ends, is the latest of all the lines), and those with a line that
+ * the window's move leaves behind; every other item has the same lines in
+ * the window and overall, so it keeps its published attributes.  Not with
+ * a products source (items holds its names and categories, not the
+ * lines'), nor when price_window changed since the last refresh.
+ */
+CREATE FUNCTION bundlerec._item_attributes_from(c bundlerec._build_context)
+RETURNS text
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $body$
+DECLARE
+	m bundlerec.models := c.m;
+	pw interval := (m.options ->> 'price_window')::interval;
+	old_wm timestamptz := m.watermark;
+	new_wm timestamptz;
+	at_type text;
+	lines regclass := c.lines;
+BEGIN
+	IF c.incremental AND m.products IS NULL AND m.ordered_at IS NOT NULL AND c.cur ? 'items'
+	   AND to_regclass(format('%I.%I', c.sch, c.cur ->> 'items')) IS NOT NULL
+	   AND (SELECT h.metrics ->> 'price_window' FROM bundlerec.refresh_history h
+	        WHERE h.model = m.name AND h.kind IN ('full', 'incremental') ORDER BY h.id DESC LIMIT 1)
+	       IS NOT DISTINCT FROM m.options ->> 'price_window' THEN
+		SELECT greatest(old_wm, max(d.last_ordered)) INTO new_wm FROM pg_temp._br_delta d;
+		SELECT pg_catalog.format_type(a.atttypid, a.atttypmod) INTO at_type
+		FROM pg_attribute a WHERE a.attrelid = m.source AND a.attname = m.ordered_at;
+		DROP TABLE IF EXISTS pg_temp._br_reread;
+		-- conditions on _at as well, the source's own column, so that an
+		-- index on it finds the lines (a day's slack for any time zone)
+		EXECUTE format($q$
+			CREATE TEMP TABLE _br_reread ON COMMIT DROP AS
+			SELECT d.item FROM pg_temp._br_delta d
+			UNION
+			SELECT l.item FROM %1$s l
+			WHERE l._at OPERATOR(pg_catalog.>=) (%2$L::timestamptz OPERATOR(pg_catalog.-) '1 day'::interval)::%4$s
+			  AND l.ordered_at OPERATOR(pg_catalog.=) %2$L::timestamptz
+			UNION
+			SELECT l.item FROM %1$s l
+			WHERE l._at OPERATOR(pg_catalog.>=) (%3$L::timestamptz OPERATOR(pg_catalog.-) '1 day'::interval)::%4$s
+			  AND l._at OPERATOR(pg_catalog.<=) (%5$L::timestamptz OPERATOR(pg_catalog.+) '1 day'::interval)::%4$s
+			  AND l.ordered_at OPERATOR(pg_catalog.>=) %3$L::timestamptz
+			  AND l.ordered_at OPERATOR(pg_catalog.<) %5$L::timestamptz
+			$q$, lines, new_wm, old_wm - pw, at_type, new_wm - pw);
+		ANALYZE pg_temp._br_reread;
+		DROP VIEW IF EXISTS pg_temp._br_reread_lines;
+		EXECUTE format('CREATE TEMP VIEW _br_reread_lines AS SELECT l.* FROM %s l '
+		               'WHERE l.item IN (SELECT r.item FROM pg_temp._br_reread r)', lines);
+		lines := 'pg_temp._br_reread_lines'::regclass;
+	END IF;
+	RETURN format($q$(SELECT a.item, round(a.price, 4) AS price, a.category, a.name
+		FROM bundlerec._item_attributes(%1$L::regclass, 'basket', 'item', %2$L, %3$L, %4$L, %5$L, %6$L::interval) a%7$s)$q$,
+		lines, CASE WHEN m.price IS NOT NULL THEN 'price' END, CASE WHEN m.ordered_at IS NOT NULL THEN 'ordered_at' END,
+		CASE WHEN m.category IS NOT NULL THEN 'category' END, CASE WHEN m.item_name IS NOT NULL THEN 'name' END,
+		pw, CASE WHEN lines <> c.lines THEN format(
+			' UNION ALL SELECT i.item, i.price, i.category, i.name FROM %I.%I i '
+			'WHERE NOT EXISTS (SELECT FROM pg_temp._br_reread r WHERE r.item OPERATOR(pg_catalog.=) i.item)',
+			c.sch, c.cur ->> 'items') ELSE '' END);
+END
+$body$;
+
 -- Stage "items": Item statistics from the counts and the lines: category, current price, popularity, name.  Returns its rows.
 -- Price, category and name are bundlerec._item_attributes' (the price
--- rounded to 4 places); they are read from all the lines on every refresh,
--- so an incremental refresh gives items what a full one does.  A products
--- source's name and category come first, the lines' are the fallback.
--- name is last among the declared columns (a view only grows at its end).
+-- rounded to 4 places), read by _item_attributes_from: from all the lines
+-- on a full refresh, for the items whose attributes can have changed on an
+-- incremental one, so that it gives items what a full one does.  A
+-- products source's name and category come first, the lines' are the
+-- fallback.  name is last among the declared columns (a view only grows
+-- at its end).
 CREATE FUNCTION bundlerec._stage_items(c bundlerec._build_context)
 RETURNS bigint
 LANGUAGE plpgsql VOLATILE
@@ -486,23 +555,25 @@ BEGIN
 		CREATE TABLE %1$I.%2$I AS
 		WITH ci AS (%6$s)
 		SELECT c.item, coalesce(p.category, a.category) AS category, c.orders, coalesce(ci.customers, 0) AS customers,
-		       c.quantity, c.revenue, round(a.price, 4) AS price,
+		       c.quantity, c.revenue, a.price,
 		       c.orders::float8 / %4$s AS support,
 		       row_number() OVER (ORDER BY c.orders DESC, c.item COLLATE "C")::integer AS popularity_rank,
 		       row_number() OVER (PARTITION BY coalesce(p.category, a.category) ORDER BY c.orders DESC, c.item COLLATE "C")::integer AS category_rank,
 		       c.first_ordered, c.last_ordered, coalesce(p.name, a.name) AS name
 		FROM %1$I.%5$I c
-		JOIN bundlerec._item_attributes(%3$L::regclass, 'basket', 'item', %7$L, %8$L, %9$L, %10$L, %11$L::interval) a
-		  ON a.item = c.item
+		JOIN %3$s a ON a.item = c.item
 		LEFT JOIN ci ON ci.item = c.item
-		LEFT JOIN (%12$s) p ON p.item = c.item
-		$q$, sch, bundlerec._phys('items', c.sfx), c.lines, c.n_baskets, bundlerec._current(c, '_item_counts'),
+		LEFT JOIN (%7$s) p ON p.item = c.item
+		$q$, sch, bundlerec._phys('items', c.sfx), bundlerec._item_attributes_from(c), c.n_baskets,
+		bundlerec._current(c, '_item_counts'),
 		CASE WHEN m.customer IS NOT NULL THEN format('SELECT item, count(*) AS customers FROM %I.%I GROUP BY item', sch, bundlerec._current(c, 'customer_items'))
 		     ELSE 'SELECT NULL::text AS item, 0::bigint AS customers WHERE false' END,
-		CASE WHEN m.price IS NOT NULL THEN 'price' END, CASE WHEN m.ordered_at IS NOT NULL THEN 'ordered_at' END,
-		CASE WHEN m.category IS NOT NULL THEN 'category' END, CASE WHEN m.item_name IS NOT NULL THEN 'name' END,
-		m.options ->> 'price_window', bundlerec._product_attributes(m));
+		bundlerec._product_attributes(m));
 	GET DIAGNOSTICS n = ROW_COUNT;
+	IF to_regclass('pg_temp._br_reread') IS NOT NULL THEN
+		DROP VIEW pg_temp._br_reread_lines;
+		DROP TABLE pg_temp._br_reread;
+	END IF;
 	RETURN n;
 END
 $body$;
@@ -1276,7 +1347,8 @@ BEGIN
 	        (res ->> 'rows_read')::bigint, written, (res ->> 'watermark')::timestamptz, res -> 'stages',
 	        jsonb_build_object('orders', (res ->> 'n_baskets')::bigint,
 	                           'customers_at', (res ->> 'customers_at')::bigint,
-	                           'models_at', (res ->> 'models_at')::bigint));
+	                           'models_at', (res ->> 'models_at')::bigint,
+	                           'price_window', m.options ->> 'price_window'));
 	RAISE NOTICE 'bundlerec %: % refresh done — % rows written in % s', m.name, kind, written,
 		round(extract(epoch FROM clock_timestamp() - started)::numeric, 3);
 	RETURN QUERY
