@@ -340,6 +340,21 @@ BEGIN
 END
 $body$;
 
+-- The pairs of the lines (basket, item) of relation lines, each once, with
+-- their orders times sign, item_a before item_b in "C" order, as a query.
+CREATE FUNCTION bundlerec._pairs_of(lines regclass, sign integer)
+RETURNS text
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $body$
+SELECT format($q$
+	SELECT CASE WHEN p.item_a < p.item_b COLLATE "C" THEN p.item_a ELSE p.item_b END AS item_a,
+	       CASE WHEN p.item_a < p.item_b COLLATE "C" THEN p.item_b ELSE p.item_a END AS item_b,
+	       p.count_ab * %2$s AS count
+	FROM bundlerec.item_pairs(%1$L::regclass, 'basket', 'item') p
+	$q$, lines, sign)
+$body$;
+
 -- Stage "pair counts": Orders per item pair, every pair, so later orders
 -- can be added exactly.  An incremental refresh adds the new orders' pairs
 -- to _pair_delta (in place when they are few beside those waiting there,
@@ -359,6 +374,7 @@ DECLARE
 	cap integer := ((c.m).options ->> 'max_basket_items')::integer;
 	base_rows bigint;
 	delta_rows bigint;
+	changes text;
 	n bigint;
 BEGIN
 	IF NOT c.incremental THEN
@@ -374,45 +390,60 @@ BEGIN
 		RETURN n;
 	END IF;
 	-- the new orders' pairs: a basket counts once its items are all in; one
-	-- that grows past max_basket_items takes back the pairs it had added
+	-- that grows past max_basket_items takes back the pairs it had added.
+	-- So the pairs of the baskets under the cap now, less those of their
+	-- items counted before where the basket was under it then, each side
+	-- counted by item_pairs (a join and a grouping of the pairs in SQL took
+	-- three times as long)
 	EXECUTE format($q$
-		CREATE TEMP TABLE _br_pair_changes ON COMMIT DROP AS
-		WITH bi AS (SELECT DISTINCT d.basket, d.item, d.old_bi FROM pg_temp._br_delta d),
-		sz AS (SELECT bi.basket, count(*) AS now, count(*) FILTER (WHERE bi.old_bi) AS was
-		       FROM bi GROUP BY bi.basket),
-		pr AS (
-			SELECT a.item AS item_a, b.item AS item_b,
-			       CASE WHEN s.now <= %1$s THEN CASE WHEN a.old_bi AND b.old_bi THEN 0 ELSE 1 END
-			            WHEN s.was <= %1$s AND a.old_bi AND b.old_bi THEN -1
-			            ELSE 0 END AS d
-			FROM bi a JOIN bi b ON b.basket = a.basket AND a.item < b.item COLLATE "C"
-			JOIN sz s ON s.basket = a.basket)
-		SELECT pr.item_a, pr.item_b, sum(pr.d)::bigint AS count FROM pr
-		GROUP BY pr.item_a, pr.item_b HAVING sum(pr.d) <> 0
+		CREATE TEMP TABLE _br_pair_sizes ON COMMIT DROP AS
+		SELECT d.basket, count(DISTINCT d.item) AS now, count(DISTINCT d.item) FILTER (WHERE d.old_bi) AS was
+		FROM pg_temp._br_delta d GROUP BY d.basket;
+		CREATE TEMP VIEW _br_pair_plus AS SELECT d.basket, d.item FROM pg_temp._br_delta d
+		JOIN pg_temp._br_pair_sizes s ON s.basket = d.basket WHERE s.now <= %1$s;
+		CREATE TEMP VIEW _br_pair_minus AS SELECT d.basket, d.item FROM pg_temp._br_delta d
+		JOIN pg_temp._br_pair_sizes s ON s.basket = d.basket WHERE d.old_bi AND s.was BETWEEN 2 AND %1$s
 		$q$, coalesce(nullif(cap, 0), 2147483647));
-	GET DIAGNOSTICS n = ROW_COUNT;
+	changes := CASE WHEN EXISTS (SELECT FROM pg_temp._br_pair_minus) THEN format($q$
+			SELECT x.item_a, x.item_b, sum(x.count)::bigint AS count FROM (%1$s UNION ALL %2$s) x
+			GROUP BY x.item_a, x.item_b HAVING sum(x.count) <> 0
+			$q$, bundlerec._pairs_of('pg_temp._br_pair_plus', 1), bundlerec._pairs_of('pg_temp._br_pair_minus', -1))
+		-- only new baskets: item_pairs gives each pair once
+		ELSE bundlerec._pairs_of('pg_temp._br_pair_plus', 1) END;
 	EXECUTE format('SELECT pg_catalog.count(*) FROM %I.%I', sch, old_delta) INTO delta_rows;
-	IF n * 4 <= delta_rows THEN
-		-- few changes beside those waiting: added in place (an upsert costs
-		-- more per row than a copy, so only then)
-		EXECUTE format($q$
-			INSERT INTO %1$I.%2$I AS t (item_a, item_b, count) SELECT p.item_a, p.item_b, p.count FROM pg_temp._br_pair_changes p
-			ON CONFLICT (item_a, item_b) DO UPDATE SET count = t.count + excluded.count
-			$q$, sch, old_delta);
-		EXECUTE format('DELETE FROM %I.%I WHERE count OPERATOR(pg_catalog.=) 0', sch, old_delta);
-		EXECUTE format('SELECT pg_catalog.count(*) FROM %I.%I', sch, old_delta) INTO delta_rows;
-		delta := old_delta;
+	IF delta_rows = 0 THEN
+		-- nothing waiting: the changes are the new copy
+		EXECUTE format('CREATE TABLE %I.%I AS %s', sch, delta, changes);
+		GET DIAGNOSTICS n = ROW_COUNT;
+		delta_rows := n;
 	ELSE
-		EXECUTE format($q$
-			CREATE TABLE %1$I.%2$I AS
-			SELECT coalesce(o.item_a, p.item_a) AS item_a, coalesce(o.item_b, p.item_b) AS item_b,
-			       coalesce(o.count, 0) + coalesce(p.count, 0) AS count
-			FROM %1$I.%3$I o FULL JOIN pg_temp._br_pair_changes p ON p.item_a = o.item_a AND p.item_b = o.item_b
-			WHERE coalesce(o.count, 0) + coalesce(p.count, 0) <> 0
-			$q$, sch, delta, old_delta);
-		GET DIAGNOSTICS delta_rows = ROW_COUNT;
+		EXECUTE format('CREATE TEMP TABLE _br_pair_changes ON COMMIT DROP AS %s', changes);
+		GET DIAGNOSTICS n = ROW_COUNT;
+		IF n * 4 <= delta_rows THEN
+			-- few changes beside those waiting: added in place (an upsert
+			-- costs more per row than a copy, so only then)
+			EXECUTE format($q$
+				INSERT INTO %1$I.%2$I AS t (item_a, item_b, count) SELECT p.item_a, p.item_b, p.count FROM pg_temp._br_pair_changes p
+				ON CONFLICT (item_a, item_b) DO UPDATE SET count = t.count + excluded.count
+				$q$, sch, old_delta);
+			EXECUTE format('DELETE FROM %I.%I WHERE count OPERATOR(pg_catalog.=) 0', sch, old_delta);
+			EXECUTE format('SELECT pg_catalog.count(*) FROM %I.%I', sch, old_delta) INTO delta_rows;
+			delta := old_delta;
+		ELSE
+			EXECUTE format($q$
+				CREATE TABLE %1$I.%2$I AS
+				SELECT coalesce(o.item_a, p.item_a) AS item_a, coalesce(o.item_b, p.item_b) AS item_b,
+				       coalesce(o.count, 0) + coalesce(p.count, 0) AS count
+				FROM %1$I.%3$I o FULL JOIN pg_temp._br_pair_changes p ON p.item_a = o.item_a AND p.item_b = o.item_b
+				WHERE coalesce(o.count, 0) + coalesce(p.count, 0) <> 0
+				$q$, sch, delta, old_delta);
+			GET DIAGNOSTICS delta_rows = ROW_COUNT;
+		END IF;
+		DROP TABLE pg_temp._br_pair_changes;
 	END IF;
-	DROP TABLE pg_temp._br_pair_changes;
+	DROP VIEW pg_temp._br_pair_plus;
+	DROP VIEW pg_temp._br_pair_minus;
+	DROP TABLE pg_temp._br_pair_sizes;
 	SELECT pc.reltuples::bigint INTO base_rows FROM pg_class pc
 	WHERE pc.oid = format('%I.%I', sch, base)::regclass;
 	-- once the changes are more than a quarter of the counts: folded in
