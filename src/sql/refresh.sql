@@ -507,7 +507,8 @@ $body$;
  * the window's move leaves behind; every other item has the same lines in
  * the window and overall, so it keeps its published attributes.  Not with
  * a products source (items holds its names and categories, not the
- * lines'), nor when price_window changed since the last refresh.
+ * lines'), nor when price_window changed since the last refresh, nor
+ * from an items table unlike the declaration.
  */
 CREATE FUNCTION bundlerec._item_attributes_from(c bundlerec._build_context)
 RETURNS text
@@ -522,8 +523,13 @@ DECLARE
 	at_type text;
 	lines regclass := c.lines;
 BEGIN
+	-- the current items must have the declared columns (one made by an
+	-- earlier version may lack one)
 	IF c.incremental AND m.products IS NULL AND m.ordered_at IS NOT NULL AND c.cur ? 'items'
-	   AND to_regclass(format('%I.%I', c.sch, c.cur ->> 'items')) IS NOT NULL
+	   AND ARRAY(SELECT a.attname::text FROM pg_attribute a
+	             WHERE a.attrelid = to_regclass(format('%I.%I', c.sch, c.cur ->> 'items'))
+	               AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum)
+	       = (SELECT d.columns FROM bundlerec.result_tables d WHERE d.name = 'items')
 	   AND (SELECT h.metrics ->> 'price_window' FROM bundlerec.refresh_history h
 	        WHERE h.model = m.name AND h.kind IN ('full', 'incremental') ORDER BY h.id DESC LIMIT 1)
 	       IS NOT DISTINCT FROM m.options ->> 'price_window' THEN
