@@ -418,6 +418,21 @@ SELECT CASE WHEN bundlerec._order_key(c.m) = 'basket'
                         bundlerec._baskets_query(c)) END
 $body$;
 
+-- The pairs of the lines (basket, item) of relation lines, each once, with
+-- their orders times sign, item_a before item_b in "C" order, as a query.
+CREATE FUNCTION bundlerec._pairs_of(lines regclass, sign integer)
+RETURNS text
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $body$
+SELECT format($q$
+	SELECT CASE WHEN p.item_a < p.item_b COLLATE "C" THEN p.item_a ELSE p.item_b END AS item_a,
+	       CASE WHEN p.item_a < p.item_b COLLATE "C" THEN p.item_b ELSE p.item_a END AS item_b,
+	       p.count_ab * %2$s AS count
+	FROM bundlerec.item_pairs(%1$L::regclass, 'basket', 'item') p
+	$q$, lines, sign)
+$body$;
+
 -- Stage "pair counts": Orders per item pair, every pair, so later orders
 -- can be added exactly.  An incremental refresh adds the new orders' pairs
 -- to _pair_delta (in place when they are few beside those waiting there,
@@ -437,6 +452,7 @@ DECLARE
 	cap integer := ((c.m).options ->> 'max_basket_items')::integer;
 	base_rows bigint;
 	delta_rows bigint;
+	changes text;
 	n bigint;
 BEGIN
 	IF NOT c.incremental THEN
@@ -452,45 +468,60 @@ BEGIN
 		RETURN n;
 	END IF;
 	-- the new orders' pairs: a basket counts once its items are all in; one
-	-- that grows past max_basket_items takes back the pairs it had added
+	-- that grows past max_basket_items takes back the pairs it had added.
+	-- So the pairs of the baskets under the cap now, less those of their
+	-- items counted before where the basket was under it then, each side
+	-- counted by item_pairs (a join and a grouping of the pairs in SQL took
+	-- three times as long)
 	EXECUTE format($q$
-		CREATE TEMP TABLE _br_pair_changes ON COMMIT DROP AS
-		WITH bi AS (SELECT DISTINCT d.basket, d.item, d.old_bi FROM pg_temp._br_delta d),
-		sz AS (SELECT bi.basket, count(*) AS now, count(*) FILTER (WHERE bi.old_bi) AS was
-		       FROM bi GROUP BY bi.basket),
-		pr AS (
-			SELECT a.item AS item_a, b.item AS item_b,
-			       CASE WHEN s.now <= %1$s THEN CASE WHEN a.old_bi AND b.old_bi THEN 0 ELSE 1 END
-			            WHEN s.was <= %1$s AND a.old_bi AND b.old_bi THEN -1
-			            ELSE 0 END AS d
-			FROM bi a JOIN bi b ON b.basket = a.basket AND a.item < b.item COLLATE "C"
-			JOIN sz s ON s.basket = a.basket)
-		SELECT pr.item_a, pr.item_b, sum(pr.d)::bigint AS count FROM pr
-		GROUP BY pr.item_a, pr.item_b HAVING sum(pr.d) <> 0
+		CREATE TEMP TABLE _br_pair_sizes ON COMMIT DROP AS
+		SELECT d.basket, count(DISTINCT d.item) AS now, count(DISTINCT d.item) FILTER (WHERE d.old_bi) AS was
+		FROM pg_temp._br_delta d GROUP BY d.basket;
+		CREATE TEMP VIEW _br_pair_plus AS SELECT d.basket, d.item FROM pg_temp._br_delta d
+		JOIN pg_temp._br_pair_sizes s ON s.basket = d.basket WHERE s.now <= %1$s;
+		CREATE TEMP VIEW _br_pair_minus AS SELECT d.basket, d.item FROM pg_temp._br_delta d
+		JOIN pg_temp._br_pair_sizes s ON s.basket = d.basket WHERE d.old_bi AND s.was BETWEEN 2 AND %1$s
 		$q$, coalesce(nullif(cap, 0), 2147483647));
-	GET DIAGNOSTICS n = ROW_COUNT;
+	changes := CASE WHEN EXISTS (SELECT FROM pg_temp._br_pair_minus) THEN format($q$
+			SELECT x.item_a, x.item_b, sum(x.count)::bigint AS count FROM (%1$s UNION ALL %2$s) x
+			GROUP BY x.item_a, x.item_b HAVING sum(x.count) <> 0
+			$q$, bundlerec._pairs_of('pg_temp._br_pair_plus', 1), bundlerec._pairs_of('pg_temp._br_pair_minus', -1))
+		-- only new baskets: item_pairs gives each pair once
+		ELSE bundlerec._pairs_of('pg_temp._br_pair_plus', 1) END;
 	EXECUTE format('SELECT pg_catalog.count(*) FROM %I.%I', sch, old_delta) INTO delta_rows;
-	IF n * 4 <= delta_rows THEN
-		-- few changes beside those waiting: added in place (an upsert costs
-		-- more per row than a copy, so only then)
-		EXECUTE format($q$
-			INSERT INTO %1$I.%2$I AS t (item_a, item_b, count) SELECT p.item_a, p.item_b, p.count FROM pg_temp._br_pair_changes p
-			ON CONFLICT (item_a, item_b) DO UPDATE SET count = t.count + excluded.count
-			$q$, sch, old_delta);
-		EXECUTE format('DELETE FROM %I.%I WHERE count OPERATOR(pg_catalog.=) 0', sch, old_delta);
-		EXECUTE format('SELECT pg_catalog.count(*) FROM %I.%I', sch, old_delta) INTO delta_rows;
-		delta := old_delta;
+	IF delta_rows = 0 THEN
+		-- nothing waiting: the changes are the new copy
+		EXECUTE format('CREATE TABLE %I.%I AS %s', sch, delta, changes);
+		GET DIAGNOSTICS n = ROW_COUNT;
+		delta_rows := n;
 	ELSE
-		EXECUTE format($q$
-			CREATE TABLE %1$I.%2$I AS
-			SELECT coalesce(o.item_a, p.item_a) AS item_a, coalesce(o.item_b, p.item_b) AS item_b,
-			       coalesce(o.count, 0) + coalesce(p.count, 0) AS count
-			FROM %1$I.%3$I o FULL JOIN pg_temp._br_pair_changes p ON p.item_a = o.item_a AND p.item_b = o.item_b
-			WHERE coalesce(o.count, 0) + coalesce(p.count, 0) <> 0
-			$q$, sch, delta, old_delta);
-		GET DIAGNOSTICS delta_rows = ROW_COUNT;
+		EXECUTE format('CREATE TEMP TABLE _br_pair_changes ON COMMIT DROP AS %s', changes);
+		GET DIAGNOSTICS n = ROW_COUNT;
+		IF n * 4 <= delta_rows THEN
+			-- few changes beside those waiting: added in place (an upsert
+			-- costs more per row than a copy, so only then)
+			EXECUTE format($q$
+				INSERT INTO %1$I.%2$I AS t (item_a, item_b, count) SELECT p.item_a, p.item_b, p.count FROM pg_temp._br_pair_changes p
+				ON CONFLICT (item_a, item_b) DO UPDATE SET count = t.count + excluded.count
+				$q$, sch, old_delta);
+			EXECUTE format('DELETE FROM %I.%I WHERE count OPERATOR(pg_catalog.=) 0', sch, old_delta);
+			EXECUTE format('SELECT pg_catalog.count(*) FROM %I.%I', sch, old_delta) INTO delta_rows;
+			delta := old_delta;
+		ELSE
+			EXECUTE format($q$
+				CREATE TABLE %1$I.%2$I AS
+				SELECT coalesce(o.item_a, p.item_a) AS item_a, coalesce(o.item_b, p.item_b) AS item_b,
+				       coalesce(o.count, 0) + coalesce(p.count, 0) AS count
+				FROM %1$I.%3$I o FULL JOIN pg_temp._br_pair_changes p ON p.item_a = o.item_a AND p.item_b = o.item_b
+				WHERE coalesce(o.count, 0) + coalesce(p.count, 0) <> 0
+				$q$, sch, delta, old_delta);
+			GET DIAGNOSTICS delta_rows = ROW_COUNT;
+		END IF;
+		DROP TABLE pg_temp._br_pair_changes;
 	END IF;
-	DROP TABLE pg_temp._br_pair_changes;
+	DROP VIEW pg_temp._br_pair_plus;
+	DROP VIEW pg_temp._br_pair_minus;
+	DROP TABLE pg_temp._br_pair_sizes;
 	SELECT pc.reltuples::bigint INTO base_rows FROM pg_class pc
 	WHERE pc.oid = format('%I.%I', sch, base)::regclass;
 	-- once the changes are more than a quarter of the counts: folded in
@@ -524,13 +555,13 @@ LANGUAGE C STABLE PARALLEL RESTRICTED
 SET search_path = pg_catalog, pg_temp
 AS 'MODULE_PATHNAME', 'bundlerec_item_attributes';
 
--- The rows of bundlerec._item_attributes over the model's lines, as a FROM
--- item.  Over a distributed source (bundlerec._order_key) its grouped query
--- is split so that Citus runs it on the workers: price sums and counts, and
+-- The rows of bundlerec._item_attributes over a distributed source's lines
+-- (bundlerec._order_key), as a FROM item: its grouped query is split so
+-- that Citus runs it on the workers: price sums and counts, and
 -- the lines per category and per name, grouped by item on each shard into
 -- temporary tables, then the same mean (numeric sum / count, as avg) and
 -- the same most frequent value, a tie to the smallest, on the coordinator.
-CREATE FUNCTION bundlerec._item_attributes_from(c bundlerec._build_context)
+CREATE FUNCTION bundlerec._item_attributes_distributed(c bundlerec._build_context)
 RETURNS text
 LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
@@ -539,13 +570,6 @@ DECLARE
 	m bundlerec.models := c.m;
 	since timestamptz;
 BEGIN
-	IF bundlerec._order_key(m) = 'basket' THEN
-		RETURN format('bundlerec._item_attributes(%L::regclass, ''basket'', ''item'', %L, %L, %L, %L, %L::interval)',
-		              c.lines, CASE WHEN m.price IS NOT NULL THEN 'price' END,
-		              CASE WHEN m.ordered_at IS NOT NULL THEN 'ordered_at' END,
-		              CASE WHEN m.category IS NOT NULL THEN 'category' END,
-		              CASE WHEN m.item_name IS NOT NULL THEN 'name' END, m.options ->> 'price_window');
-	END IF;
 	-- the price window ends at the latest order of all the lines
 	EXECUTE format('SELECT pg_catalog.max(ordered_at) OPERATOR(pg_catalog.-) %L::interval FROM %s',
 	               m.options ->> 'price_window', c.lines) INTO since;
@@ -594,12 +618,91 @@ SELECT CASE WHEN m.products IS NULL
                         m.products, m.product_columns ->> 'key') END
 $body$;
 
+/*
+ * The item attributes (item, price, category, name) that the items stage
+ * joins, as a FROM item.  A full refresh reads them from all the lines.
+ * An incremental one reads again only the items whose attributes can have
+ * changed, exactly: those on the new orders, those with a line at the new
+ * watermark (so that the latest order of the lines read, where the price
+ * window ends, is the latest of all the lines), and those with a line that
+ * the window's move leaves behind; every other item has the same lines in
+ * the window and overall, so it keeps its published attributes.  Not with
+ * a products source (items holds its names and categories, not the
+ * lines'), nor when price_window changed since the last refresh, nor
+ * from an items table unlike the declaration.
+ */
+CREATE FUNCTION bundlerec._item_attributes_from(c bundlerec._build_context)
+RETURNS text
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $body$
+DECLARE
+	m bundlerec.models := c.m;
+	pw interval := (m.options ->> 'price_window')::interval;
+	old_wm timestamptz := m.watermark;
+	new_wm timestamptz;
+	at_type text;
+	lines regclass := c.lines;
+BEGIN
+	IF bundlerec._order_key(m) <> 'basket' THEN
+		RETURN format('(SELECT a.item, round(a.price, 4) AS price, a.category, a.name FROM %s a)',
+		              bundlerec._item_attributes_distributed(c));
+	END IF;
+	-- the current items must have the declared columns (one made by an
+	-- earlier version may lack one)
+	IF c.incremental AND m.products IS NULL AND m.ordered_at IS NOT NULL AND c.cur ? 'items'
+	   AND ARRAY(SELECT a.attname::text FROM pg_attribute a
+	             WHERE a.attrelid = to_regclass(format('%I.%I', c.sch, c.cur ->> 'items'))
+	               AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum)
+	       = (SELECT d.columns FROM bundlerec.result_tables d WHERE d.name = 'items')
+	   AND (SELECT h.metrics ->> 'price_window' FROM bundlerec.refresh_history h
+	        WHERE h.model = m.name AND h.kind IN ('full', 'incremental') ORDER BY h.id DESC LIMIT 1)
+	       IS NOT DISTINCT FROM m.options ->> 'price_window' THEN
+		SELECT greatest(old_wm, max(d.last_ordered)) INTO new_wm FROM pg_temp._br_delta d;
+		SELECT pg_catalog.format_type(a.atttypid, a.atttypmod) INTO at_type
+		FROM pg_attribute a WHERE a.attrelid = m.source AND a.attname = m.ordered_at;
+		DROP TABLE IF EXISTS pg_temp._br_reread;
+		-- conditions on _at as well, the source's own column, so that an
+		-- index on it finds the lines (a day's slack for any time zone)
+		EXECUTE format($q$
+			CREATE TEMP TABLE _br_reread ON COMMIT DROP AS
+			SELECT d.item FROM pg_temp._br_delta d
+			UNION
+			SELECT l.item FROM %1$s l
+			WHERE l._at OPERATOR(pg_catalog.>=) (%2$L::timestamptz OPERATOR(pg_catalog.-) '1 day'::interval)::%4$s
+			  AND l.ordered_at OPERATOR(pg_catalog.=) %2$L::timestamptz
+			UNION
+			SELECT l.item FROM %1$s l
+			WHERE l._at OPERATOR(pg_catalog.>=) (%3$L::timestamptz OPERATOR(pg_catalog.-) '1 day'::interval)::%4$s
+			  AND l._at OPERATOR(pg_catalog.<=) (%5$L::timestamptz OPERATOR(pg_catalog.+) '1 day'::interval)::%4$s
+			  AND l.ordered_at OPERATOR(pg_catalog.>=) %3$L::timestamptz
+			  AND l.ordered_at OPERATOR(pg_catalog.<) %5$L::timestamptz
+			$q$, lines, new_wm, old_wm - pw, at_type, new_wm - pw);
+		ANALYZE pg_temp._br_reread;
+		DROP VIEW IF EXISTS pg_temp._br_reread_lines;
+		EXECUTE format('CREATE TEMP VIEW _br_reread_lines AS SELECT l.* FROM %s l '
+		               'WHERE l.item IN (SELECT r.item FROM pg_temp._br_reread r)', lines);
+		lines := 'pg_temp._br_reread_lines'::regclass;
+	END IF;
+	RETURN format($q$(SELECT a.item, round(a.price, 4) AS price, a.category, a.name
+		FROM bundlerec._item_attributes(%1$L::regclass, 'basket', 'item', %2$L, %3$L, %4$L, %5$L, %6$L::interval) a%7$s)$q$,
+		lines, CASE WHEN m.price IS NOT NULL THEN 'price' END, CASE WHEN m.ordered_at IS NOT NULL THEN 'ordered_at' END,
+		CASE WHEN m.category IS NOT NULL THEN 'category' END, CASE WHEN m.item_name IS NOT NULL THEN 'name' END,
+		pw, CASE WHEN lines <> c.lines THEN format(
+			' UNION ALL SELECT i.item, i.price, i.category, i.name FROM %I.%I i '
+			'WHERE NOT EXISTS (SELECT FROM pg_temp._br_reread r WHERE r.item OPERATOR(pg_catalog.=) i.item)',
+			c.sch, c.cur ->> 'items') ELSE '' END);
+END
+$body$;
+
 -- Stage "items": Item statistics from the counts and the lines: category, current price, popularity, name.  Returns its rows.
 -- Price, category and name are bundlerec._item_attributes' (the price
--- rounded to 4 places); they are read from all the lines on every refresh,
--- so an incremental refresh gives items what a full one does.  A products
--- source's name and category come first, the lines' are the fallback.
--- name is last among the declared columns (a view only grows at its end).
+-- rounded to 4 places), read by _item_attributes_from: from all the lines
+-- on a full refresh, for the items whose attributes can have changed on an
+-- incremental one, so that it gives items what a full one does.  A
+-- products source's name and category come first, the lines' are the
+-- fallback.  name is last among the declared columns (a view only grows
+-- at its end).
 CREATE FUNCTION bundlerec._stage_items(c bundlerec._build_context)
 RETURNS bigint
 LANGUAGE plpgsql VOLATILE
@@ -614,20 +717,25 @@ BEGIN
 		CREATE TABLE %1$I.%2$I AS
 		WITH ci AS (%6$s)
 		SELECT c.item, coalesce(p.category, a.category) AS category, c.orders, coalesce(ci.customers, 0) AS customers,
-		       c.quantity, c.revenue, round(a.price, 4) AS price,
+		       c.quantity, c.revenue, a.price,
 		       c.orders::float8 / %4$s AS support,
 		       row_number() OVER (ORDER BY c.orders DESC, c.item COLLATE "C")::integer AS popularity_rank,
 		       row_number() OVER (PARTITION BY coalesce(p.category, a.category) ORDER BY c.orders DESC, c.item COLLATE "C")::integer AS category_rank,
 		       c.first_ordered, c.last_ordered, coalesce(p.name, a.name) AS name
 		FROM %1$I.%5$I c
-		JOIN %7$s a ON a.item = c.item
+		JOIN %3$s a ON a.item = c.item
 		LEFT JOIN ci ON ci.item = c.item
-		LEFT JOIN (%8$s) p ON p.item = c.item
-		$q$, sch, bundlerec._phys('items', c.sfx), c.lines, c.n_baskets, bundlerec._current(c, '_item_counts'),
+		LEFT JOIN (%7$s) p ON p.item = c.item
+		$q$, sch, bundlerec._phys('items', c.sfx), bundlerec._item_attributes_from(c), c.n_baskets,
+		bundlerec._current(c, '_item_counts'),
 		CASE WHEN m.customer IS NOT NULL THEN format('SELECT item, count(*) AS customers FROM %I.%I GROUP BY item', sch, bundlerec._current(c, 'customer_items'))
 		     ELSE 'SELECT NULL::text AS item, 0::bigint AS customers WHERE false' END,
-		bundlerec._item_attributes_from(c), bundlerec._product_attributes(m));
+		bundlerec._product_attributes(m));
 	GET DIAGNOSTICS n = ROW_COUNT;
+	IF to_regclass('pg_temp._br_reread') IS NOT NULL THEN
+		DROP VIEW pg_temp._br_reread_lines;
+		DROP TABLE pg_temp._br_reread;
+	END IF;
 	RETURN n;
 END
 $body$;
@@ -1422,7 +1530,8 @@ BEGIN
 	        (res ->> 'rows_read')::bigint, written, (res ->> 'watermark')::timestamptz, res -> 'stages',
 	        jsonb_build_object('orders', (res ->> 'n_baskets')::bigint,
 	                           'customers_at', (res ->> 'customers_at')::bigint,
-	                           'models_at', (res ->> 'models_at')::bigint));
+	                           'models_at', (res ->> 'models_at')::bigint,
+	                           'price_window', m.options ->> 'price_window'));
 	RAISE NOTICE 'bundlerec %: % refresh done — % rows written in % s', m.name, kind, written,
 		round(extract(epoch FROM clock_timestamp() - started)::numeric, 3);
 	RETURN QUERY

@@ -32,6 +32,14 @@
 --      earlier version would be): a per-customer or "model" result is built
 --      anew instead of written in place or kept, and a count table makes
 --      the refresh a full one.
+--   9. Item attributes: an incremental refresh reads again only the items
+--      whose price, category or name can have changed (on the new orders,
+--      at the new watermark, or with a line the price window leaves
+--      behind); items still equal a full refresh's, with a short window
+--      that moves past an untouched item's lines, categories and names that
+--      the new orders outvote, after price_window changes, and from an
+--      items table without the declared columns; an item that cannot have
+--      changed keeps what was published.
 -- The model without embeddings is deterministic; floating-point columns are
 -- compared to 10 decimals, since sums over rows in a different order may
 -- differ in the last bit.
@@ -40,7 +48,7 @@ SET client_min_messages = warning;
 CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION IF NOT EXISTS bundlerec;
 BEGIN;
-SELECT plan(53);
+SELECT plan(61);
 
 -- 420 orders over 40 customers and 90 items; the last 20 (after the cut)
 -- come from 7 customers, one of them new, plus a late line in an old order.
@@ -328,6 +336,74 @@ INSERT INTO mi_dated VALUES (133, 'i5', 2, date '2024-03-16', timestamp '2024-03
 SELECT count(*) AS n FROM bundlerec.refresh('mi_d', incremental => true) \gset
 SELECT is((SELECT last_refresh_kind FROM bundlerec.models WHERE name = 'mi_d'), 'full',
 	'a renamed column in _item_counts: the incremental refresh asked for runs in full');
+
+------------------------------------------------------------------------------
+-- 9. item attributes read again only where they can change
+------------------------------------------------------------------------------
+-- prices rise with time, so a window of 2 days gives an item the mean of
+-- its last prices; categories and names change after the cut for a few
+-- items, so the new orders outvote the old lines
+CREATE TABLE mi_at_all AS
+SELECT basket, item, customer, ordered_at, quantity,
+       price + extract(epoch FROM ordered_at - '2024-01-01 00:00+00') / 86400 AS price,
+       CASE WHEN ordered_at > '2024-01-17 16:00+00' AND item IN ('i1', 'i2', 'i3') THEN 'late'
+            ELSE 'k' || length(item) END AS category,
+       CASE WHEN ordered_at > '2024-01-17 16:00+00' AND item IN ('i1', 'i2', 'i3') THEN 'new ' || item
+            ELSE 'old ' || item END AS name
+FROM mi_all;
+-- i1..i3 in many new orders, so that their new category and name win
+INSERT INTO mi_at_all
+SELECT 'x' || o, 'i' || j, 'c1', timestamptz '2024-01-17 16:00+00' + o * interval '1 minute', 1, 30, 'late', 'new i' || j
+FROM generate_series(1, 40) o, generate_series(1, 3) j;
+CREATE TABLE mi_at_lines AS SELECT * FROM mi_at_all WHERE ordered_at <= '2024-01-17 16:00+00';
+SELECT count(bundlerec.create_model(m, 'mi_at_lines', 'basket', 'item', customer => 'customer',
+	ordered_at => 'ordered_at', quantity => 'quantity', price => 'price', category => 'category',
+	item_name => 'name', options => '{"embeddings": false, "rules": false, "bundles": false, "price_window": "2 days"}')) AS created
+FROM unnest(ARRAY['mi_at', 'mi_at_full']) m \gset
+SELECT count(*) AS n FROM bundlerec.refresh('mi_at') \gset
+CREATE TABLE mi_at_before AS SELECT * FROM bundlerec_mi_at.items;
+INSERT INTO mi_at_lines SELECT * FROM mi_at_all WHERE ordered_at > '2024-01-17 16:00+00';
+SELECT count(*) AS n FROM bundlerec.refresh('mi_at', incremental => true) \gset
+SELECT count(*) AS n FROM bundlerec.refresh('mi_at_full') \gset
+SELECT bag_eq('SELECT * FROM bundlerec_mi_at.items', 'SELECT * FROM bundlerec_mi_at_full.items',
+	'item attributes read again where they can change: items = a full refresh''s');
+SELECT ok((SELECT count(*) FROM mi_at_before b JOIN bundlerec_mi_at.items a USING (item)
+           WHERE a.price <> b.price
+             AND item NOT IN (SELECT item FROM mi_at_all WHERE ordered_at > '2024-01-17 16:00+00')) > 0,
+	'the window moved past lines of items not on the new orders: their prices changed, as in full');
+SELECT is(ARRAY(SELECT category || ' ' || name FROM bundlerec_mi_at.items WHERE item IN ('i1', 'i2') ORDER BY item),
+	ARRAY['late new i1', 'late new i2'], 'the new orders outvoted the old category and name');
+-- a new price window: every item is read again
+UPDATE bundlerec.models SET options = options || '{"price_window": "5 days"}' WHERE name IN ('mi_at', 'mi_at_full');
+INSERT INTO mi_at_lines VALUES ('y1', 'i7', 'c2', '2025-01-01 00:00+00', 1, 50, 'k2', 'old i7');
+SELECT count(*) AS n FROM bundlerec.refresh('mi_at', incremental => true) \gset
+SELECT count(*) AS n FROM bundlerec.refresh('mi_at_full') \gset
+SELECT is((SELECT last_refresh_kind FROM bundlerec.models WHERE name = 'mi_at'), 'incremental',
+	'a changed price_window: still an incremental refresh');
+SELECT bag_eq('SELECT * FROM bundlerec_mi_at.items', 'SELECT * FROM bundlerec_mi_at_full.items',
+	'after price_window changed: items = a full refresh''s');
+-- an item that cannot have changed keeps what was published: one marked
+-- in items (not on the new order; the window's start moves by a minute,
+-- past no line) stays marked, and every other item equals a full refresh's
+SELECT item AS kept FROM bundlerec_mi_at.items WHERE item <> 'i7' ORDER BY item LIMIT 1 \gset
+UPDATE bundlerec_mi_at.items SET name = 'kept' WHERE item = :'kept';
+INSERT INTO mi_at_lines VALUES ('y2', 'i7', 'c2', '2025-01-01 00:01+00', 1, 60, 'k2', 'old i7');
+SELECT count(*) AS n FROM bundlerec.refresh('mi_at', incremental => true) \gset
+SELECT count(*) AS n FROM bundlerec.refresh('mi_at_full') \gset
+SELECT is((SELECT name FROM bundlerec_mi_at.items WHERE item = :'kept'), 'kept',
+	'an item that cannot have changed keeps its published attributes (not read again)');
+SELECT bag_eq(format('SELECT * FROM bundlerec_mi_at.items WHERE item <> %L', :'kept'),
+	format('SELECT * FROM bundlerec_mi_at_full.items WHERE item <> %L', :'kept'),
+	'every other item = a full refresh''s');
+-- a current items table without the declared columns: read in full
+SELECT format('ALTER TABLE bundlerec_mi_at.%I RENAME COLUMN name TO name_old', tables ->> 'items') AS alter4
+FROM bundlerec.models WHERE name = 'mi_at' \gset
+:alter4;
+INSERT INTO mi_at_lines VALUES ('y3', 'i8', 'c2', '2025-01-01 00:02+00', 1, 70, 'k2', 'old i8');
+SELECT count(*) AS n FROM bundlerec.refresh('mi_at', incremental => true) \gset
+SELECT count(*) AS n FROM bundlerec.refresh('mi_at_full') \gset
+SELECT bag_eq('SELECT * FROM bundlerec_mi_at.items', 'SELECT * FROM bundlerec_mi_at_full.items',
+	'a current items table with a renamed column: every item read again, items = a full refresh''s');
 
 SELECT * FROM finish();
 ROLLBACK;
