@@ -418,9 +418,10 @@ SELECT CASE WHEN bundlerec._order_key(c.m) = 'basket'
                         bundlerec._baskets_query(c)) END
 $body$;
 
--- The pairs of the lines (basket, item) of relation lines, each once, with
--- their orders times sign, item_a before item_b in "C" order, as a query.
-CREATE FUNCTION bundlerec._pairs_of(lines regclass, sign integer)
+-- The pairs of pair-function call source (item_pairs or pairs), each once,
+-- with their orders times sign, item_a before item_b in "C" order, as a
+-- query: the one form _pair_counts and _pair_delta rows take.
+CREATE FUNCTION bundlerec._pairs_of(source text, sign integer)
 RETURNS text
 LANGUAGE sql STABLE
 SET search_path = pg_catalog, pg_temp
@@ -429,8 +430,8 @@ SELECT format($q$
 	SELECT CASE WHEN p.item_a < p.item_b COLLATE "C" THEN p.item_a ELSE p.item_b END AS item_a,
 	       CASE WHEN p.item_a < p.item_b COLLATE "C" THEN p.item_b ELSE p.item_a END AS item_b,
 	       p.count_ab * %2$s AS count
-	FROM bundlerec.item_pairs(%1$L::regclass, 'basket', 'item') p
-	$q$, lines, sign)
+	FROM %1$s p
+	$q$, source, sign)
 $body$;
 
 -- Stage "pair counts": Orders per item pair, every pair, so later orders
@@ -456,13 +457,8 @@ DECLARE
 	n bigint;
 BEGIN
 	IF NOT c.incremental THEN
-		EXECUTE format($q$
-			CREATE TABLE %1$I.%2$I AS
-			SELECT CASE WHEN p.item_a < p.item_b COLLATE "C" THEN p.item_a ELSE p.item_b END AS item_a,
-			       CASE WHEN p.item_a < p.item_b COLLATE "C" THEN p.item_b ELSE p.item_a END AS item_b,
-			       p.count_ab AS count
-			FROM %3$s p
-			$q$, sch, bundlerec._phys('_pair_counts', c.sfx), bundlerec._pair_source(c));
+		EXECUTE format('CREATE TABLE %I.%I AS %s', sch, bundlerec._phys('_pair_counts', c.sfx),
+		               bundlerec._pairs_of(bundlerec._pair_source(c), 1));
 		GET DIAGNOSTICS n = ROW_COUNT;
 		EXECUTE format('CREATE TABLE %I.%I (item_a text, item_b text, count bigint)', sch, delta);
 		RETURN n;
@@ -485,9 +481,10 @@ BEGIN
 	changes := CASE WHEN EXISTS (SELECT FROM pg_temp._br_pair_minus) THEN format($q$
 			SELECT x.item_a, x.item_b, sum(x.count)::bigint AS count FROM (%1$s UNION ALL %2$s) x
 			GROUP BY x.item_a, x.item_b HAVING sum(x.count) <> 0
-			$q$, bundlerec._pairs_of('pg_temp._br_pair_plus', 1), bundlerec._pairs_of('pg_temp._br_pair_minus', -1))
+			$q$, bundlerec._pairs_of('bundlerec.item_pairs(''pg_temp._br_pair_plus''::regclass, ''basket'', ''item'')', 1),
+			bundlerec._pairs_of('bundlerec.item_pairs(''pg_temp._br_pair_minus''::regclass, ''basket'', ''item'')', -1))
 		-- only new baskets: item_pairs gives each pair once
-		ELSE bundlerec._pairs_of('pg_temp._br_pair_plus', 1) END;
+		ELSE bundlerec._pairs_of('bundlerec.item_pairs(''pg_temp._br_pair_plus''::regclass, ''basket'', ''item'')', 1) END;
 	EXECUTE format('SELECT pg_catalog.count(*) FROM %I.%I', sch, old_delta) INTO delta_rows;
 	IF delta_rows = 0 THEN
 		-- nothing waiting: the changes are the new copy

@@ -3,9 +3,9 @@
 -- ../shared/data/online_retail/online_retail.csv.gz, else the shipped
 -- sample test/data/online_retail_sample.csv), cut (the split time).  Protocol (written here, printed by the script):
 --
--- Data: sales only, as in test/demo.sql (no 'C' invoices, quantity > 0, no
--- postage or fee codes); category = the last word of the item's first
--- description.  Training: the sales before :cut, one bundlerec model with
+-- Data: sales as in test/bench/retail_sales.sql (no 'C' invoices, quantity
+-- > 0, no postage or fee codes); category = the last word of the item's
+-- first description.  Training: the sales before :cut, one bundlerec model with
 -- the default options (customer, ordered_at, quantity, price, category,
 -- item_name).  Test: the sales from :cut on.
 --
@@ -31,22 +31,7 @@ DROP SCHEMA IF EXISTS retail_split CASCADE;
 CREATE SCHEMA retail_split;
 SET search_path = retail_split, public;
 
-CREATE TABLE raw (invoice_no text, stock_code text, description text, quantity integer,
-	invoice_date timestamp, unit_price numeric, customer_id integer, country text);
-\if :have_full
-\copy raw FROM PROGRAM 'zcat ../shared/data/online_retail/online_retail.csv.gz' WITH (FORMAT csv, HEADER true)
-\else
-\copy raw FROM 'test/data/online_retail_sample.csv' WITH (FORMAT csv, HEADER true)
-\endif
-CREATE TABLE sales AS
-	SELECT r.invoice_no, r.stock_code, r.description, r.quantity, r.invoice_date, r.unit_price,
-	       r.customer_id, c.category
-	FROM raw r
-	LEFT JOIN (SELECT DISTINCT ON (stock_code) stock_code, (regexp_match(description, '(\w+)\s*$'))[1] AS category
-	           FROM raw WHERE description <> '' ORDER BY stock_code, invoice_date) c USING (stock_code)
-	WHERE r.invoice_no NOT LIKE 'C%' AND r.quantity > 0
-	  AND r.stock_code NOT IN ('POST', 'DOT', 'M', 'C2', 'BANK CHARGES', 'PADS', 'CRUK', 'D', 'S', 'AMAZONFEE');
-DROP TABLE raw;
+\ir retail_sales.sql
 CREATE TABLE train AS SELECT * FROM sales WHERE invoice_date < :'cut';
 CREATE TABLE test AS SELECT * FROM sales WHERE invoice_date >= :'cut';
 ANALYZE train;
