@@ -60,7 +60,9 @@ CommonCustomers(const Interactions *m, int32 a, int32 b)
  * ease(source, customer, item, weight, regularization, top_k, min_count,
  *		 neighbors)
  *	  The top_k largest positive weights B_ij of each item i, j among
- *	  neighbors when given.
+ *	  neighbors when given.  Also the C entry of bundlerec._ease_dense, whose
+ *	  ninth argument keep_negative keeps the top_k largest |B_ij| with their
+ *	  signs (negative weights push items down when the cart holds i).
  */
 Datum
 ease_train(PG_FUNCTION_ARGS)
@@ -72,6 +74,8 @@ ease_train(PG_FUNCTION_ARGS)
 	int			top_k,
 				min_count;
 	bool		binary = PG_ARGISNULL(3);
+	/* _ease_dense passes keep_negative: the largest |B_ij| with their signs */
+	bool		keep_negative = PG_NARGS() > 8 && !PG_ARGISNULL(8) && PG_GETARG_BOOL(8);
 	int32	   *keep;			/* column -> kept index, or -1 */
 	int32	   *kept_col;
 	int32		n = 0,
@@ -231,9 +235,11 @@ ease_train(PG_FUNCTION_ARGS)
 
 			if (i == ki || (target && !target[i]))
 				continue;
-			/* B_ki,i = -P_ki,i / P_ii; only positive weights recommend */
+			/* B_ki,i = -P_ki,i / P_ii; ease() keeps positive weights only */
 			bw = -prow[i] / g[(Size) i * n + i];
-			if (bw > 0)
+			if (keep_negative && bw != 0)
+				TopKPush(&top, fabs(bw), rank[kept_col[i]]);
+			else if (bw > 0)
 				TopKPush(&top, bw, rank[kept_col[i]]);
 		}
 		TopKSort(&top);
@@ -241,12 +247,15 @@ ease_train(PG_FUNCTION_ARGS)
 		for (q = 0; q < top.n; q++)
 		{
 			int32		nc = col_of_rank[top.id[q]];
+			int32		kn = keep[nc];
 			Datum		vals[4];
 			bool		nulls[4] = {false, false, false, binary ? false : true};
 
 			vals[0] = ikey;
 			vals[1] = ItemDictKey(m->items, m->item_key[nc], TEXTOID);
-			vals[2] = Float8GetDatum(top.score[q]);
+			vals[2] = Float8GetDatum(keep_negative ?
+									 -prow[kn] / g[(Size) kn * n + kn] :
+									 top.score[q]);
 			vals[3] = binary ? Int64GetDatum(CommonCustomers(m, ci, nc)) : (Datum) 0;
 			tuplestore_putvalues(ts, tupdesc, vals, nulls);
 		}

@@ -777,6 +777,44 @@ RETURNS SETOF bundlerec.neighbor
 COMMENT ON FUNCTION bundlerec.ease(regclass, text, text, text, double precision, integer, integer, text[]) IS
 	'EASE item-item weights B = I - P diag(1/diag(P)), P = (X''X + regularization I)^-1: the top_k largest positive weights of each item (toward the neighbors items only, when given)';
 
+-- Signed EASE weights for the model stages.  _ease_weights is the one entry
+-- the stages call, so another engine (a sparse approximation for catalogues
+-- beyond dense) can be routed here without touching the stages.
+CREATE FUNCTION bundlerec._ease_dense(
+	source regclass,
+	customer text,
+	item text,
+	weight text,
+	regularization double precision,
+	top_k integer,
+	min_count integer,
+	neighbors text[],
+	keep_negative boolean)
+RETURNS SETOF bundlerec.neighbor
+	AS 'MODULE_PATHNAME', 'ease_train'
+	LANGUAGE C STABLE PARALLEL RESTRICTED;
+
+COMMENT ON FUNCTION bundlerec._ease_dense(regclass, text, text, text, double precision, integer, integer, text[], boolean) IS
+	'dense EASE weights: as ease(), and with keep_negative the top_k largest |B_ij| of each item with their signs';
+
+CREATE FUNCTION bundlerec._ease_weights(
+	source regclass,
+	basket text,
+	item text,
+	regularization double precision DEFAULT 100,
+	top_k integer DEFAULT 100,
+	min_count integer DEFAULT 1)
+RETURNS SETOF bundlerec.neighbor
+	LANGUAGE sql STABLE PARALLEL RESTRICTED
+	SET search_path = pg_catalog, pg_temp
+	AS $$
+	SELECT * FROM bundlerec._ease_dense(source, basket, item, NULL, regularization,
+		top_k, min_count, NULL, true)
+$$;
+
+COMMENT ON FUNCTION bundlerec._ease_weights(regclass, text, text, double precision, integer, integer) IS
+	'signed EASE item-item weights over baskets (or customers) x items, the top_k largest |B_ij| per item: the single engine entry of the model stages';
+
 CREATE FUNCTION bundlerec.item_neighbors(
 	source regclass,
 	customer text,
