@@ -23,7 +23,10 @@
 --    known to training; one item hidden (the one of smallest md5(basket ||
 --    item)), the rest is the cart.  HitRate@10: the hidden item among
 --    complete_cart(model, cart, 10); popularity: the 10 best sellers not in
---    the cart.
+--    the cart.  EASE engines: signed weights of _ease_weights over the
+--    training orders (baskets x items, lambda 100 untuned, the 200 largest
+--    |B_ij| per item); a candidate not in the cart scores the sum of its
+--    weights from the cart items, all signs, or positive weights only.
 \set ON_ERROR_STOP on
 \encoding UTF8
 SET client_min_messages = warning;
@@ -105,4 +108,21 @@ UNION ALL
 SELECT 'popularity (not in the cart)', count(*),
        round(avg((c.hidden = ANY (ARRAY(SELECT i.item FROM bundlerec_retail_split.items i WHERE NOT i.item = ANY (c.cart)
                                         ORDER BY i.popularity_rank LIMIT 10)))::int)::numeric, 4)
+FROM carts c;
+
+CREATE TABLE ease_w AS
+SELECT item, neighbor, score FROM bundlerec._ease_weights('retail_split.train', 'invoice_no', 'stock_code',
+	regularization => 100, top_k => 200);
+CREATE INDEX ON ease_w (item);
+ANALYZE ease_w;
+SELECT 'EASE signed (sum over the cart)' AS method, count(*) AS carts,
+       round(avg((c.hidden = ANY (ARRAY(SELECT w.neighbor FROM ease_w w WHERE w.item = ANY (c.cart)
+                                        AND NOT w.neighbor = ANY (c.cart)
+                                        GROUP BY w.neighbor ORDER BY sum(w.score) DESC, w.neighbor LIMIT 10)))::int)::numeric, 4) AS hit_rate_at_10
+FROM carts c
+UNION ALL
+SELECT 'EASE positive weights only', count(*),
+       round(avg((c.hidden = ANY (ARRAY(SELECT w.neighbor FROM ease_w w WHERE w.item = ANY (c.cart) AND w.score > 0
+                                        AND NOT w.neighbor = ANY (c.cart)
+                                        GROUP BY w.neighbor ORDER BY sum(w.score) DESC, w.neighbor LIMIT 10)))::int)::numeric, 4)
 FROM carts c;

@@ -42,7 +42,7 @@ br_bench_db "$DB"
 	echo "data: $data; trained before $cut, judged on the orders from $cut on"
 	echo "bundlerec $(psql -X -At -c "SELECT extversion FROM pg_extension WHERE extname = 'bundlerec'" 2>/dev/null || true), default model options"
 	echo
-	sed -n '/^-- 1. Next period/,/^--    the cart\./p' test/bench/retail_split.sql | sed 's/^-- /   /'
+	sed -n '/^-- 1. Next period/,/^\\set ON_ERROR_STOP/p' test/bench/retail_split.sql | grep '^--' | sed 's/^-- /   /'
 	echo
 	psql -X -q -v ON_ERROR_STOP=1 -v have_full="$have_full" -v cut="$cut" \
 		-c "CREATE EXTENSION IF NOT EXISTS bundlerec" -f test/bench/retail_split.sql 2>&1 | sed 's/^/   /'
