@@ -33,6 +33,7 @@ few_bundles $N 100 3 0.20 0.06 2 5000
 many_bundles $N 600 3 0.20 0.06 2 5000
 low_noise $N 300 3 0.20 0.02 2 5000
 high_noise $N 300 3 0.20 0.12 2 5000
+trap $N 300 3 0.10 0.20 2 5000
 uniform_pop $N 300 3 0.20 0.06 1 5000
 skewed_pop $N 300 3 0.20 0.06 3 5000
 pairs $N 300 2 0.20 0.06 2 5000
