@@ -1109,35 +1109,18 @@ COMMENT ON FUNCTION bundlerec.generate_bundles(regclass, text, text, text[], int
 -- Merchant-defined bundles ranked for customers
 ------------------------------------------------------------------------------
 
--- VOLATILE: it builds its training matrix in a temporary table.
-CREATE FUNCTION bundlerec.rank_bundles(
-	bundles regclass,
-	customer_bundles regclass,
-	customer_items regclass DEFAULT NULL,
-	customers text[] DEFAULT NULL,
-	k integer DEFAULT 20,
-	item_weight double precision DEFAULT 1,
-	min_item_count integer DEFAULT 5,
-	regularization double precision DEFAULT 500,
-	top_k integer DEFAULT 500,
-	cohesion_weight double precision DEFAULT 0,
-	shrinkage double precision DEFAULT 10,
-	exclude_bought boolean DEFAULT true)
-RETURNS TABLE (
-	customer text,
-	rank integer,
-	bundle text,
-	score double precision,
-	from_bundles double precision,
-	from_items double precision,
-	cohesion double precision,
-	explanation text)
-LANGUAGE plpgsql VOLATILE
+-- rank_bundles' argument checks (kept apart to keep rank_bundles short).
+CREATE FUNCTION bundlerec._rank_bundles_check(
+	bundles regclass, customer_bundles regclass, customer_items regclass, customers text[], k integer,
+	item_weight double precision, min_item_count integer, regularization double precision, top_k integer,
+	cohesion_weight double precision, shrinkage double precision, exclude_bought boolean,
+	overlap_weight double precision)
+RETURNS void
+LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pg_temp
 AS $body$
 DECLARE
 	need record;
-	n bigint;
 BEGIN
 	IF bundles IS NULL OR customer_bundles IS NULL THEN
 		RAISE EXCEPTION 'bundles and customer_bundles must not be NULL'
@@ -1170,6 +1153,11 @@ BEGIN
 			USING ERRCODE = 'invalid_parameter_value', HINT = 'Leave them out to use the defaults.';
 	END IF;
 	PERFORM bundlerec.check_array(customers, 'customers');
+	IF overlap_weight IS NULL OR NOT (overlap_weight >= 0) OR overlap_weight = 'Infinity' THEN
+		RAISE EXCEPTION 'overlap_weight must be a finite number >= 0, not %', coalesce(overlap_weight::text, 'NULL')
+			USING ERRCODE = 'invalid_parameter_value',
+			      HINT = 'overlap_weight weighs the share of a bundle''s items the customer bought; 0 leaves it out.';
+	END IF;
 	IF exclude_bought IS NULL THEN
 		RAISE EXCEPTION 'exclude_bought must not be NULL'
 			USING ERRCODE = 'null_value_not_allowed', HINT = 'Leave it out to leave out bundles the customer already took.';
@@ -1194,6 +1182,119 @@ BEGIN
 		RAISE EXCEPTION 'customers must not contain NULL'
 			USING ERRCODE = 'null_value_not_allowed', HINT = 'Remove them first, for example with array_remove(customers, NULL).';
 	END IF;
+END
+$body$;
+
+-- rank_bundles' lists from its temporary tables: score = the EASE total
+-- (+ cohesion) plus overlap_weight times the share of the bundle's overlap
+-- with the customer's items against their best one, scaled by their largest
+-- |total| so that overlap_weight 0 leaves the EASE ranking as it was; then
+-- popular bundles (score NULL) until the customer has k.
+CREATE FUNCTION bundlerec._rank_bundles_serve(customers text[], k integer, cohesion_weight double precision,
+	exclude_bought boolean, overlap_weight double precision)
+RETURNS TABLE (customer text, rank integer, bundle text, score double precision, from_bundles double precision,
+	from_items double precision, cohesion double precision, explanation text)
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $body$
+BEGIN
+	RETURN QUERY
+	WITH who AS (
+		SELECT DISTINCT l.customer FROM pg_temp.bundlerec_rank_lines l
+		WHERE customers IS NULL OR l.customer = ANY (customers)
+	), contrib AS (
+		SELECT l.customer, w.bundle, l.col, l.w * w.score AS s
+		FROM pg_temp.bundlerec_rank_lines l
+		JOIN who USING (customer)
+		JOIN pg_temp.bundlerec_rank_weights w ON w.col = l.col
+	), scored AS (
+		SELECT c.customer, c.bundle,
+		       sum(c.s) FILTER (WHERE c.col LIKE 'b:%') AS fb,
+		       sum(c.s) FILTER (WHERE c.col LIKE 'i:%') AS fi,
+		       (array_agg(substr(c.col, 3) ORDER BY c.s DESC, c.col) FILTER (WHERE c.col LIKE 'b:%'))[1:2] AS via,
+		       count(*) FILTER (WHERE c.col LIKE 'i:%') AS n_items
+		FROM contrib c
+		GROUP BY c.customer, c.bundle
+	), cand AS (
+		SELECT coalesce(s.customer, o.customer) AS customer, coalesce(s.bundle, o.bundle) AS bundle,
+		       coalesce(s.fb, 0) AS fb, coalesce(s.fi, 0) AS fi, h.cohesion,
+		       coalesce(s.fb, 0) + coalesce(s.fi, 0) + cohesion_weight * coalesce(h.cohesion, 0) AS total,
+		       coalesce(o.ov, 0) AS ov, s.via, coalesce(s.n_items, 0) AS n_items
+		FROM scored s
+		FULL JOIN (SELECT o.* FROM pg_temp.bundlerec_rank_overlap o JOIN who USING (customer)) o
+		  ON o.customer = s.customer AND o.bundle = s.bundle
+		LEFT JOIN pg_temp.bundlerec_rank_cohesion h ON h.bundle = coalesce(s.bundle, o.bundle)
+	), ranked AS (
+		SELECT c.*, c.total + overlap_weight * coalesce(nullif(max(abs(c.total)) OVER w, 0), 1)
+		                      * c.ov / coalesce(nullif(max(c.ov) OVER w, 0), 1) AS sc
+		FROM cand c
+		WHERE NOT (exclude_bought AND EXISTS (
+			SELECT 1 FROM pg_temp.bundlerec_rank_lines l
+			WHERE l.customer = c.customer AND l.col = 'b:' || c.bundle))
+		WINDOW w AS (PARTITION BY c.customer)
+	), filled AS (
+		SELECT r.customer, r.bundle, r.sc, r.fb, r.fi, r.cohesion, r.ov, r.via, r.n_items, 0 AS part, 0::bigint AS pop
+		FROM ranked r
+		UNION ALL
+		SELECT who.customer, p.bundle, NULL, NULL, NULL, NULL, 0, NULL, 0, 1, p.n
+		FROM who CROSS JOIN pg_temp.bundlerec_rank_pop p
+		WHERE NOT EXISTS (SELECT 1 FROM ranked r WHERE r.customer = who.customer AND r.bundle = p.bundle)
+		  AND NOT (exclude_bought AND EXISTS (
+			SELECT 1 FROM pg_temp.bundlerec_rank_lines l
+			WHERE l.customer = who.customer AND l.col = 'b:' || p.bundle))
+	), numbered AS (
+		SELECT f.*, row_number() OVER (PARTITION BY f.customer ORDER BY f.part, f.sc DESC, f.pop DESC, f.bundle) AS rn
+		FROM filled f
+	)
+	SELECT nb.customer, nb.rn::integer, nb.bundle, nb.sc, nb.fb, nb.fi, nb.cohesion,
+	       CASE WHEN nb.part = 1 THEN format('popular: %s customers took it', nb.pop)
+	       ELSE concat_ws('; ',
+	           CASE WHEN nb.via IS NOT NULL
+	                THEN format('taken by customers who took %s', array_to_string(nb.via, ' and ')) END,
+	           CASE WHEN nb.n_items > 0
+	                THEN format('%s of your items point to it', nb.n_items) END,
+	           CASE WHEN nb.ov > 0
+	                THEN format('you bought %s of its items', nb.ov) END,
+	           CASE WHEN nb.cohesion IS NOT NULL
+	                THEN format('cohesion %s', round(nb.cohesion::numeric, 2)) END) END
+	FROM numbered nb
+	WHERE nb.rn <= k
+	ORDER BY nb.customer, nb.rn;
+END
+$body$;
+
+-- VOLATILE: it builds its training matrix in a temporary table.
+CREATE FUNCTION bundlerec.rank_bundles(
+	bundles regclass,
+	customer_bundles regclass,
+	customer_items regclass DEFAULT NULL,
+	customers text[] DEFAULT NULL,
+	k integer DEFAULT 20,
+	item_weight double precision DEFAULT 0.5,
+	min_item_count integer DEFAULT 5,
+	regularization double precision DEFAULT 500,
+	top_k integer DEFAULT 500,
+	cohesion_weight double precision DEFAULT 0,
+	shrinkage double precision DEFAULT 10,
+	exclude_bought boolean DEFAULT true,
+	overlap_weight double precision DEFAULT 0.3)
+RETURNS TABLE (
+	customer text,
+	rank integer,
+	bundle text,
+	score double precision,
+	from_bundles double precision,
+	from_items double precision,
+	cohesion double precision,
+	explanation text)
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $body$
+DECLARE
+	n bigint;
+BEGIN
+	PERFORM bundlerec._rank_bundles_check(bundles, customer_bundles, customer_items, customers, k, item_weight,
+		min_item_count, regularization, top_k, cohesion_weight, shrinkage, exclude_bought, overlap_weight);
 
 	-- one training matrix: a customer's bundles (weight 1) beside the items
 	-- they bought (weight item_weight), columns keyed b:... and i:...
@@ -1271,49 +1372,37 @@ BEGIN
 			$q$, customer_items, bundles) USING shrinkage;
 	END IF;
 
-	RETURN QUERY
-	WITH who AS (
-		SELECT DISTINCT l.customer FROM pg_temp.bundlerec_rank_lines l
-		WHERE customers IS NULL OR l.customer = ANY (customers)
-	), contrib AS (
-		SELECT l.customer, w.bundle, l.col, l.w * w.score AS s
-		FROM pg_temp.bundlerec_rank_lines l
-		JOIN who USING (customer)
-		JOIN pg_temp.bundlerec_rank_weights w ON w.col = l.col
-	), scored AS (
-		SELECT c.customer, c.bundle,
-		       sum(c.s) FILTER (WHERE c.col LIKE 'b:%') AS fb,
-		       sum(c.s) FILTER (WHERE c.col LIKE 'i:%') AS fi,
-		       (array_agg(substr(c.col, 3) ORDER BY c.s DESC, c.col) FILTER (WHERE c.col LIKE 'b:%'))[1:2] AS via,
-		       count(*) FILTER (WHERE c.col LIKE 'i:%') AS n_items
-		FROM contrib c
-		GROUP BY c.customer, c.bundle
-	), ranked AS (
-		SELECT s.customer, s.bundle, coalesce(s.fb, 0) AS fb, coalesce(s.fi, 0) AS fi, h.cohesion,
-		       coalesce(s.fb, 0) + coalesce(s.fi, 0) + cohesion_weight * coalesce(h.cohesion, 0) AS total,
-		       s.via, s.n_items
-		FROM scored s
-		LEFT JOIN pg_temp.bundlerec_rank_cohesion h ON h.bundle = s.bundle
-		WHERE NOT (exclude_bought AND EXISTS (
-			SELECT 1 FROM pg_temp.bundlerec_rank_lines l
-			WHERE l.customer = s.customer AND l.col = 'b:' || s.bundle))
-	), numbered AS (
-		SELECT r.*, row_number() OVER (PARTITION BY r.customer ORDER BY r.total DESC, r.bundle) AS rn
-		FROM ranked r
-	)
-	SELECT nb.customer, nb.rn::integer, nb.bundle, nb.total, nb.fb, nb.fi, nb.cohesion,
-	       concat_ws('; ',
-	           CASE WHEN nb.via IS NOT NULL
-	                THEN format('taken by customers who took %s', array_to_string(nb.via, ' and ')) END,
-	           CASE WHEN nb.n_items > 0
-	                THEN format('%s of your items point to it', nb.n_items) END,
-	           CASE WHEN nb.cohesion IS NOT NULL
-	                THEN format('cohesion %s', round(nb.cohesion::numeric, 2)) END)
-	FROM numbered nb
-	WHERE nb.rn <= k
-	ORDER BY nb.customer, nb.rn;
+	-- ov: how many of a bundle's items the customer bought (all their items)
+	IF to_regclass('pg_temp.bundlerec_rank_overlap') IS NOT NULL THEN
+		DROP TABLE pg_temp.bundlerec_rank_overlap;
+	END IF;
+	CREATE TEMP TABLE bundlerec_rank_overlap (customer text, bundle text, ov float8) ON COMMIT DROP;
+	IF overlap_weight > 0 AND customer_items IS NOT NULL THEN
+		EXECUTE format($q$
+			INSERT INTO bundlerec_rank_overlap
+			SELECT ci.customer, b.bundle, count(*)::float8
+			FROM (SELECT DISTINCT c.customer::text AS customer, c.item::text AS item FROM %1$s c
+			      WHERE c.customer IS NOT NULL AND c.item IS NOT NULL
+			        AND c.customer::text IN (SELECT l.customer FROM pg_temp.bundlerec_rank_lines l)) ci
+			JOIN (SELECT DISTINCT x.bundle::text AS bundle, x.item::text AS item FROM %2$s x
+			      WHERE x.bundle IS NOT NULL) b ON b.item = ci.item
+			GROUP BY ci.customer, b.bundle
+			$q$, customer_items, bundles);
+	END IF;
+	ANALYZE pg_temp.bundlerec_rank_overlap;
+	-- popularity fills every list to k: customers per bundle, 0 for untaken ones
+	IF to_regclass('pg_temp.bundlerec_rank_pop') IS NOT NULL THEN
+		DROP TABLE pg_temp.bundlerec_rank_pop;
+	END IF;
+	EXECUTE format($q$
+		CREATE TEMP TABLE bundlerec_rank_pop ON COMMIT DROP AS
+		SELECT b.bundle, (SELECT count(*) FROM pg_temp.bundlerec_rank_lines l WHERE l.col = 'b:' || b.bundle) AS n
+		FROM (SELECT DISTINCT x.bundle::text AS bundle FROM %s x WHERE x.bundle IS NOT NULL) b
+		$q$, bundles);
+
+	RETURN QUERY SELECT * FROM bundlerec._rank_bundles_serve(customers, k, cohesion_weight, exclude_bought, overlap_weight);
 END
 $body$;
 
-COMMENT ON FUNCTION bundlerec.rank_bundles(regclass, regclass, regclass, text[], integer, double precision, integer, double precision, integer, double precision, double precision, boolean) IS
-	'merchant-defined bundles ranked for each customer: EASE over the customers'' bundles and items together, optionally blended with bundle cohesion, with an explanation';
+COMMENT ON FUNCTION bundlerec.rank_bundles(regclass, regclass, regclass, text[], integer, double precision, integer, double precision, integer, double precision, double precision, boolean, double precision) IS
+	'merchant-defined bundles ranked for each customer: EASE over the customers'' bundles and items together, plus the overlap of each bundle with the customer''s items, optionally bundle cohesion, filled to k by popularity, with an explanation';

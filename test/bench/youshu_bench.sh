@@ -15,10 +15,17 @@
 # Models:
 #   popularity    bundles by number of training users (ties by bundle id)
 #   rank_bundles  bundlerec.rank_bundles(bundle_item, user_bundle_train,
-#                 user_item, ...): EASE over users x (bundles, items)
-# rank_bundles' regularization and item_weight are chosen on the tune file
-# (train on train, evaluate on tune) from the grid BENCH_GRID, never on the
-# test file; the chosen configuration is then evaluated on test.
+#                 user_item, ...): EASE over users x (bundles, items) plus
+#                 the overlap of each bundle with the user's items, filled
+#                 to 20 by popularity
+#   old defaults  rank_bundles before the overlap term: item_weight 1,
+#                 overlap_weight 0 (lambda 500)
+#   defaults      rank_bundles with no tuning argument (lambda 500,
+#                 item_weight 0.5, overlap_weight 0.3: the tune-split choice)
+# rank_bundles' regularization, item_weight and overlap_weight are chosen on
+# the tune file (train on train, evaluate on tune) from the grid BENCH_GRID
+# (lambda:item_weight:overlap_weight), never on the test file; the chosen
+# configuration is then evaluated on test.
 #
 # `bash test/bench/youshu_bench.sh` installs what is missing, builds and
 # installs bundlerec and runs against a throwaway cluster; `--inside` uses
@@ -34,8 +41,8 @@ fi
 shift
 
 DB=${BENCH_DB:-bench_youshu}
-# regularization:item_weight pairs evaluated on tune
-GRID=${BENCH_GRID:-"250:1 500:1 1000:1 500:0.5 500:0"}
+# regularization:item_weight:overlap_weight triples evaluated on tune
+GRID=${BENCH_GRID:-"500:0.5:0.2 500:0.5:0.4 1000:0.5:0.3"}
 DATA=../shared/data/bundle_youshu
 
 cd "$BR_ROOT"
@@ -72,23 +79,29 @@ pop="SELECT u.customer::text AS customer, p.rank, p.bundle FROM (SELECT DISTINCT
 for phase in tune test; do
 	run popularity "$phase" "${pop//PHASE/ub_$phase}"
 done
-best=""; best_ndcg=-1
+rb() {	# phase lambda item_weight overlap_weight: the SQL of one rank_bundles call
+	echo "SELECT customer, rank, bundle::text FROM bundlerec.rank_bundles('youshu.bi', 'youshu.ub_train', 'youshu.ui',
+	   customers => ARRAY(SELECT DISTINCT customer::text FROM youshu.ub_$1), k => 20${2:+, regularization => $2,
+	   item_weight => $3, overlap_weight => $4})"
+}
+for phase in tune test; do
+	run "old defaults (500:1:0)" "$phase" "$(rb "$phase" 500 1 0)"
+	run "defaults (500:0.5:0.3)" "$phase" "$(rb "$phase")"
+done
+best="500:0.5:0.3"
+best_ndcg=$(bpsql -tA -c "SELECT ndcg FROM youshu.results WHERE label = 'defaults (500:0.5:0.3)' AND phase = 'tune'")
 for g in $GRID; do
-	lam=${g%%:*}; w=${g##*:}
-	run "rank_bundles lambda=$lam item_weight=$w" tune \
-		"SELECT customer, rank, bundle::text FROM bundlerec.rank_bundles('youshu.bi', 'youshu.ub_train', 'youshu.ui',
-		   customers => ARRAY(SELECT DISTINCT customer::text FROM youshu.ub_tune), k => 20,
-		   regularization => $lam, item_weight => $w)"
-	nd=$(bpsql -tA -c "SELECT ndcg FROM youshu.results WHERE label = 'rank_bundles lambda=$lam item_weight=$w' AND phase = 'tune'")
+	IFS=: read -r lam w ov <<< "$g"
+	run "rank_bundles $g" tune "$(rb tune "$lam" "$w" "$ov")"
+	nd=$(bpsql -tA -c "SELECT ndcg FROM youshu.results WHERE label = 'rank_bundles $g' AND phase = 'tune'")
 	if [ "$(echo "$nd > $best_ndcg" | bc)" = 1 ]; then best=$g; best_ndcg=$nd; fi
 done
-lam=${best%%:*}; w=${best##*:}
-echo "chosen on tune (best NDCG@20): regularization $lam, item_weight $w"
-run "rank_bundles lambda=$lam item_weight=$w" test \
-	"SELECT customer, rank, bundle::text FROM bundlerec.rank_bundles('youshu.bi', 'youshu.ub_train', 'youshu.ui',
-	   customers => ARRAY(SELECT DISTINCT customer::text FROM youshu.ub_test), k => 20,
-	   regularization => $lam, item_weight => $w)"
+echo "chosen on tune (best NDCG@20, lambda:item_weight:overlap_weight): $best"
+if [ "$best" != "500:0.5:0.3" ]; then
+	IFS=: read -r lam w ov <<< "$best"
+	run "rank_bundles $best" test "$(rb test "$lam" "$w" "$ov")"
+fi
 bpsql -tA -c "SELECT 'check: lists hold no training bundle: ' || (count(*) = 0)::text FROM youshu.lists l JOIN youshu.ub_train t ON t.customer::text = l.customer AND t.bundle::text = l.bundle"
-bpsql -tA -c "SELECT 'check: at most 20 distinct bundles per user: ' || bool_and(n <= 20 AND n = d)::text FROM (SELECT customer, count(*) n, count(DISTINCT bundle) d FROM youshu.lists GROUP BY 1) s"
+bpsql -tA -c "SELECT 'check: exactly 20 distinct bundles per user: ' || bool_and(n = 20 AND n = d)::text FROM (SELECT customer, count(*) n, count(DISTINCT bundle) d FROM youshu.lists GROUP BY 1) s"
 echo "published on this split (Recall@20 / NDCG@20): MFBPR 0.1959 / 0.1117, BGCN 0.2347 / 0.1345, CrossCBR 0.2813 / 0.1668"
 } 2>&1 | tee "$SUMMARY"

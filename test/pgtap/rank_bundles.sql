@@ -29,7 +29,7 @@ CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION IF NOT EXISTS bundlerec;
 
 BEGIN;
-SELECT plan(49);
+SELECT plan(57);
 
 CREATE SCHEMA tap_rank_bundles;
 SET LOCAL search_path = tap_rank_bundles, public;
@@ -126,6 +126,7 @@ CREATE TABLE bf_weight (col text, bundle text, score float8);   -- every B_ij, i
 CREATE TABLE bf_kept (col text, bundle text, score float8);
 CREATE TABLE bf_cohesion (bundle text, cohesion float8);
 CREATE TABLE bf_ambiguous (what text);
+CREATE TABLE bf_overlap (customer text, bundle text, ov float8);
 CREATE TABLE want (customer text, rank int, bundle text, score float8, from_bundles float8,
                    from_items float8, cohesion float8, n_items bigint, via text[]);
 CREATE TABLE got (customer text, rank int, bundle text, score float8, from_bundles float8,
@@ -137,7 +138,8 @@ CREATE TABLE got (customer text, rank int, bundle text, score float8, from_bundl
 -- two ranked bundles of a customer up to rank k + 1).
 CREATE FUNCTION fill_want(p_b regclass, p_cb regclass, p_ci regclass, p_customers text[], p_k int,
                           p_item_weight float8, p_min_item_count int, p_lambda float8, p_top_k int,
-                          p_cohesion_weight float8, p_shrinkage float8, p_exclude_bought boolean)
+                          p_cohesion_weight float8, p_shrinkage float8, p_exclude_bought boolean,
+                          p_overlap_weight float8 DEFAULT 0)
 RETURNS void LANGUAGE plpgsql AS $$
 DECLARE
 	n int;
@@ -222,11 +224,26 @@ BEGIN
 			GROUP BY ct.bundle$q$, p_ci, p_b) USING p_shrinkage;
 	END IF;
 
+	-- overlap: the customer's distinct items (all of customer_items) that are
+	-- in the bundle, by array intersection
+	TRUNCATE bf_overlap;
+	IF p_overlap_weight > 0 AND p_ci IS NOT NULL THEN
+		EXECUTE format($q$INSERT INTO bf_overlap
+			SELECT u.customer, m.bundle,
+			       (SELECT count(*) FROM (SELECT unnest(u.its) INTERSECT SELECT unnest(m.its)) z)::float8
+			FROM (SELECT ci.customer::text AS customer, array_agg(DISTINCT ci.item::text) AS its
+			      FROM %1$s ci WHERE ci.customer IS NOT NULL AND ci.item IS NOT NULL GROUP BY 1) u,
+			     (SELECT b.bundle::text AS bundle, array_agg(DISTINCT b.item::text) AS its
+			      FROM %2$s b WHERE b.bundle IS NOT NULL AND b.item IS NOT NULL GROUP BY 1) m
+			WHERE u.its && m.its AND u.customer IN (SELECT l.customer FROM bf_lines l)$q$, p_ci, p_b);
+	END IF;
 	INSERT INTO want
-		WITH contrib AS (
+		WITH who AS (
+			SELECT DISTINCT l.customer FROM bf_lines l WHERE p_customers IS NULL OR l.customer = ANY (p_customers)),
+		contrib AS (
 			SELECT l.customer, k.bundle, l.col, l.w * k.score AS s
 			FROM bf_lines l JOIN bf_kept k ON k.col = l.col
-			WHERE p_customers IS NULL OR l.customer = ANY (p_customers)),
+			WHERE l.customer IN (SELECT customer FROM who)),
 		per AS (
 			SELECT c.customer, c.bundle,
 			       coalesce(sum(c.s) FILTER (WHERE c.col LIKE 'b:%'), 0) AS fb,
@@ -234,20 +251,47 @@ BEGIN
 			       count(*) FILTER (WHERE c.col LIKE 'i:%') AS ni,
 			       (array_agg(substr(c.col, 3) ORDER BY c.s DESC, c.col) FILTER (WHERE c.col LIKE 'b:%'))[1:2] AS via
 			FROM contrib c GROUP BY c.customer, c.bundle),
+		pairs AS (
+			SELECT customer, bundle FROM per
+			UNION SELECT o.customer, o.bundle FROM bf_overlap o WHERE o.customer IN (SELECT customer FROM who)),
 		cand AS (
-			SELECT per.*, h.cohesion, per.fb + per.fi + p_cohesion_weight * coalesce(h.cohesion, 0) AS total
-			FROM per LEFT JOIN bf_cohesion h ON h.bundle = per.bundle
+			SELECT pr.customer, pr.bundle, coalesce(per.fb, 0) AS fb, coalesce(per.fi, 0) AS fi,
+			       coalesce(per.ni, 0) AS ni, per.via, h.cohesion, coalesce(o.ov, 0) AS ov,
+			       coalesce(per.fb, 0) + coalesce(per.fi, 0) + p_cohesion_weight * coalesce(h.cohesion, 0) AS total
+			FROM pairs pr
+			LEFT JOIN per ON per.customer = pr.customer AND per.bundle = pr.bundle
+			LEFT JOIN bf_overlap o ON o.customer = pr.customer AND o.bundle = pr.bundle
+			LEFT JOIN bf_cohesion h ON h.bundle = pr.bundle
 			WHERE NOT p_exclude_bought
-			   OR NOT EXISTS (SELECT 1 FROM bf_lines l WHERE l.customer = per.customer AND l.col = 'b:' || per.bundle)),
+			   OR NOT EXISTS (SELECT 1 FROM bf_lines l WHERE l.customer = pr.customer AND l.col = 'b:' || pr.bundle)),
+		-- per customer: the largest |total| and overlap (1 where 0)
+		mx AS (
+			SELECT customer, CASE WHEN max(abs(total)) > 0 THEN max(abs(total)) ELSE 1 END AS mt,
+			       CASE WHEN max(ov) > 0 THEN max(ov) ELSE 1 END AS mo
+			FROM cand GROUP BY customer),
 		num AS (
-			SELECT cand.*, row_number() OVER (PARTITION BY cand.customer ORDER BY cand.total DESC, cand.bundle) AS rn
-			FROM cand)
-		SELECT num.customer, num.rn, num.bundle, num.total, num.fb, num.fi, num.cohesion, num.ni, num.via
+			SELECT cand.*, cand.total + p_overlap_weight * mx.mt * cand.ov / mx.mo AS sc,
+			       row_number() OVER (PARTITION BY cand.customer
+			                          ORDER BY cand.total + p_overlap_weight * mx.mt * cand.ov / mx.mo DESC, cand.bundle) AS rn
+			FROM cand JOIN mx USING (customer))
+		SELECT num.customer, num.rn, num.bundle, num.sc, num.fb, num.fi, num.cohesion, num.ni, num.via
 		FROM num WHERE num.rn <= p_k + 1;
+	-- popularity fill: bundles of p_b by distinct takers in X, then id
+	EXECUTE format($q$INSERT INTO want
+		SELECT w.customer, w.base + row_number() OVER (PARTITION BY w.customer ORDER BY w.n DESC, w.bundle),
+		       w.bundle, NULL, NULL, NULL, NULL, 0, NULL
+		FROM (SELECT who.customer, m.bundle,
+		             (SELECT count(*) FROM bf_lines l WHERE l.col = 'b:' || m.bundle) AS n,
+		             (SELECT count(*) FROM want x WHERE x.customer = who.customer AND x.rank <= $2) AS base
+		      FROM (SELECT DISTINCT l.customer FROM bf_lines l WHERE $1 IS NULL OR l.customer = ANY ($1)) who,
+		           (SELECT DISTINCT b.bundle::text AS bundle FROM %s b WHERE b.bundle IS NOT NULL) m
+		      WHERE NOT EXISTS (SELECT 1 FROM want x WHERE x.customer = who.customer AND x.bundle = m.bundle AND x.rank <= $2)
+		        AND NOT ($3 AND EXISTS (SELECT 1 FROM bf_lines l WHERE l.customer = who.customer AND l.col = 'b:' || m.bundle))) w
+		$q$, p_b) USING p_customers, p_k, p_exclude_bought;
 	INSERT INTO bf_ambiguous
 		SELECT format('customer %s: bundles %s and %s score %s and %s', a.customer, a.bundle, b.bundle, a.score, b.score)
 		FROM want a JOIN want b ON a.customer = b.customer AND b.rank = a.rank + 1
-		WHERE near(b.score, a.score);
+		WHERE a.score IS NOT NULL AND b.score IS NOT NULL AND near(b.score, a.score);
 	DELETE FROM want WHERE want.rank > p_k;
 END
 $$;
@@ -273,14 +317,15 @@ $$;
 
 CREATE FUNCTION rank_check(p_ci regclass, p_customers text[], p_k int, p_item_weight float8, p_min_item_count int,
                            p_lambda float8, p_top_k int, p_cohesion_weight float8, p_shrinkage float8,
-                           p_exclude_bought boolean, p_b text DEFAULT 'bundles', p_cb text DEFAULT 'cust_bundles')
+                           p_exclude_bought boolean, p_b text DEFAULT 'bundles', p_cb text DEFAULT 'cust_bundles',
+                           p_overlap_weight float8 DEFAULT 0)
 RETURNS text LANGUAGE plpgsql AS $$
 BEGIN
 	TRUNCATE got;
 	INSERT INTO got SELECT * FROM bundlerec.rank_bundles(p_b, p_cb, p_ci, p_customers, p_k, p_item_weight,
-		p_min_item_count, p_lambda, p_top_k, p_cohesion_weight, p_shrinkage, p_exclude_bought);
+		p_min_item_count, p_lambda, p_top_k, p_cohesion_weight, p_shrinkage, p_exclude_bought, p_overlap_weight);
 	PERFORM fill_want(p_b, p_cb, p_ci, p_customers, p_k, p_item_weight, p_min_item_count, p_lambda, p_top_k,
-	                  p_cohesion_weight, p_shrinkage, p_exclude_bought);
+	                  p_cohesion_weight, p_shrinkage, p_exclude_bought, p_overlap_weight);
 	RETURN got_vs_want();
 END
 $$;
@@ -314,13 +359,19 @@ INSERT INTO mini_hand VALUES
 	('all', 'u3', 1, 'P', 1 / 3.0),
 	('top1', 'u1', 1, 'Q', 2 / 5.0), ('top1', 'u1', 2, 'P', 1 / 3.0),
 	('top1', 'u2', 1, 'P', 1 / 2.0), ('top1', 'u2', 2, 'Q', 2 / 5.0),
-	('top1', 'u3', 1, 'P', 1 / 3.0);
+	('top1', 'u3', 1, 'P', 1 / 3.0),
+	-- popularity fill (takers P 2, Q 2, R 1; ties by id), score NULL
+	('excl', 'u3', 2, 'R', NULL),
+	('all', 'u3', 2, 'Q', NULL), ('all', 'u3', 3, 'R', NULL),
+	('top1', 'u1', 3, 'R', NULL), ('top1', 'u2', 3, 'R', NULL),
+	('top1', 'u3', 2, 'Q', NULL), ('top1', 'u3', 3, 'R', NULL);
 
 SELECT set_eq(
 	$$SELECT customer, rank, bundle, round(score::numeric, 12) AS s, round(from_bundles::numeric, 12) AS fb, from_items
 	  FROM bundlerec.rank_bundles('mini_bundles', 'mini_cb', regularization => 1)$$,
-	$$SELECT customer, rank, bundle, round(score, 12) AS s, round(score, 12) AS fb, 0::float8 FROM mini_hand WHERE setting = 'excl'$$,
-	'hand fixture, lambda 1: u1 -> R 3/8, u2 -> Q 2/5, u3 -> P 1/3 (negative weights add nothing, u3 gets no R)');
+	$$SELECT customer, rank, bundle, round(score, 12) AS s, round(score, 12) AS fb,
+	         CASE WHEN score IS NOT NULL THEN 0::float8 END FROM mini_hand WHERE setting = 'excl'$$,
+	'hand fixture, lambda 1: u1 -> R 3/8, u2 -> Q 2/5, u3 -> P 1/3 (negative weights add nothing, u3 gets R only from popularity)');
 SELECT set_eq(
 	$$SELECT customer, rank, bundle, round(score::numeric, 12)
 	  FROM bundlerec.rank_bundles('mini_bundles', 'mini_cb', regularization => 1, exclude_bought => false)$$,
@@ -389,8 +440,8 @@ SELECT cmp_ok((SELECT count(*) FROM got WHERE customer = '9'), '>', 0::bigint,
 	'customer 9, who took no bundle, is ranked from items alone');
 SELECT is((SELECT count(*) FROM got WHERE cohesion IS NOT NULL), 0::bigint,
 	'cohesion_weight 0: the cohesion column is NULL');
-SELECT is((SELECT count(*) FROM got WHERE bundle IN ('6', '9')), 0::bigint,
-	'bundle 6 (nobody took it) and bundle 9 (not in bundles) are never ranked');
+SELECT is((SELECT count(*) FROM got WHERE bundle = '9' OR (bundle = '6' AND score IS NOT NULL)), 0::bigint,
+	'bundle 6 (nobody took it) comes only from the popularity fill and bundle 9 (not in bundles) never');
 SELECT is((SELECT count(*) FROM got g JOIN cust_bundles cb ON cb.customer::text = g.customer AND cb.bundle::text = g.bundle),
 	0::bigint, 'exclude_bought: no customer is offered a bundle they took');
 SELECT is((SELECT count(*) FROM got WHERE NOT (from_bundles + from_items > 0)), 0::bigint,
@@ -421,9 +472,9 @@ SELECT is(rank_check('cust_items', NULL, 20, 0.5, 2, 1, 500, 0, 10, true), NULL,
 
 TRUNCATE got;
 INSERT INTO got SELECT * FROM bundlerec.rank_bundles('bundles', 'cust_bundles', 'cust_items');
-SELECT fill_want('bundles', 'cust_bundles', 'cust_items', NULL, 20, 1, 5, 500, 500, 0, 10, true);
+SELECT fill_want('bundles', 'cust_bundles', 'cust_items', NULL, 20, 0.5, 5, 500, 500, 0, 10, true, 0.3);
 SELECT is(got_vs_want(), NULL,
-	'the defaults (k 20, item_weight 1, min_item_count 5, lambda 500, top_k 500, no cohesion, exclude_bought): equals the brute force');
+	'the defaults (k 20, item_weight 0.5, min_item_count 5, lambda 500, top_k 500, no cohesion, exclude_bought, overlap_weight 0.3, popularity fill): equals the brute force');
 
 ------------------------------------------------------------------------------
 -- Cohesion
@@ -462,20 +513,45 @@ SELECT is((SELECT count(*) FROM (SELECT * FROM cohesion_hand WHERE shrinkage = 1
 
 SELECT is(rank_check('cust_items', NULL, 20, 1, 2, 1, 500, 1, 10, false), NULL,
 	'cohesion_weight 1, shrinkage 10, exclude_bought false: equals the brute force');
-SELECT is((SELECT count(*) FROM cohesion_hand h LEFT JOIN (SELECT DISTINCT bundle, cohesion FROM got) g USING (bundle)
+SELECT is((SELECT count(*) FROM cohesion_hand h LEFT JOIN (SELECT DISTINCT bundle, cohesion FROM got WHERE score IS NOT NULL) g USING (bundle)
            WHERE h.shrinkage = 10 AND h.bundle <> '6' AND NOT near(g.cohesion, h.cohesion, 1e-12)), 0::bigint,
 	'shrinkage 10: the cohesion column of bundles 1 to 4 is the hand value, NULL for bundle 5 (no pair bought)');
-SELECT is((SELECT count(DISTINCT bundle) FROM got), 5::bigint, '(all five bundles are ranked in that check)');
+SELECT is((SELECT count(DISTINCT bundle) FROM got WHERE score IS NOT NULL), 5::bigint, '(all five bundles are scored in that check)');
 
 SELECT is(rank_check('cust_items', NULL, 4, 1, 3, 1, 2, 2, 0, false), NULL,
 	'cohesion_weight 2, shrinkage 0, top_k 2, k 4, exclude_bought false: equals the brute force');
-SELECT is((SELECT count(*) FROM cohesion_hand h JOIN (SELECT DISTINCT bundle, cohesion FROM got) g USING (bundle)
+SELECT is((SELECT count(*) FROM cohesion_hand h JOIN (SELECT DISTINCT bundle, cohesion FROM got WHERE score IS NOT NULL) g USING (bundle)
            WHERE h.shrinkage = 0 AND NOT near(g.cohesion, h.cohesion, 1e-12)), 0::bigint,
 	'shrinkage 0: pairs nobody bought together count -1, a pair everybody bought +1 (hand values)');
 SELECT is(rank_check('cust_items', NULL, 20, 0.5, 2, 10, 500, 0.7, 10, true), NULL,
 	'cohesion_weight 0.7, item_weight 0.5, lambda 10: equals the brute force');
 SELECT is(rank_check('cust_items', NULL, 20, 0, 2, 10, 500, 1.5, 10, true), NULL,
 	'cohesion_weight 1.5 with item_weight 0: cohesion still from customer_items; equals the brute force');
+
+------------------------------------------------------------------------------
+-- Overlap with the customer's items, popularity fill
+------------------------------------------------------------------------------
+SELECT is(rank_check('cust_items', NULL, 20, 0.5, 2, 10, 500, 0, 10, true, p_overlap_weight => 0.3), NULL,
+	'overlap_weight 0.3, item_weight 0.5, lambda 10: equals the brute force (overlap by array intersection)');
+SELECT cmp_ok((SELECT count(*) FROM got g JOIN want w USING (customer, bundle)
+               WHERE w.score IS NOT NULL AND NOT near(g.score, g.from_bundles + g.from_items)), '>', 0::bigint,
+	'overlap_weight 0.3: the overlap moves some scores off the EASE total');
+SELECT is(rank_check('cust_items', NULL, 3, 1, 2, 1, 2, 0.7, 10, false, p_overlap_weight => 2), NULL,
+	'overlap_weight 2 with cohesion 0.7, top_k 2, k 3, exclude_bought false: equals the brute force');
+SELECT is(rank_check(NULL, NULL, 20, 1, 2, 1, 500, 0, 10, true, p_overlap_weight => 0.3), NULL,
+	'overlap_weight without customer_items adds nothing: equals the brute force over bundles alone');
+-- fill: each ranked customer gets min(k, bundles they did not take) rows
+SELECT is(rank_check('cust_items', NULL, 5, 0.5, 2, 10, 1, 0, 10, true), NULL,
+	'k 5, lambda 10, top_k 1, no overlap: equals the brute force, popularity rows included');
+SELECT is((SELECT count(*) FROM (
+	SELECT c.customer, (SELECT count(*) FROM got g WHERE g.customer = c.customer) AS n,
+	       least(5, 6 - (SELECT count(DISTINCT cb.bundle) FROM cust_bundles cb
+	                     WHERE cb.customer::text = c.customer AND cb.bundle IN (SELECT bundle FROM bundles))) AS want_n
+	FROM (SELECT DISTINCT customer::text AS customer FROM cust_bundles
+	      UNION SELECT customer::text FROM cust_items) c) s WHERE n <> want_n), 0::bigint,
+	'k 5: every customer gets 5 bundles, or all 6 bundles but the ones they took');
+SELECT cmp_ok((SELECT count(*) FROM got WHERE score IS NULL AND explanation ~ '^popular: [0-9]+ customers took it$'), '>', 0::bigint,
+	'k 5, top_k 1: some rows come from the popularity fill and say so');
 
 ------------------------------------------------------------------------------
 -- Customers filter, explanations, ranks
@@ -521,6 +597,8 @@ SELECT throws_ok($$SELECT * FROM bundlerec.rank_bundles('bundles', 'cust_bundles
 	'22023', NULL, 'regularization 0 is SQLSTATE 22023');
 SELECT throws_ok($$SELECT * FROM bundlerec.rank_bundles('bundles', 'cust_bundles', top_k => 0)$$,
 	'22023', NULL, 'top_k 0 is SQLSTATE 22023');
+SELECT throws_ok($$SELECT * FROM bundlerec.rank_bundles('bundles', 'cust_bundles', 'cust_items', overlap_weight => -1)$$,
+	'22023', NULL, 'negative overlap_weight is SQLSTATE 22023');
 SELECT throws_ok($$SELECT * FROM bundlerec.rank_bundles('bad_bundles', 'cust_bundles')$$,
 	'42703', NULL, 'a bundles table without an item column is SQLSTATE 42703');
 SELECT throws_ok($$SELECT * FROM bundlerec.rank_bundles('bundles', 'cb_none')$$,
