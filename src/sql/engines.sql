@@ -1396,8 +1396,10 @@ BEGIN
 	END IF;
 	EXECUTE format($q$
 		CREATE TEMP TABLE bundlerec_rank_pop ON COMMIT DROP AS
-		SELECT b.bundle, (SELECT count(*) FROM pg_temp.bundlerec_rank_lines l WHERE l.col = 'b:' || b.bundle) AS n
+		SELECT b.bundle, coalesce(p.n, 0) AS n
 		FROM (SELECT DISTINCT x.bundle::text AS bundle FROM %s x WHERE x.bundle IS NOT NULL) b
+		LEFT JOIN (SELECT l.col, count(*) AS n FROM pg_temp.bundlerec_rank_lines l GROUP BY l.col) p
+		  ON p.col = 'b:' || b.bundle
 		$q$, bundles);
 
 	RETURN QUERY SELECT * FROM bundlerec._rank_bundles_serve(customers, k, cohesion_weight, exclude_bought, overlap_weight);
