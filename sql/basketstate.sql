@@ -62,13 +62,12 @@ SELECT n_baskets FROM bundlerec.pairs((SELECT bundlerec.pair_counts_merge(t::bun
 -- binary round trip through COPY (FORMAT binary)
 CREATE TABLE st_bin (slice int, s bundlerec.basketstate);
 INSERT INTO st_bin SELECT slice, t::bundlerec.basketstate FROM st_slices;
-DO $$
-BEGIN
-	EXECUTE format('COPY st_bin TO %L (FORMAT binary)', '/tmp/bundlerec_basketstate_' || pg_backend_pid() || '.bin');
-	CREATE TABLE st_bin2 (LIKE st_bin);
-	EXECUTE format('COPY st_bin2 FROM %L (FORMAT binary)', '/tmp/bundlerec_basketstate_' || pg_backend_pid() || '.bin');
-END
-$$;
+SELECT '/tmp/bundlerec_basketstate_' || pg_backend_pid() || '.bin' AS binfile \gset
+COPY st_bin TO :'binfile' (FORMAT binary);
+CREATE TABLE st_bin2 (LIKE st_bin);
+COPY st_bin2 FROM :'binfile' (FORMAT binary);
+\setenv BR_BINFILE :binfile
+\! rm -f "$BR_BINFILE"
 SELECT count(*) AS rows, bool_and(a.s::text = b.s::text) AS binary_round_trip
 FROM st_bin a JOIN st_bin2 b USING (slice);
 
