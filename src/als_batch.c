@@ -217,7 +217,7 @@ AlsRowTopK(TopK *top, const float *scores, int32 n, int32 skip)
  */
 static void
 TopKByBlocks(Tuplestorestate *ts, TupleDesc tupdesc, const FactorTable *a,
-			 const FactorTable *b, int k, bool self)
+			 const FactorTable *b, int k, bool self, Budget *budget)
 {
 	float	   *scores;
 	TopK		top;
@@ -232,8 +232,7 @@ TopKByBlocks(Tuplestorestate *ts, TupleDesc tupdesc, const FactorTable *a,
 				 errmsg("the customer factors have %d factors but the item factors have %d",
 						a->k, b->k),
 				 errhint("Pass the two tables of one als_train run.")));
-	scores = MemoryContextAllocHuge(CurrentMemoryContext,
-									sizeof(float) * (Size) ALS_SCORE_BLOCK * b->n);
+	scores = BudgetAlloc(budget, sizeof(float) * (Size) ALS_SCORE_BLOCK * b->n);
 	TopKInit(&top, Min(k, b->n));
 	ProgressStart(&progress, self ? "nearest items" : "recommendations", "rows", a->n);
 	for (start = 0; start < a->n; start += ALS_SCORE_BLOCK)
@@ -275,6 +274,7 @@ als_recommend_all(PG_FUNCTION_ARGS)
 	TupleDesc	tupdesc;
 	FactorTable *c,
 			   *t;
+	Budget		budget;
 	int			k;
 
 	ts = StartRowsOutput(fcinfo, &tupdesc);
@@ -284,9 +284,10 @@ als_recommend_all(PG_FUNCTION_ARGS)
 				 errmsg("customer_factors and item_factors must not be NULL"),
 				 errhint("Pass the two tables written by bundlerec.als_train.")));
 	k = CheckK(fcinfo, 2);
-	c = LoadFactorTableKeyed(PG_GETARG_OID(0), "customer");
-	t = LoadFactorTableKeyed(PG_GETARG_OID(1), "item");
-	TopKByBlocks(ts, tupdesc, c, t, k, false);
+	BudgetInit(&budget, "als_recommend_all");
+	c = LoadFactorRows(PG_GETARG_OID(0), "customer", NULL, &budget);
+	t = LoadFactorRows(PG_GETARG_OID(1), "item", NULL, &budget);
+	TopKByBlocks(ts, tupdesc, c, t, k, false, &budget);
 	PG_RETURN_NULL();
 }
 
@@ -300,6 +301,7 @@ als_similar_items(PG_FUNCTION_ARGS)
 	Tuplestorestate *ts;
 	TupleDesc	tupdesc;
 	FactorTable *t;
+	Budget		budget;
 	int			k;
 
 	ts = StartRowsOutput(fcinfo, &tupdesc);
@@ -309,9 +311,10 @@ als_similar_items(PG_FUNCTION_ARGS)
 				 errmsg("item_factors must not be NULL"),
 				 errhint("Pass the item table written by bundlerec.als_train.")));
 	k = CheckK(fcinfo, 1);
-	t = LoadFactorTableKeyed(PG_GETARG_OID(0), "item");
+	BudgetInit(&budget, "als_similar_items");
+	t = LoadFactorRows(PG_GETARG_OID(0), "item", NULL, &budget);
 	NormalizeRows(t);
-	TopKByBlocks(ts, tupdesc, t, t, k, true);
+	TopKByBlocks(ts, tupdesc, t, t, k, true, &budget);
 	PG_RETURN_NULL();
 }
 
@@ -326,6 +329,7 @@ embedding_neighbors(PG_FUNCTION_ARGS)
 	Tuplestorestate *ts;
 	TupleDesc	tupdesc;
 	FactorTable *t;
+	Budget		budget;
 	Oid			relid;
 	char	   *item;
 	char	   *embedding;
@@ -348,9 +352,10 @@ embedding_neighbors(PG_FUNCTION_ARGS)
 				 errmsg("\"%s\" has no column \"%s\"", get_rel_name(relid),
 						get_attnum(relid, item) == InvalidAttrNumber ? item : embedding),
 				 errhint("Column names are matched exactly as given, without case folding or quotes.")));
-	t = LoadVectorRows(relid, item, embedding, NULL, true);
+	BudgetInit(&budget, "embedding_neighbors");
+	t = LoadVectorRows(relid, item, embedding, NULL, true, &budget);
 	NormalizeRows(t);
-	TopKByBlocks(ts, tupdesc, t, t, k, true);
+	TopKByBlocks(ts, tupdesc, t, t, k, true, &budget);
 	PG_RETURN_NULL();
 }
 

@@ -71,15 +71,15 @@ LoadFactorTable(Oid relid)
 FactorTable *
 LoadFactorTableKeyed(Oid relid, const char *keycol)
 {
-	return LoadFactorRows(relid, keycol, NULL);
+	return LoadFactorRows(relid, keycol, NULL, NULL);
 }
 
 /*
  * Read the rows of a (keycol, factors real[]) table that meet condition
- * filter (SQL text; NULL: all).
+ * filter (SQL text; NULL: all), charged to budget (NULL: one of its own).
  */
 FactorTable *
-LoadFactorRows(Oid relid, const char *keycol, const char *filter)
+LoadFactorRows(Oid relid, const char *keycol, const char *filter, Budget *budget)
 {
 	if (get_attnum(relid, keycol) == InvalidAttrNumber ||
 		get_attnum(relid, "factors") == InvalidAttrNumber)
@@ -87,96 +87,144 @@ LoadFactorRows(Oid relid, const char *keycol, const char *filter)
 				(errcode(ERRCODE_UNDEFINED_COLUMN),
 				 errmsg("\"%s\" is not a %s factor table", get_rel_name(relid), keycol),
 				 errhint("Pass a table written by bundlerec.als_train: columns %s and factors real[].", keycol)));
-	return LoadVectorRows(relid, keycol, "factors", filter, false);
+	return LoadVectorRows(relid, keycol, "factors", filter, false, budget);
 }
+
+/* Rows fetched from the cursor at a time. */
+#define VECTOR_FETCH_ROWS 1024
 
 /*
  * Read keycol and vector column veccol (cast to real[]) of the rows of
  * relid that meet filter: factor tables, or a products relation's
  * embeddings (embeddings: errors name the product; rows without a key
- * are skipped, a NULL vector is an error either way).
+ * are skipped, a NULL vector is an error either way).  Read through a
+ * cursor and charged to budget (NULL: a budget of its own), so that a
+ * large table fails with bundlerec.memory_limit's error instead of
+ * exhausting memory.
  */
 FactorTable *
 LoadVectorRows(Oid relid, const char *keycol, const char *veccol,
-			   const char *filter, bool embeddings)
+			   const char *filter, bool embeddings, Budget *budget)
 {
 	FactorTable *t = palloc0(sizeof(FactorTable));
 	MemoryContext outer = CurrentMemoryContext;
 	const char *rel = get_rel_name(relid);
+	Budget		own;
 	char	   *sql;
-	uint64		r;
-	KeyRow	   *kr;
-	float	   *raw;
+	SPIPlanPtr	plan;
+	Portal		portal;
+	Size		nrows = 0;
+	Size		cap = 0;
+	KeyRow	   *kr = NULL;
+	float	   *v = NULL;
+	float	   *tmp;
+	bool	   *done;
+	Size		r;
 
+	if (budget == NULL)
+	{
+		BudgetInit(&own, psprintf("the vectors of \"%s\"", rel));
+		budget = &own;
+	}
 	sql = psprintf("SELECT %s::pg_catalog.text, %s::pg_catalog.float4[] FROM %s WHERE %s IS NOT NULL%s%s",
 				   quote_identifier(keycol), quote_identifier(veccol),
 				   quote_qualified_identifier(get_namespace_name(get_rel_namespace(relid)), rel),
 				   quote_identifier(keycol), filter ? " AND " : "", filter ? filter : "");
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
-	if (SPI_execute(sql, true, 0) != SPI_OK_SELECT)
-		elog(ERROR, "could not read %s", sql);
-	if (SPI_processed > (uint64) PG_INT32_MAX)
-		ereport(ERROR,
-				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
-				 errmsg("too many items in \"%s\"", rel)));
-	t->n = (int32) SPI_processed;
-	kr = MemoryContextAlloc(outer, sizeof(KeyRow) * Max(t->n, 1));
-	raw = NULL;
-	for (r = 0; r < SPI_processed; r++)
+	plan = SPI_prepare(sql, 0, NULL);
+	if (plan == NULL)
+		elog(ERROR, "could not prepare %s", sql);
+	portal = SPI_cursor_open(NULL, plan, NULL, NULL, true);
+	for (;;)
 	{
-		HeapTuple	tup = SPI_tuptable->vals[r];
-		bool		isnull;
-		Datum		kd = SPI_getbinval(tup, SPI_tuptable->tupdesc, 1, &isnull);
-		Datum		fd = SPI_getbinval(tup, SPI_tuptable->tupdesc, 2, &isnull);
-		char	   *key = TextDatumGetCString(kd);
-		char	   *what = embeddings ? psprintf("the embedding of product %s", key) : "factors";
-		float	   *vals;
-		int			nv;
-		MemoryContext old;
+		uint64		b;
 
-		if (isnull && embeddings)
-			ereport(ERROR,
-					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-					 errmsg("product %s of \"%s\" has no embedding (column \"%s\" is NULL)", key, rel, veccol),
-					 errhint("Give every product an embedding, or leave the products without one out in a view.")));
-		if (isnull)
-			ereport(ERROR,
-					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-					 errmsg("item factor table \"%s\" has a NULL factors value", rel)));
-		vals = ArrayArgFloat4s(DatumGetArrayTypeP(fd), what, &nv);
-		if (r == 0)
+		CHECK_FOR_INTERRUPTS();
+		SPI_cursor_fetch(portal, true, VECTOR_FETCH_ROWS);
+		if (SPI_processed == 0)
+			break;
+		for (b = 0; b < SPI_processed; b++)
 		{
-			t->k = nv;
-			if (nv < 1)
-				ereport(ERROR,
-						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-						 embeddings ? errmsg("%s is empty", what) :
-						 errmsg("item factor table \"%s\" has an empty factors value", rel),
-						 embeddings ? errhint("Embeddings have at least one element.") : 0));
-			raw = MemoryContextAllocHuge(outer, sizeof(float) * (Size) t->n * nv);
-		}
-		else if (nv != t->k)
-			ereport(ERROR,
-					(errcode(ERRCODE_ARRAY_SUBSCRIPT_ERROR),
-					 embeddings ? errmsg("%s has %d elements, but the first product read has %d", what, nv, t->k) :
-					 errmsg("item factor table \"%s\" mixes vectors of %d and %d factors", rel, t->k, nv),
-					 embeddings ? errhint("All embeddings of \"%s\" must come from one model, with one length.", rel) : 0));
-		memcpy(raw + r * t->k, vals, sizeof(float) * nv);
-		old = MemoryContextSwitchTo(outer);
-		kr[r].key = pstrdup(key);
-		kr[r].row = (int32) r;
-		MemoryContextSwitchTo(old);
-		if ((r & 0x3FF) == 0)
-			CHECK_FOR_INTERRUPTS();
-	}
-	SPI_finish();
+			HeapTuple	tup = SPI_tuptable->vals[b];
+			bool		isnull;
+			Datum		kd = SPI_getbinval(tup, SPI_tuptable->tupdesc, 1, &isnull);
+			Datum		fd = SPI_getbinval(tup, SPI_tuptable->tupdesc, 2, &isnull);
+			char	   *key = TextDatumGetCString(kd);
+			char	   *what = embeddings ? psprintf("the embedding of product %s", key) : "factors";
+			float	   *vals;
+			int			nv;
+			Size		keybytes;
+			MemoryContext old;
 
-	/* key order, so ties and lookups do not depend on the heap's order */
-	qsort(kr, t->n, sizeof(KeyRow), CompareKeyRows);
-	t->keys = palloc(sizeof(char *) * Max(t->n, 1));
-	t->v = (t->n > 0) ? MemoryContextAllocHuge(outer, sizeof(float) * (Size) t->n * t->k) : NULL;
-	for (r = 0; r < (uint64) t->n; r++)
+			if (isnull && embeddings)
+				ereport(ERROR,
+						(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+						 errmsg("product %s of \"%s\" has no embedding (column \"%s\" is NULL)", key, rel, veccol),
+						 errhint("Give every product an embedding, or leave the products without one out in a view.")));
+			if (isnull)
+				ereport(ERROR,
+						(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+						 errmsg("item factor table \"%s\" has a NULL factors value", rel)));
+			vals = ArrayArgFloat4s(DatumGetArrayTypeP(fd), what, &nv);
+			if (nrows == 0)
+			{
+				t->k = nv;
+				if (nv < 1)
+					ereport(ERROR,
+							(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+							 embeddings ? errmsg("%s is empty", what) :
+							 errmsg("item factor table \"%s\" has an empty factors value", rel),
+							 embeddings ? errhint("Embeddings have at least one element.") : 0));
+			}
+			else if (nv != t->k)
+				ereport(ERROR,
+						(errcode(ERRCODE_ARRAY_SUBSCRIPT_ERROR),
+						 embeddings ? errmsg("%s has %d elements, but the first product read has %d", what, nv, t->k) :
+						 errmsg("item factor table \"%s\" mixes vectors of %d and %d factors", rel, t->k, nv),
+						 embeddings ? errhint("All embeddings of \"%s\" must come from one model, with one length.", rel) : 0));
+			if (nrows == (Size) PG_INT32_MAX)
+				ereport(ERROR,
+						(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+						 errmsg("too many items in \"%s\"", rel)));
+			old = MemoryContextSwitchTo(outer);
+			if (nrows == cap)
+			{
+				Size		ncap = Max(cap * 2, VECTOR_FETCH_ROWS);
+
+				if (cap == 0)
+				{
+					kr = BudgetAlloc(budget, sizeof(KeyRow) * ncap);
+					v = BudgetAlloc(budget, sizeof(float) * ncap * t->k);
+				}
+				else
+				{
+					kr = BudgetRealloc(budget, kr, sizeof(KeyRow) * cap, sizeof(KeyRow) * ncap);
+					v = BudgetRealloc(budget, v, sizeof(float) * cap * t->k, sizeof(float) * ncap * t->k);
+				}
+				cap = ncap;
+			}
+			keybytes = strlen(key) + 1;
+			BudgetCharge(budget, keybytes + sizeof(char *));
+			kr[nrows].key = pstrdup(key);
+			kr[nrows].row = (int32) nrows;
+			MemoryContextSwitchTo(old);
+			memcpy(v + nrows * t->k, vals, sizeof(float) * nv);
+			nrows++;
+		}
+		SPI_freetuptable(SPI_tuptable);
+	}
+	SPI_cursor_close(portal);
+	SPI_finish();
+	t->n = (int32) nrows;
+
+	/*
+	 * Key order, so ties and lookups do not depend on the heap's order; the
+	 * vectors are moved into that order in place, a cycle at a time.
+	 */
+	qsort(kr, nrows, sizeof(KeyRow), CompareKeyRows);
+	t->keys = palloc(sizeof(char *) * Max(nrows, 1));
+	for (r = 0; r < nrows; r++)
 	{
 		t->keys[r] = kr[r].key;
 		if (r > 0 && strcmp(kr[r].key, kr[r - 1].key) == 0 && embeddings)
@@ -184,8 +232,35 @@ LoadVectorRows(Oid relid, const char *keycol, const char *veccol,
 					(errcode(ERRCODE_UNIQUE_VIOLATION),
 					 errmsg("product %s appears more than once in \"%s\"", kr[r].key, rel),
 					 errhint("A products relation has one row per product.")));
-		memcpy(t->v + r * t->k, raw + (Size) kr[r].row * t->k, sizeof(float) * t->k);
 	}
+	tmp = palloc(sizeof(float) * Max(t->k, 1));
+	done = palloc0(sizeof(bool) * Max(nrows, 1));
+	for (r = 0; r < nrows; r++)
+	{
+		Size		dst = r;
+
+		if (done[r] || (Size) kr[r].row == r)
+			continue;
+		/* row r takes old row kr[r].row, which takes old row kr[that].row ... */
+		memcpy(tmp, v + r * t->k, sizeof(float) * t->k);
+		for (;;)
+		{
+			Size		src = (Size) kr[dst].row;
+
+			done[dst] = true;
+			if (src == r)
+			{
+				memcpy(v + dst * t->k, tmp, sizeof(float) * t->k);
+				break;
+			}
+			memcpy(v + dst * t->k, v + src * t->k, sizeof(float) * t->k);
+			dst = src;
+		}
+	}
+	pfree(tmp);
+	pfree(done);
+	BudgetFree(budget, kr, sizeof(KeyRow) * Max(cap, 1));
+	t->v = nrows > 0 ? v : NULL;
 	return t;
 }
 

@@ -37,18 +37,6 @@ OnlyCustomersFilter(const char *column, Oid only)
 	return OidIsValid(only) ? psprintf(" WHERE %s", OnlyCustomers(column, only)) : "";
 }
 
-/* Bytes held by a factor table. */
-static Size
-FactorTableBytes(const FactorTable *t)
-{
-	Size		bytes = mul_size(mul_size(t->n, t->k), sizeof(float));
-	int32		r;
-
-	for (r = 0; r < t->n; r++)
-		bytes = add_size(bytes, sizeof(char *) + strlen(t->keys[r]) + 1);
-	return bytes;
-}
-
 /*
  * The customer and item factors of a model (tables written by als_train),
  * only the customers of table only when it is valid, charged to budget;
@@ -58,10 +46,8 @@ void
 LoadModelFactors(Oid customer_rel, Oid item_rel, Oid only, Budget *budget,
 				 FactorTable **cf, FactorTable **itf)
 {
-	*cf = LoadFactorRows(customer_rel, "customer", OnlyCustomers("customer", only));
-	BudgetCharge(budget, FactorTableBytes(*cf));
-	*itf = LoadFactorTableKeyed(item_rel, "item");
-	BudgetCharge(budget, FactorTableBytes(*itf));
+	*cf = LoadFactorRows(customer_rel, "customer", OnlyCustomers("customer", only), budget);
+	*itf = LoadFactorRows(item_rel, "item", NULL, budget);
 	if ((*cf)->n > 0 && (*itf)->n > 0 && (*cf)->k != (*itf)->k)
 		ereport(ERROR,
 				(errcode(ERRCODE_DATA_EXCEPTION),

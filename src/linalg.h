@@ -11,6 +11,8 @@
 
 #include "utils/array.h"
 
+#include "bundlerec.h"
+
 /* Debian's OpenBLAS exports LAPACK's Fortran symbols but no LAPACK header. */
 extern void dpotrf_(const char *uplo, const int *n, double *a, const int *lda,
 					int *info);
@@ -34,9 +36,10 @@ typedef struct FactorTable
 
 extern FactorTable *LoadFactorTable(Oid relid);
 extern FactorTable *LoadFactorTableKeyed(Oid relid, const char *keycol);
-extern FactorTable *LoadFactorRows(Oid relid, const char *keycol, const char *filter);
+extern FactorTable *LoadFactorRows(Oid relid, const char *keycol, const char *filter,
+								   Budget *budget);
 extern FactorTable *LoadVectorRows(Oid relid, const char *keycol, const char *veccol,
-								   const char *filter, bool embeddings);
+								   const char *filter, bool embeddings, Budget *budget);
 extern int32 FindKey(const FactorTable *t, const char *key);
 
 extern void CopyUpperToLower(double *a, int n);

@@ -27,7 +27,7 @@ CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION IF NOT EXISTS bundlerec;
 
 BEGIN;
-SELECT plan(64);
+SELECT plan(66);
 
 CREATE SCHEMA tap_cold;
 SET LOCAL search_path = tap_cold, public;
@@ -124,6 +124,28 @@ SELECT is((SELECT count(*) FROM (
 	'a double precision[] column gives the same lists');
 SELECT is((SELECT count(*) FROM bundlerec.embedding_neighbors('emb', 'sku', 'e', 20)), 240::bigint,
 	'k beyond the catalogue: every other product, never the product itself');
+
+-- more products than one cursor fetch, stored out of key order: on a
+-- circle, a product's nearest is the one at the smaller angle either side
+CREATE TABLE circle AS
+SELECT 'c' || md5(i::text) AS sku, 2 * pi() * ((i * 0.6180339887) - floor(i * 0.6180339887)) AS t
+FROM generate_series(1, 1500) i ORDER BY random();
+ALTER TABLE circle ADD COLUMN e real[];
+UPDATE circle SET e = ARRAY[cos(t), sin(t)]::real[];
+CREATE TABLE circle_ref AS
+WITH o AS (SELECT sku, t, lag(t) OVER w AS tp, lead(t) OVER w AS tn, lag(sku) OVER w AS sp, lead(sku) OVER w AS sn
+           FROM circle WINDOW w AS (ORDER BY t))
+SELECT sku, CASE WHEN t - tp < tn - t THEN sp ELSE sn END AS nearest
+FROM o WHERE tp IS NOT NULL AND tn IS NOT NULL
+  AND greatest(t - tp, tn - t) > 1.5 * least(t - tp, tn - t);
+SELECT is((SELECT count(*) FROM circle_ref r
+           LEFT JOIN bundlerec.embedding_neighbors('circle', 'sku', 'e', 1) e ON e.item = r.sku
+           WHERE e.neighbor IS DISTINCT FROM r.nearest), 0::bigint,
+	'1,500 products read in several fetches: each one''s nearest is its nearest on the circle');
+SET bundlerec.memory_limit = '1MB';
+SELECT is(state_of($$SELECT * FROM bundlerec.embedding_neighbors('circle', 'sku', 'e', 1)$$), '54000',
+	'its scores need more than memory_limit 1MB: SQLSTATE 54000');
+RESET bundlerec.memory_limit;
 
 CREATE TABLE bad_emb (sku text, e real[]);
 INSERT INTO bad_emb VALUES ('a', '{1,0}'), ('b', NULL);
