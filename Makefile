@@ -43,13 +43,14 @@ OBJS = \
 	src/serve_bundles.o
 
 # The install script, built from its parts in pipeline order: the engines,
-# then models and refresh, serving, feedback and evaluation.
+# then models and refresh, serving, feedback, evaluation and tuning.
 EXTSQL = \
 	src/sql/engines.sql \
 	src/sql/models.sql \
 	src/sql/refresh.sql \
 	src/sql/serving.sql \
-	src/sql/evaluate.sql
+	src/sql/evaluate.sql \
+	src/sql/tune.sql
 DATA_built = $(EXTENSION)--$(EXTVERSION).sql
 
 TESTS = $(wildcard sql/*.sql)

@@ -217,6 +217,24 @@ BEGIN
 END
 $body$;
 
+-- A scratch build of model m (options as given) from the lines of view
+-- train into schema sch, made anew; returns _build's summary.
+CREATE FUNCTION bundlerec._scratch_build(m bundlerec.models, train regclass, sch text)
+RETURNS jsonb
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $body$
+DECLARE
+	res jsonb;
+BEGIN
+	PERFORM bundlerec._drop_schema(sch);
+	EXECUTE format('CREATE SCHEMA %I', sch);
+	res := bundlerec._build(m, train, sch, '', false, NULL);
+	PERFORM bundlerec._prepare(m, sch, '', ARRAY(SELECT jsonb_array_elements_text(res -> 'built')));
+	RETURN res;
+END
+$body$;
+
 -- VOLATILE: builds a scratch copy of the model and appends to the history.
 -- citus.enable_ddl_propagation off, as for refresh: the scratch schema and
 -- temporary views are this node's own.
@@ -276,11 +294,8 @@ BEGIN
 			      HINT = 'Choose test_from so that both periods hold orders.';
 	END IF;
 
-	PERFORM bundlerec._drop_schema(sch);
-	EXECUTE format('CREATE SCHEMA %I', sch);
 	RAISE NOTICE 'bundlerec %: evaluation, training on the % order lines before %', m.name, n_train, test_from;
-	res := bundlerec._build(m, train, sch, '', false, NULL);
-	PERFORM bundlerec._prepare(m, sch, '', ARRAY(SELECT jsonb_array_elements_text(res -> 'built')));
+	res := bundlerec._scratch_build(m, train, sch);
 
 	CREATE TEMP TABLE _br_eval_truth (task text, case_id text, item text) ON COMMIT DROP;
 	CREATE TEMP TABLE _br_eval_recs (task text, method text, case_id text, rank integer, item text) ON COMMIT DROP;

@@ -58,7 +58,7 @@ COMMENT ON COLUMN bundlerec.models.tables IS 'for each published result, the tab
 CREATE TABLE bundlerec.refresh_history (
 	id bigserial PRIMARY KEY,
 	model text NOT NULL REFERENCES bundlerec.models (name) ON DELETE CASCADE ON UPDATE CASCADE,
-	kind text NOT NULL CHECK (kind IN ('full', 'incremental', 'evaluate')),
+	kind text NOT NULL CHECK (kind IN ('full', 'incremental', 'evaluate', 'tune')),
 	started_at timestamptz NOT NULL,
 	finished_at timestamptz NOT NULL,
 	seconds double precision NOT NULL,
@@ -71,13 +71,13 @@ CREATE TABLE bundlerec.refresh_history (
 
 CREATE INDEX refresh_history_model_idx ON bundlerec.refresh_history (model, finished_at);
 
-COMMENT ON TABLE bundlerec.refresh_history IS 'one row per committed refresh or evaluation of a model';
-COMMENT ON COLUMN bundlerec.refresh_history.kind IS 'full, incremental or evaluate';
+COMMENT ON TABLE bundlerec.refresh_history IS 'one row per committed refresh, evaluation or tuning of a model';
+COMMENT ON COLUMN bundlerec.refresh_history.kind IS 'full, incremental, evaluate or tune';
 COMMENT ON COLUMN bundlerec.refresh_history.seconds IS 'wall-clock duration';
 COMMENT ON COLUMN bundlerec.refresh_history.rows_read IS 'order lines read (for an incremental refresh: the lines of the new orders)';
 COMMENT ON COLUMN bundlerec.refresh_history.rows_written IS 'rows in the published result tables';
 COMMENT ON COLUMN bundlerec.refresh_history.stages IS 'per stage: rows and seconds';
-COMMENT ON COLUMN bundlerec.refresh_history.metrics IS 'evaluation rows (kind evaluate) or the model''s sizes';
+COMMENT ON COLUMN bundlerec.refresh_history.metrics IS 'evaluation rows (kind evaluate), the values tried and chosen (kind tune) or the model''s sizes';
 
 -- What a shop records about served bundles; re-ranking reads it.
 CREATE TABLE bundlerec.feedback (
