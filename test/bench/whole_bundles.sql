@@ -1,0 +1,108 @@
+-- whole_bundles: does ranking a bundle bought whole above its own subsets
+-- (generate_bundles' whole_share) hurt real shops?  Run from the repository
+-- root; psql variables: have_full (the full Online Retail data, else the
+-- shipped sample), have_groceries (../shared/data/groceries present).
+-- Protocol (written here, printed by the script):
+--
+-- Data: Online Retail sales as in test/bench/retail_sales.sql; validation:
+-- trained on the orders before 2011-09-01 (sample: 2010-12-08), judged on
+-- those of September 2011 (sample: 2010-12-08); test: trained before
+-- 2011-10-01 (sample: 2010-12-09), judged on the orders from then on.
+-- Groceries (arules, 9,835 baskets), when present: validation trains on
+-- transaction ids = 0 mod 4 and judges those = 2 mod 4; test trains on the
+-- even ids and judges the odd ones.
+-- Bundles: generate_bundles(anchor => NULL, k => 5, price => the unit
+-- price, otherwise the defaults of a model's item_bundles) with whole_share
+-- NULL (off: by score alone), 0 (the significance test alone), 0.25, 0.5
+-- (the default), 0.75, 0.9.
+-- Judged on the anchors in at least 5 judged orders: acc@1 = mean over the
+-- anchors of (judged orders holding the first bundle / judged orders
+-- holding the anchor); hit@1 = share of anchors whose first bundle was
+-- bought whole in a judged order; acc@5, hit@5 the same over the 5 bundles
+-- (acc@5 the mean over them, hit@5 any of them); size3@1 = share of first
+-- bundles with 3 items; moved@1 = share of anchors whose first bundle
+-- differs from whole_share NULL.
+\set ON_ERROR_STOP on
+SET client_min_messages = warning;
+DROP SCHEMA IF EXISTS whole_bundles CASCADE;
+CREATE SCHEMA whole_bundles;
+SET search_path = whole_bundles, public;
+
+\ir retail_sales.sql
+CREATE TABLE slices (data text, slice text, train_sql text);
+CREATE TABLE judged (data text, slice text, basket text, items text[]);
+\if :have_full
+\set val_cut '2011-09-01'
+\set val_end '2011-10-01'
+\set test_cut '2011-10-01'
+\else
+\set val_cut '2010-12-08'
+\set val_end '2010-12-09'
+\set test_cut '2010-12-09'
+\endif
+CREATE VIEW retail_val AS SELECT invoice_no AS basket, stock_code AS item, unit_price AS price
+	FROM sales WHERE invoice_date < :'val_cut';
+CREATE VIEW retail_test AS SELECT invoice_no AS basket, stock_code AS item, unit_price AS price
+	FROM sales WHERE invoice_date < :'test_cut';
+INSERT INTO slices VALUES ('Online Retail', 'validation', 'whole_bundles.retail_val'),
+	('Online Retail', 'test', 'whole_bundles.retail_test');
+INSERT INTO judged
+	SELECT 'Online Retail', 'validation', invoice_no, array_agg(DISTINCT stock_code) FROM sales
+	WHERE invoice_date >= :'val_cut' AND invoice_date < :'val_end' GROUP BY invoice_no;
+INSERT INTO judged
+	SELECT 'Online Retail', 'test', invoice_no, array_agg(DISTINCT stock_code) FROM sales
+	WHERE invoice_date >= :'test_cut' GROUP BY invoice_no;
+
+CREATE TABLE groceries (transaction_id integer, item_id integer, item text);
+\if :have_groceries
+\copy groceries FROM PROGRAM 'zcat ../shared/data/groceries/groceries_long.csv.gz' WITH (FORMAT csv, HEADER true)
+CREATE VIEW groc_val AS SELECT transaction_id AS basket, item, NULL::float8 AS price FROM groceries WHERE transaction_id % 4 = 0;
+CREATE VIEW groc_test AS SELECT transaction_id AS basket, item, NULL::float8 AS price FROM groceries WHERE transaction_id % 2 = 0;
+INSERT INTO slices VALUES ('Groceries', 'validation', 'whole_bundles.groc_val'),
+	('Groceries', 'test', 'whole_bundles.groc_test');
+INSERT INTO judged
+	SELECT 'Groceries', 'validation', transaction_id::text, array_agg(DISTINCT item) FROM groceries
+	WHERE transaction_id % 4 = 2 GROUP BY transaction_id;
+INSERT INTO judged
+	SELECT 'Groceries', 'test', transaction_id::text, array_agg(DISTINCT item) FROM groceries
+	WHERE transaction_id % 2 = 1 GROUP BY transaction_id;
+\endif
+CREATE INDEX ON judged USING gin (items);
+ANALYZE judged;
+CREATE TABLE anchors AS
+	SELECT j.data, j.slice, a.item AS anchor, count(*) AS n
+	FROM judged j, unnest(j.items) a(item) GROUP BY 1, 2, 3 HAVING count(*) >= 5;
+
+CREATE TABLE shares (label text, share float8);
+INSERT INTO shares VALUES ('off', NULL), ('0', 0), ('0.25', 0.25), ('0.5', 0.5), ('0.75', 0.75), ('0.9', 0.9);
+CREATE TABLE served (data text, slice text, label text, anchor text, rank integer, items text[]);
+INSERT INTO served
+	SELECT s.data, s.slice, w.label, (b.anchor)[1], b.rank, b.items
+	FROM slices s CROSS JOIN shares w
+	CROSS JOIN LATERAL bundlerec.generate_bundles(s.train_sql::regclass, 'basket', 'item', anchor => NULL,
+		k => 5, price => 'price', whole_share => w.share) b
+	WHERE EXISTS (SELECT FROM anchors a WHERE a.data = s.data AND a.slice = s.slice AND a.anchor = (b.anchor)[1]);
+-- judged orders holding each distinct bundle, counted once
+CREATE TABLE bought AS
+	SELECT d.data, d.slice, d.items, (SELECT count(*) FROM judged j
+	                                  WHERE j.data = d.data AND j.slice = d.slice AND j.items @> d.items) AS n
+	FROM (SELECT DISTINCT data, slice, items FROM served) d;
+
+SELECT x.data, x.slice, x.label AS whole_share, count(*) AS anchors,
+       round(avg(x.acc1)::numeric, 4) AS "acc@1", round(avg(x.hit1)::numeric, 4) AS "hit@1",
+       round(avg(x.acc5)::numeric, 4) AS "acc@5", round(avg(x.hit5)::numeric, 4) AS "hit@5",
+       round(avg(x.size3)::numeric, 4) AS "size3@1", round(avg(x.moved)::numeric, 4) AS "moved@1"
+FROM (SELECT s.data, s.slice, s.label, s.anchor,
+             max(CASE WHEN s.rank = 1 THEN b.n::float8 / a.n END) AS acc1,
+             max(CASE WHEN s.rank = 1 THEN (b.n > 0)::int END) AS hit1,
+             avg(b.n::float8 / a.n) AS acc5, max((b.n > 0)::int) AS hit5,
+             max(CASE WHEN s.rank = 1 THEN (cardinality(s.items) = 3)::int END) AS size3,
+             max(CASE WHEN s.rank = 1 THEN (NOT EXISTS (SELECT FROM served o WHERE o.data = s.data
+                      AND o.slice = s.slice AND o.label = 'off' AND o.anchor = s.anchor AND o.rank = 1
+                      AND o.items = s.items))::int END) AS moved
+      FROM served s
+      JOIN anchors a ON a.data = s.data AND a.slice = s.slice AND a.anchor = s.anchor
+      JOIN bought b ON b.data = s.data AND b.slice = s.slice AND b.items = s.items
+      GROUP BY 1, 2, 3, 4) x
+GROUP BY 1, 2, 3
+ORDER BY 1 DESC, 2 DESC, CASE x.label WHEN 'off' THEN -1 ELSE x.label::float8 END;
