@@ -641,6 +641,7 @@ typedef struct Candidate
 	int32	   *tids;			/* baskets holding every item */
 	int32		n_tids;
 	int			whole;			/* beats what its subsets predict: 1, 0, -1 unknown */
+	bool		yielded;		/* a larger bundle holding it went above it */
 	BundleScore s;
 } Candidate;
 
@@ -722,6 +723,7 @@ NewCandidate(const Candidate *parent, const int32 *anchor, int na, int32 j,
 
 	c->m = base + 1;
 	c->whole = -1;
+	c->yielded = false;
 	c->items = palloc(sizeof(int32) * c->m);
 	if (parent)
 		memcpy(c->items, parent->items, sizeof(int32) * base);
@@ -795,12 +797,13 @@ HoldsAll(const Candidate *b, const Candidate *s)
 }
 
 /*
- * Reorders the first k of all[0..n), sorted by score: a bundle one item
- * larger than a bundle above it, holding it, goes right above it when the
- * larger bundle's orders are at least whole_share of the smaller one's and
- * its count beats what its subsets predict.  Cohesion is a mean over pairs,
- * so a bundle bought whole scores below its best pair; this lets the data
- * pick the size.
+ * Reorders the first k of all[0..n), sorted by score: the best-scored
+ * bundle one item larger than a bundle above it, holding it, goes right
+ * above it when the larger bundle's orders are at least whole_share of the
+ * smaller one's and its count beats what its subsets predict.  Cohesion is
+ * a mean over pairs, so a bundle bought whole scores below its best pair;
+ * this lets the data pick the size.  One larger bundle per smaller one, so
+ * the others keep their places.
  */
 static void
 PromoteWholes(BundleData *d, const Limits *lim, Candidate **all, int n,
@@ -815,6 +818,8 @@ PromoteWholes(BundleData *d, const Limits *lim, Candidate **all, int n,
 		Candidate  *b = NULL;
 
 		CHECK_FOR_INTERRUPTS();
+		if (s->yielded)
+			continue;
 		for (j = i + 1; j < n; j++)
 		{
 			b = all[j];
@@ -830,6 +835,7 @@ PromoteWholes(BundleData *d, const Limits *lim, Candidate **all, int n,
 		{
 			memmove(all + i + 1, all + i, sizeof(Candidate *) * (j - i));
 			all[i] = b;
+			all[i + 1]->yielded = true;
 			i--;				/* b itself may yield to a larger bundle */
 		}
 	}

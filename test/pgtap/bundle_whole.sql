@@ -9,7 +9,10 @@
 --   3. Popular third item: c in 161 of 200 orders, with {a, b} in 4 of their
 --      5: the share passes but the count is below what chance predicts; the
 --      pair stays first.
---   4. The model option reaches bundles_for_item; errors.
+--   4. Two larger bundles: a and b in 40 orders, with c in 20 of them and
+--      with d in the other 20; both triples qualify, only the better-scored
+--      one goes above the pair, the other keeps its place.
+--   5. The model option reaches bundles_for_item; errors.
 -- Counts, expectations and likelihood ratios are computed here in SQL from
 -- the fixture; the critical value at p = 0.001 / 11 items (one degree of
 -- freedom) is 15.32 (by hand: z = 3.914 for a two-sided normal tail of
@@ -20,7 +23,7 @@ CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION IF NOT EXISTS bundlerec;
 
 BEGIN;
-SELECT plan(20);
+SELECT plan(23);
 
 CREATE SCHEMA tap_bundle_whole;
 SET LOCAL search_path = tap_bundle_whole, public;
@@ -47,6 +50,11 @@ CREATE TABLE popular AS
 	UNION ALL SELECT o, 'a' FROM generate_series(5, 5) o
 	UNION ALL SELECT o, 'b' FROM generate_series(5, 5) o
 	UNION ALL SELECT o, 'c' FROM generate_series(1, 162) o WHERE o <> 5;
+
+CREATE TABLE two AS
+	SELECT * FROM noise() WHERE basket > 40
+	UNION ALL SELECT o, x FROM generate_series(1, 20) o, unnest(ARRAY['a', 'b', 'c']) x
+	UNION ALL SELECT o, x FROM generate_series(21, 40) o, unnest(ARRAY['a', 'b', 'd']) x;
 
 -- c_X in a fixture; e = max over i of c_{B-i} c_i / N; G the Poisson
 -- likelihood ratio of c_B against e (0 when c_B <= e)
@@ -119,7 +127,18 @@ SELECT is(g('popular', '{a,b,c}'), 0::float8, 'popular: c_abc = 4 is below e = 5
 SELECT is((ranked('popular', 'a', 0.5))[1], 'ab', 'popular, whole_share 0.5: the pair first (4/5 of its orders, but chance)');
 
 ------------------------------------------------------------------------------
--- 4. Models and errors
+-- 4. Two larger bundles
+------------------------------------------------------------------------------
+SELECT ok(g('two', '{a,b,c}') > 30 AND g('two', '{a,b,d}') > 30 AND cnt('two', '{a,b,c}') = 20
+	AND cnt('two', '{a,b,d}') = 20 AND cnt('two', '{a,b}') = 40 AND cnt('two', '{}') = 200,
+	format('two: c_ab 40, c_abc = c_abd = 20 (share 0.5), G = %s each against e = 40 * 20 / 200 = 4',
+	       round(g('two', '{a,b,c}')::numeric, 2)));
+SELECT is(ranked('two', 'a', NULL), ARRAY['ab', 'abc', 'abd', 'ac', 'ad'], 'two, by score alone: the pair, the triples, the other pairs');
+SELECT is(ranked('two', 'a', 0.5), ARRAY['abc', 'ab', 'abd', 'ac', 'ad'],
+	'two, whole_share 0.5: the better triple (a tie, by key) above the pair, the other one below it');
+
+------------------------------------------------------------------------------
+-- 5. Models and errors
 ------------------------------------------------------------------------------
 SELECT bundlerec.create_model('bw_on', 'tap_bundle_whole.whole', 'basket', 'item',
 	options => '{"rules": false, "embeddings": false}') IS NOT NULL AS m1 \gset
