@@ -1098,7 +1098,7 @@ CREATE FUNCTION bundlerec.generate_bundles(
 	min_support double precision DEFAULT 0,
 	content regclass DEFAULT NULL,
 	alike_weight double precision DEFAULT 0,
-	whole_share double precision DEFAULT 0.5)
+	whole_share double precision DEFAULT 0.7)
 RETURNS SETOF bundlerec.bundle
 	AS 'MODULE_PATHNAME', 'generate_bundles'
 	LANGUAGE C STABLE PARALLEL RESTRICTED;

@@ -301,7 +301,7 @@ SELECT '{
 	"cold_start_orders": 20,
 	"cold_start_shrinkage": 5,
 	"bundle_alike_weight": 0.25,
-	"bundle_whole_share": 0.5
+	"bundle_whole_share": 0.7
 }'::pg_catalog.jsonb
 $body$;
 

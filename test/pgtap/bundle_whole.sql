@@ -93,7 +93,7 @@ SELECT is(ranked('whole', 'a', 0.5), ARRAY['abc', 'ab', 'ac'],
 	'whole, whole_share 0.5: the triple first, then its subsets by score');
 SELECT is((SELECT array_agg(array_to_string(g.items, '') ORDER BY g.rank)
 	FROM bundlerec.generate_bundles('whole', 'basket', 'item', ARRAY['a']) g), ARRAY['abc', 'ab', 'ac'],
-	'whole: the default whole_share is 0.5');
+	'whole: the default whole_share 0.7 puts the triple (20/24 of the pair''s orders) first');
 SELECT is(ranked('whole', 'a', 0.9), ARRAY['ab', 'abc', 'ac'],
 	'whole, whole_share 0.9: 20/24 of the pair''s orders is not enough, the pair stays first');
 SELECT is((SELECT array_agg(g.score::numeric(10, 9) ORDER BY g.score DESC)
