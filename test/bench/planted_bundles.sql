@@ -31,6 +31,8 @@
 --                orders and its count beats what its subsets predict (the
 --                README, "Bundles"); the model's default is 0.7, so
 --                bundlerec and share_0.7 agree.
+--     max4       generate_bundles(anchor => NULL, max_size => 4, k => 1):
+--                the default whole_share with room for 4-item bundles.
 --   Nothing is tuned here; the same defaults serve every variant.
 \set ON_ERROR_STOP on
 SET client_min_messages = warning;
@@ -70,6 +72,9 @@ CREATE TABLE res_top AS
 	     r AS (SELECT *, row_number() OVER (PARTITION BY anchor ORDER BY c DESC, partner) AS rn FROM p)
 	SELECT anchor, anchor || array_agg(partner ORDER BY rn) AS items FROM r WHERE rn < :bsize GROUP BY anchor;
 
+CREATE TEMP TABLE res_max4 AS
+	SELECT (g.anchor)[1] AS anchor, g.items
+	FROM bundlerec.generate_bundles('planted.lines', 'basket', 'item', anchor => NULL, max_size => 4, k => 1) g;
 CREATE TEMP TABLE res_share AS
 	SELECT w.label, (g.anchor)[1] AS anchor, g.items
 	FROM (VALUES ('off', NULL), ('0', 0), ('0.5', 0.5), ('0.6', 0.6), ('0.65', 0.65), ('0.7', 0.7), ('0.75', 0.75),
@@ -82,12 +87,14 @@ WITH a AS (SELECT t.b, t.items, x.item FROM truth t CROSS JOIN LATERAL unnest(t.
 	SELECT a.*,
 	       (SELECT f.items FROM bundlerec.bundles_for_item('planted', a.item, k => 1) f) AS br,
 	       (SELECT g.items FROM res_gen g WHERE g.anchor = a.item) AS gm,
-	       (SELECT p.items FROM res_top p WHERE p.anchor = a.item) AS tp
+	       (SELECT p.items FROM res_top p WHERE p.anchor = a.item) AS tp,
+	       (SELECT m.items FROM res_max4 m WHERE m.anchor = a.item) AS m4
 	FROM a),
      j AS (SELECT s.*,
 	       coalesce(br @> items AND br <@ items, false) AS br_ok,
 	       coalesce(gm @> items AND gm <@ items, false) AS gm_ok,
 	       coalesce(tp @> items AND tp <@ items, false) AS tp_ok,
+	       coalesce(m4 @> items AND m4 <@ items, false) AS m4_ok,
 	       coalesce(br <@ items AND cardinality(br) < cardinality(items), false) AS br_sub
 	       FROM s),
      w AS (SELECT string_agg(format('share_%s %s', x.label, x.ok), ' | ' ORDER BY x.o) AS shares
@@ -100,7 +107,7 @@ WITH a AS (SELECT t.b, t.items, x.item FROM truth t CROSS JOIN LATERAL unnest(t.
                  GROUP BY r.label) x)
 SELECT :'variant' AS variant, count(*) AS anchors,
        round(avg(br_ok::int), 3) AS bundlerec, round(avg(gm_ok::int), 3) AS gen_min,
-       round(avg(tp_ok::int), 3) AS top_pairs,
+       round(avg(tp_ok::int), 3) AS top_pairs, round(avg(m4_ok::int), 3) AS max4,
        round(avg(br_sub::int), 3) AS bundlerec_subset_first, (SELECT shares FROM w) AS shares
 FROM j \gset
-\echo :variant | anchors :anchors | bundlerec :bundlerec | bundlerec lost to a subset :bundlerec_subset_first | gen_min :gen_min | top_pairs :top_pairs | :shares
+\echo :variant | anchors :anchors | bundlerec :bundlerec | bundlerec lost to a subset :bundlerec_subset_first | gen_min :gen_min | top_pairs :top_pairs | max4 :max4 | :shares
