@@ -22,8 +22,11 @@
 -- bought whole in a judged order; acc@5, hit@5 the same over the 5 bundles
 -- (acc@5 the mean over them, hit@5 any of them); items@1 = mean of acc@1
 -- times the items the first bundle adds (what it is expected to sell with
--- the anchor); size3@1 = share of first bundles with 3 items; moved@1 = share of anchors whose first bundle
--- differs from whole_share NULL.
+-- the anchor); size3@1 = share of first bundles with 3 items; moved@1 =
+-- share of anchors whose first bundle differs from whole_share NULL.  Then
+-- the test slices again through models: item_bundles of a model with
+-- default options and a products source (so bundle_alike_weight takes
+-- part) against one with bundle_whole_share null.
 \set ON_ERROR_STOP on
 SET client_min_messages = warning;
 DROP SCHEMA IF EXISTS whole_bundles CASCADE;
@@ -112,3 +115,47 @@ FROM (SELECT s.data, s.slice, s.label, s.anchor,
       GROUP BY 1, 2, 3, 4) x
 GROUP BY 1, 2, 3
 ORDER BY 1 DESC, 2 DESC, CASE x.label WHEN 'off' THEN -1 ELSE x.label::float8 END;
+
+-- 2. The same judged through models (test slices): item_bundles of a model
+-- with default options (Online Retail with the product names as its
+-- products source, so bundle_alike_weight takes part) against one with
+-- bundle_whole_share null; rules and embeddings off (not used here).
+CREATE TABLE retail_products AS SELECT stock_code AS item, name FROM products;
+CREATE VIEW groc_products AS SELECT DISTINCT item, item AS name FROM groceries;
+\o /dev/null
+SELECT bundlerec.drop_model(m.name) FROM bundlerec.models m WHERE m.name LIKE 'wb\_%';
+SELECT bundlerec.create_model(format('wb_%s_%s', d.tag, w.tag), d.train::regclass, 'basket', 'item', price => d.price,
+	products => d.products::regclass, product_columns => '{"key": "item", "name": "name"}',
+	options => jsonb_build_object('rules', false, 'embeddings', false) || w.opt)
+FROM (VALUES ('retail', 'whole_bundles.retail_test', 'whole_bundles.retail_products', 'price'),
+             ('groc', 'whole_bundles.groc_test', 'whole_bundles.groc_products', NULL)) d(tag, train, products, price)
+CROSS JOIN (VALUES ('default', '{}'::jsonb), ('null', '{"bundle_whole_share": null}')) w(tag, opt)
+WHERE d.tag = 'retail' OR EXISTS (SELECT FROM groceries);
+SELECT bundlerec.refresh(m.name) FROM bundlerec.models m WHERE m.name LIKE 'wb\_%';
+\o
+CREATE TABLE model_served AS
+	SELECT 'Online Retail'::text AS data, 'default'::text AS label, b.anchor, b.rank, b.items FROM bundlerec_wb_retail_default.item_bundles b
+	UNION ALL SELECT 'Online Retail', 'null', b.anchor, b.rank, b.items FROM bundlerec_wb_retail_null.item_bundles b;
+DO $$
+BEGIN
+	IF EXISTS (SELECT FROM whole_bundles.groceries) THEN
+		INSERT INTO whole_bundles.model_served
+			SELECT 'Groceries', 'default', b.anchor, b.rank, b.items FROM bundlerec_wb_groc_default.item_bundles b
+			UNION ALL SELECT 'Groceries', 'null', b.anchor, b.rank, b.items FROM bundlerec_wb_groc_null.item_bundles b;
+	END IF;
+END $$;
+SELECT x.data, x.label AS bundle_whole_share, count(*) AS anchors,
+       round(avg(x.acc1)::numeric, 4) AS "acc@1", round(avg(x.hit1)::numeric, 4) AS "hit@1",
+       round(avg(x.items1)::numeric, 4) AS "items@1", round(avg(x.acc5)::numeric, 4) AS "acc@5",
+       round(avg(x.hit5)::numeric, 4) AS "hit@5"
+FROM (SELECT s.data, s.label, s.anchor,
+             max(CASE WHEN s.rank = 1 THEN w.n::float8 / a.n END) AS acc1,
+             max(CASE WHEN s.rank = 1 THEN (w.n > 0)::int END) AS hit1,
+             max(CASE WHEN s.rank = 1 THEN w.n::float8 / a.n * (cardinality(s.items) - 1) END) AS items1,
+             avg(w.n::float8 / a.n) AS acc5, max((w.n > 0)::int) AS hit5
+      FROM model_served s
+      JOIN anchors a ON a.data = s.data AND a.slice = 'test' AND a.anchor = s.anchor
+      CROSS JOIN LATERAL (SELECT count(*) AS n FROM judged j
+                          WHERE j.data = s.data AND j.slice = 'test' AND j.items @> s.items) w
+      GROUP BY 1, 2, 3) x
+GROUP BY 1, 2 ORDER BY 1 DESC, 2;

@@ -49,7 +49,7 @@ br_bench_db "$DB"
 	echo "== whole_bundles_bench $(date -u +%Y%m%d-%H%M%S)"
 	echo "data: $data"
 	echo
-	sed -n '/^-- Data:/,/^-- differs from/p' test/bench/whole_bundles.sql | sed 's/^-- /   /; s/^--$//'
+	sed -n '/^-- Data:/,/^-- part) against/p' test/bench/whole_bundles.sql | sed 's/^-- /   /; s/^--$//'
 	echo
 	psql -X -q -v ON_ERROR_STOP=1 -v have_full="$have_full" -v have_groceries="$have_groceries" \
 		-c "CREATE EXTENSION IF NOT EXISTS bundlerec" -f test/bench/whole_bundles.sql 2>&1 | sed 's/^/   /'
