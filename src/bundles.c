@@ -640,6 +640,8 @@ typedef struct Candidate
 	int			m;
 	int32	   *tids;			/* baskets holding every item */
 	int32		n_tids;
+	int			whole;			/* beats what its subsets predict: 1, 0, -1 unknown */
+	bool		yielded;		/* a larger bundle holding it went above it */
 	BundleScore s;
 } Candidate;
 
@@ -655,6 +657,9 @@ typedef struct Limits
 	bool	   *unavailable;	/* item -> not in `available` */
 	bool		has_max_price;
 	double		max_price;
+	bool		whole_on;		/* a bundle may rank above its own subsets */
+	double		whole_share;	/* ... holding this share of their baskets */
+	double		whole_critical; /* ... with a likelihood ratio above this */
 } Limits;
 
 static int
@@ -717,6 +722,8 @@ NewCandidate(const Candidate *parent, const int32 *anchor, int na, int32 j,
 				i;
 
 	c->m = base + 1;
+	c->whole = -1;
+	c->yielded = false;
 	c->items = palloc(sizeof(int32) * c->m);
 	if (parent)
 		memcpy(c->items, parent->items, sizeof(int32) * base);
@@ -738,6 +745,100 @@ NewCandidate(const Candidate *parent, const int32 *anchor, int na, int32 j,
 		c->key[p] = v;
 	}
 	return c;
+}
+
+/*
+ * Does bundle c's count beat what its subsets predict?  e = max over its
+ * items i of c_{B-i} c_i / N (item i independent of the rest); a Poisson
+ * likelihood ratio G = 2 (c_B ln(c_B / e) - (c_B - e)) above the critical
+ * value.  buf needs room for a basket list.
+ */
+static bool
+WholeBeatsSubsets(BundleData *d, const Limits *lim, const Candidate *c,
+				  int32 *buf)
+{
+	double		cb = c->n_tids,
+				e = 0;
+	int32	   *rest = palloc(sizeof(int32) * c->m);
+	int			i,
+				j,
+				n;
+
+	for (i = 0; i < c->m; i++)
+	{
+		int64		c_rest;
+
+		for (j = 0, n = 0; j < c->m; j++)
+			if (j != i)
+				rest[n++] = c->items[j];
+		c_rest = n == 2 ? PairCount(d, rest[0], rest[1]) :
+			BasketsHoldingAll(d, rest, n, buf);
+		e = Max(e, (double) c_rest * d->count[c->items[i]] / d->n_baskets);
+	}
+	pfree(rest);
+	return cb > e && 2 * (cb * log(cb / e) - (cb - e)) > lim->whole_critical;
+}
+
+/* Does bundle b hold every item of s? */
+static bool
+HoldsAll(const Candidate *b, const Candidate *s)
+{
+	int			i,
+				j;
+
+	for (i = 0; i < s->m; i++)
+	{
+		for (j = 0; j < b->m && b->items[j] != s->items[i]; j++)
+			;
+		if (j == b->m)
+			return false;
+	}
+	return true;
+}
+
+/*
+ * Reorders the first k of all[0..n), sorted by score: the best-scored
+ * bundle one item larger than a bundle above it, holding it, goes right
+ * above it when the larger bundle's orders are at least whole_share of the
+ * smaller one's and its count beats what its subsets predict.  Cohesion is
+ * a mean over pairs, so a bundle bought whole scores below its best pair;
+ * this lets the data pick the size.  One larger bundle per smaller one, so
+ * the others keep their places.
+ */
+static void
+PromoteWholes(BundleData *d, const Limits *lim, Candidate **all, int n,
+			  int32 *buf)
+{
+	int			i,
+				j;
+
+	for (i = 0; i < Min(n, lim->k); i++)
+	{
+		const Candidate *s = all[i];
+		Candidate  *b = NULL;
+
+		CHECK_FOR_INTERRUPTS();
+		if (s->yielded)
+			continue;
+		for (j = i + 1; j < n; j++)
+		{
+			b = all[j];
+			if (b->m != s->m + 1 || b->n_tids < lim->whole_share * s->n_tids ||
+				!HoldsAll(b, s))
+				continue;
+			if (b->whole < 0)
+				b->whole = WholeBeatsSubsets(d, lim, b, buf);
+			if (b->whole)
+				break;
+		}
+		if (j < n)
+		{
+			memmove(all + i + 1, all + i, sizeof(Candidate *) * (j - i));
+			all[i] = b;
+			all[i + 1]->yielded = true;
+			i--;				/* b itself may yield to a larger bundle */
+		}
+	}
 }
 
 /*
@@ -858,11 +959,34 @@ GrowBundles(BundleData *d, Scoring *sc, const Limits *lim,
 			break;
 	}
 	qsort_arg(all, n_all, sizeof(Candidate *), CompareCandidates, d);
+	if (lim->whole_on)
+		PromoteWholes(d, lim, all, n_all, scratch);
 	BudgetCredit(&d->store->budget, tid_bytes);	/* freed with the anchor */
 	n_all = Min(n_all, lim->k);
 	for (i = 0; i < n_all; i++)
 		out[i] = all[i];
 	return n_all;
+}
+
+/* The x with P(X > x) = alpha for X chi-squared with one degree of freedom. */
+static double
+ChiSquare1Critical(double alpha)
+{
+	double		lo = 0,
+				hi = 1000;
+	int			i;
+
+	/* P(X > x) = erfc(sqrt(x / 2)), falling in x */
+	for (i = 0; i < 200; i++)
+	{
+		double		mid = (lo + hi) / 2;
+
+		if (erfc(sqrt(mid / 2)) > alpha)
+			lo = mid;
+		else
+			hi = mid;
+	}
+	return (lo + hi) / 2;
 }
 
 static bool *
@@ -909,7 +1033,8 @@ ArgInt(FunctionCallInfo fcinfo, int argno, const char *param, int lo,
  *		exclude, available, max_price, price, category, ordered_at,
  *		price_window, discount, history, customer_vector, item_factors,
  *		min_size, beam, shrinkage, cohesion_weight, affinity_weight,
- *		revenue_weight, revenue_scale, min_support, content, alike_weight)
+ *		revenue_weight, revenue_scale, min_support, content, alike_weight,
+ *		whole_share)
  */
 Datum
 generate_bundles(PG_FUNCTION_ARGS)
@@ -971,11 +1096,29 @@ generate_bundles(PG_FUNCTION_ARGS)
 					 errhint("Name the unit price column of the source with price => '...'.")));
 	}
 
+	lim.whole_on = !PG_ARGISNULL(28);
+	if (lim.whole_on)
+	{
+		lim.whole_share = PG_GETARG_FLOAT8(28);
+		CheckAtLeast(lim.whole_share, 0, "whole_share",
+					 "whole_share is the share of a smaller bundle's orders a larger one must hold to rank above it, from 0 to 1; NULL ranks by score alone.");
+		if (lim.whole_share > 1)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("whole_share must be between 0 and 1, not %g", lim.whole_share),
+					 errhint("whole_share is a share of a smaller bundle's orders; NULL ranks by score alone.")));
+	}
+
 	ts = StartRowsOutput(fcinfo, &tupdesc);
 	ReadColumns(fcinfo, &args, &cols);
 	d = LoadBundleData(fcinfo, &cols, "bundle generation");
 	ReadScoring(fcinfo, &args, d, &sc);
 	lim.min_count = Max(min_count, MinCountForSupport(min_support, d->n_baskets));
+	if (lim.whole_on)
+	{
+		/* p = 0.001, Bonferroni over the items the search chose among */
+		lim.whole_critical = ChiSquare1Critical(0.001 / Max(d->n_items, 1));
+	}
 	lim.excluded = ItemFlags(d, fcinfo, 7, "exclude", false);
 	lim.unavailable = PG_ARGISNULL(8) ? NULL : ItemFlags(d, fcinfo, 8, "available", true);
 

@@ -1097,13 +1097,14 @@ CREATE FUNCTION bundlerec.generate_bundles(
 	revenue_scale double precision DEFAULT NULL,
 	min_support double precision DEFAULT 0,
 	content regclass DEFAULT NULL,
-	alike_weight double precision DEFAULT 0)
+	alike_weight double precision DEFAULT 0,
+	whole_share double precision DEFAULT 0.7)
 RETURNS SETOF bundlerec.bundle
 	AS 'MODULE_PATHNAME', 'generate_bundles'
 	LANGUAGE C STABLE PARALLEL RESTRICTED;
 
-COMMENT ON FUNCTION bundlerec.generate_bundles(regclass, text, text, text[], integer, integer, bigint, text[], text[], double precision, text, text, text, interval, double precision, text[], real[], regclass, integer, integer, double precision, double precision, double precision, double precision, double precision, double precision, regclass, double precision) IS
-	'the k best bundles of 2 to max_size items around an anchor item or cart (or around every item when anchor is NULL), grown by beam search from order lines under constraints';
+COMMENT ON FUNCTION bundlerec.generate_bundles(regclass, text, text, text[], integer, integer, bigint, text[], text[], double precision, text, text, text, interval, double precision, text[], real[], regclass, integer, integer, double precision, double precision, double precision, double precision, double precision, double precision, regclass, double precision, double precision) IS
+	'the k best bundles of 2 to max_size items around an anchor item or cart (or around every item when anchor is NULL), grown by beam search from order lines under constraints; a bundle bought whole ranks above its own subsets (whole_share)';
 
 ------------------------------------------------------------------------------
 -- Merchant-defined bundles ranked for customers

@@ -300,7 +300,8 @@ SELECT '{
 	"content_neighbors": 20,
 	"cold_start_orders": 20,
 	"cold_start_shrinkage": 5,
-	"bundle_alike_weight": 0.25
+	"bundle_alike_weight": 0.25,
+	"bundle_whole_share": 0.7
 }'::pg_catalog.jsonb
 $body$;
 
@@ -339,6 +340,8 @@ BEGIN
 	o := d || options;
 	FOR key, v IN SELECT * FROM jsonb_each(o) LOOP
 		CONTINUE WHEN key = 'schema';
+		-- null: bundles rank by score alone
+		CONTINUE WHEN key = 'bundle_whole_share' AND jsonb_typeof(v) = 'null';
 		IF jsonb_typeof(v) <> jsonb_typeof(d -> key) THEN
 			RAISE EXCEPTION 'model option "%" must be a %, not %', key, jsonb_typeof(d -> key), v
 				USING ERRCODE = 'invalid_parameter_value',
@@ -363,7 +366,8 @@ BEGIN
 				('cart_embedding_weight', 0, 1e9, false), ('feedback_prior', 1e-6, 1e9, false),
 				('feedback_max_bundles', 1, 100000000, true), ('eval_max_baskets', 1, 1000000, true),
 				('content_neighbors', 1, 1000, true), ('cold_start_orders', 0, 2147483647, true),
-				('cold_start_shrinkage', 0, 1e9, false), ('bundle_alike_weight', -1e3, 1e3, false)) r(k, lo, hi, whole)
+				('cold_start_shrinkage', 0, 1e9, false), ('bundle_alike_weight', -1e3, 1e3, false),
+				('bundle_whole_share', 0, 1, false)) r(k, lo, hi, whole)
 			WHERE r.k = key;
 			IF NOT FOUND THEN
 				RAISE EXCEPTION 'model option "%" has no declared range', key

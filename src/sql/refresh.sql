@@ -980,14 +980,15 @@ BEGIN
 		FROM bundlerec.generate_bundles(%3$L::regclass, 'basket', 'item', anchor => NULL,
 		       max_size => %4$s, k => %5$s, min_count => %6$s, price => %7$L,
 		       discount => %8$s, beam => %9$s, shrinkage => %10$s,
-		       content => %12$L::regclass, alike_weight => %13$s) b
+		       content => %12$L::regclass, alike_weight => %13$s, whole_share => %14$s) b
 		LEFT JOIN %1$I.%11$I a ON a.item = (b.anchor)[1]
 		$q$, sch, bundlerec._phys('item_bundles', c.sfx), src, (o ->> 'bundle_max_size')::int,
 		(o ->> 'bundles_per_item')::int, (o ->> 'min_count')::bigint,
 		CASE WHEN m.price IS NOT NULL THEN 'price' END,
 		(o ->> 'discount')::float8, (o ->> 'beam')::int, (o ->> 'shrinkage')::float8, items,
 		CASE WHEN m.products IS NOT NULL THEN format('%I.%I', sch, bundlerec._current(c, 'content_neighbors')) END,
-		CASE WHEN m.products IS NOT NULL THEN (o ->> 'bundle_alike_weight')::float8 ELSE 0 END);
+		CASE WHEN m.products IS NOT NULL THEN (o ->> 'bundle_alike_weight')::float8 ELSE 0 END,
+		coalesce((o ->> 'bundle_whole_share')::float8::text, 'NULL'));
 	GET DIAGNOSTICS n = ROW_COUNT;
 	IF m.price IS NOT NULL THEN
 		DROP VIEW pg_temp._br_priced_lines;

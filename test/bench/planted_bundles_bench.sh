@@ -3,8 +3,8 @@
 # planted bundle and each of its items, is the planted bundle the first
 # bundle served for that item?  Printed per variant for bundlerec
 # (bundles_for_item of a model with default options), generate_bundles told
-# the size, a top-pair-count baseline and a SQL prototype of a whole-bundle
-# significance test.  The generator and protocol are written at the top of
+# the size, a top-pair-count baseline and generate_bundles over a range of
+# whole_share (a bundle bought whole above its own subsets).  The generator and protocol are written at the top of
 # test/bench/planted_bundles.sql.  A benchmark, not a test: nothing is
 # asserted.  Needs no data files.
 #

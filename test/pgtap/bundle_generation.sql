@@ -11,6 +11,8 @@
 --      is wide enough to hold every candidate, with and without content
 --      alikeness.
 --   4. Batch mode = single-anchor calls; carts; unknown anchors; errors.
+--   Sections 2 and 3 check the score order, so they call with whole_share
+--   NULL; the reordering of a bundle bought whole is bundle_whole.sql's.
 -- Nothing expected here is computed by bundlerec.
 \set ON_ERROR_STOP 1
 SET client_min_messages = warning;
@@ -265,7 +267,7 @@ CREATE TABLE res AS
 		category => CASE WHEN d.use_cat THEN 'cat' END, ordered_at => CASE WHEN d.use_ts THEN 'sold_at' END,
 		discount => d.discount, history => d.hist, min_size => d.min_size, beam => d.beam, shrinkage => d.shrink,
 		cohesion_weight => d.cw, affinity_weight => d.aw, revenue_weight => d.rw, revenue_scale => d.scale,
-		min_support => d.min_support)
+		min_support => d.min_support, whole_share => NULL)
 		WITH ORDINALITY r(anchor, rank, items, size, count, support, cohesion, min_npmi, mean_lift, min_lift, affinity,
 		                  list_price, bundle_price, accept_probability, expected_revenue, score, explanation, alike, ord);
 -- added items of a row
@@ -413,7 +415,7 @@ CREATE TABLE ex_want AS
 CREATE TABLE ex_got AS
 	SELECT e.a, g.rank, g.items, g.score FROM ex_anchors e
 	CROSS JOIN LATERAL bundlerec.generate_bundles('shop', 'order_no', 'product', ARRAY[e.a], max_size => 3, k => 5,
-		min_count => 3, price => 'price', beam => 1000) g;
+		min_count => 3, price => 'price', beam => 1000, whole_share => NULL) g;
 SELECT cmp_ok((SELECT count(*) FROM ex_cands), '>=', 300::bigint, 'exhaustive: over 300 candidate bundles for 8 anchors');
 SELECT is((SELECT count(*) FROM ex_got g LEFT JOIN ex_want w ON w.a = g.a AND w.rn = g.rank
 	WHERE w.a IS NULL OR NOT near(g.score, w.s, 1e-9)
@@ -441,7 +443,8 @@ CREATE TABLE ex_want_c AS
 CREATE TABLE ex_got_c AS
 	SELECT e.a, g.rank, g.items, g.score, g.alike FROM ex_anchors e
 	CROSS JOIN LATERAL bundlerec.generate_bundles('shop', 'order_no', 'product', ARRAY[e.a], max_size => 3, k => 5,
-		min_count => 3, price => 'price', beam => 1000, content => 'csim', alike_weight => 0.7) g;
+		min_count => 3, price => 'price', beam => 1000, content => 'csim', alike_weight => 0.7,
+		whole_share => NULL) g;
 SELECT is((SELECT count(*) FROM ex_got_c g LEFT JOIN ex_want_c w ON w.a = g.a AND w.rn = g.rank
 	WHERE w.a IS NULL OR NOT near(g.score, w.s, 1e-9)
 	   OR NOT EXISTS (SELECT 1 FROM ex_want_c v WHERE v.a = g.a AND v.items[2:] @> g.items[2:] AND v.items[2:] <@ g.items[2:]
