@@ -1115,7 +1115,7 @@ CREATE FUNCTION bundlerec._rank_bundles_check(
 	bundles regclass, customer_bundles regclass, customer_items regclass, customers text[], k integer,
 	item_weight double precision, min_item_count integer, regularization double precision, top_k integer,
 	cohesion_weight double precision, shrinkage double precision, exclude_bought boolean,
-	overlap_weight double precision)
+	overlap_weight double precision, graph_weight double precision)
 RETURNS void
 LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pg_temp
@@ -1159,6 +1159,11 @@ BEGIN
 			USING ERRCODE = 'invalid_parameter_value',
 			      HINT = 'overlap_weight weighs the share of a bundle''s items the customer bought; 0 leaves it out.';
 	END IF;
+	IF graph_weight IS NULL OR NOT (graph_weight >= 0) OR graph_weight IN ('Infinity', 'NaN') THEN
+		RAISE EXCEPTION 'graph_weight must be a finite number >= 0, not %', coalesce(graph_weight::text, 'NULL')
+			USING ERRCODE = 'invalid_parameter_value',
+			      HINT = 'graph_weight weighs the two graph filters; 0 leaves them out.';
+	END IF;
 	IF exclude_bought IS NULL THEN
 		RAISE EXCEPTION 'exclude_bought must not be NULL'
 			USING ERRCODE = 'null_value_not_allowed', HINT = 'Leave it out to leave out bundles the customer already took.';
@@ -1186,13 +1191,100 @@ BEGIN
 END
 $body$;
 
+-- rank_bundles' graph filters into pg_temp.bundlerec_rank_graph (customer,
+-- bundle, gx, gb), closed form, no training:
+--   gx(u, b) = sum_c x_uc P_cb, P = Xn' Xn with Xn = Du^-1/2 X Dc^-1/2 the
+--     degree-normalised training matrix (customers x bundle and item columns,
+--     GF-CF's linear filter), top_k largest P_cb per column c kept;
+--   gb(u, b) = sum over the customer's bundles b' of S_b'b, S = An An' with
+--     An = Db^-1/2 A Di^-1/2 the normalised bundle x item membership (bundles
+--     sharing items, rarer items weigh more), top_k per b' kept; it reaches
+--     bundles nobody took.
+-- Only the requested customers' columns and bundles are expanded; the table
+-- is left empty when not wanted.
+CREATE FUNCTION bundlerec._rank_bundles_graph(bundles regclass, customers text[], top_k integer, wanted boolean)
+RETURNS void
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $body$
+BEGIN
+	IF to_regclass('pg_temp.bundlerec_rank_graph') IS NOT NULL THEN
+		DROP TABLE pg_temp.bundlerec_rank_graph;
+	END IF;
+	CREATE TEMP TABLE bundlerec_rank_graph (customer text, bundle text, gx float8, gb float8) ON COMMIT DROP;
+	IF NOT wanted THEN
+		RETURN;
+	END IF;
+	INSERT INTO pg_temp.bundlerec_rank_graph
+	WITH who AS (
+		SELECT DISTINCT l.customer FROM pg_temp.bundlerec_rank_lines l
+		WHERE customers IS NULL OR l.customer = ANY (customers)
+	), du AS (
+		SELECT l.customer, sum(l.w) AS d FROM pg_temp.bundlerec_rank_lines l GROUP BY l.customer
+	), dc AS (
+		SELECT l.col, sum(l.w) AS d FROM pg_temp.bundlerec_rank_lines l GROUP BY l.col
+	), cols AS (
+		SELECT DISTINCT l.col FROM pg_temp.bundlerec_rank_lines l JOIN who USING (customer)
+	), p AS (
+		SELECT x.col, y.col AS bcol, sum(x.w * y.w / (du.d * sqrt(cx.d * cy.d))) AS s
+		FROM pg_temp.bundlerec_rank_lines x
+		JOIN cols USING (col)
+		JOIN pg_temp.bundlerec_rank_lines y ON y.customer = x.customer AND y.col LIKE 'b:%' AND y.col <> x.col
+		JOIN du ON du.customer = x.customer
+		JOIN dc cx ON cx.col = x.col
+		JOIN dc cy ON cy.col = y.col
+		GROUP BY x.col, y.col
+	), kept AS (
+		SELECT r.col, r.bcol, r.s FROM (
+			SELECT p.*, row_number() OVER (PARTITION BY p.col ORDER BY p.s DESC, p.bcol COLLATE "C") AS rn FROM p) r
+		WHERE r.rn <= top_k
+	)
+	SELECT l.customer, substr(k.bcol, 3), sum(l.w * k.s), 0
+	FROM pg_temp.bundlerec_rank_lines l JOIN who USING (customer) JOIN kept k ON k.col = l.col
+	GROUP BY l.customer, k.bcol;
+
+	EXECUTE format($q$
+		INSERT INTO pg_temp.bundlerec_rank_graph
+		WITH bi AS (
+			SELECT DISTINCT b.bundle::text AS bundle, b.item::text AS item FROM %s b
+			WHERE b.bundle IS NOT NULL AND b.item IS NOT NULL
+		), db AS (
+			SELECT bi.bundle, count(*)::float8 AS d FROM bi GROUP BY bi.bundle
+		), di AS (
+			SELECT bi.item, count(*)::float8 AS d FROM bi GROUP BY bi.item
+		), mine AS (
+			SELECT l.customer, substr(l.col, 3) AS bundle FROM pg_temp.bundlerec_rank_lines l
+			WHERE l.col LIKE 'b:%%' AND ($1 IS NULL OR l.customer = ANY ($1))
+		), s AS (
+			SELECT x.bundle AS b1, y.bundle AS b2, sum(1 / (sqrt(d1.d * d2.d) * di.d)) AS s
+			FROM bi x
+			JOIN bi y ON y.item = x.item AND y.bundle <> x.bundle
+			JOIN di ON di.item = x.item
+			JOIN db d1 ON d1.bundle = x.bundle
+			JOIN db d2 ON d2.bundle = y.bundle
+			WHERE x.bundle IN (SELECT mine.bundle FROM mine)
+			GROUP BY x.bundle, y.bundle
+		), kept AS (
+			SELECT r.b1, r.b2, r.s FROM (
+				SELECT s.*, row_number() OVER (PARTITION BY s.b1 ORDER BY s.s DESC, s.b2 COLLATE "C") AS rn FROM s) r
+			WHERE r.rn <= $2
+		)
+		SELECT m.customer, k.b2, 0, sum(k.s) FROM mine m JOIN kept k ON k.b1 = m.bundle
+		GROUP BY m.customer, k.b2
+		$q$, bundles) USING customers, top_k;
+	ANALYZE pg_temp.bundlerec_rank_graph;
+END
+$body$;
+
 -- rank_bundles' lists from its temporary tables: score = the EASE total
--- (+ cohesion) plus overlap_weight times the share of the bundle's overlap
--- with the customer's items against their best one, scaled by their largest
--- |total| so that overlap_weight 0 leaves the EASE ranking as it was; then
--- popular bundles (score NULL) until the customer has k.
+-- (+ cohesion) plus, scaled by the customer's largest |total| (1 if 0),
+-- overlap_weight times the bundle's overlap with the customer's items over
+-- their best overlap, and graph_weight times gx / max gx + gb / max gb
+-- (the maxima over the customer's candidates), so that both weights 0 leave
+-- the EASE ranking as it was; then popular bundles (score NULL) until the
+-- customer has k.
 CREATE FUNCTION bundlerec._rank_bundles_serve(customers text[], k integer, cohesion_weight double precision,
-	exclude_bought boolean, overlap_weight double precision)
+	exclude_bought boolean, overlap_weight double precision, graph_weight double precision)
 RETURNS TABLE (customer text, rank integer, bundle text, score double precision, from_bundles double precision,
 	from_items double precision, cohesion double precision, explanation text)
 LANGUAGE plpgsql VOLATILE
@@ -1208,38 +1300,48 @@ BEGIN
 		FROM pg_temp.bundlerec_rank_lines l
 		JOIN who USING (customer)
 		JOIN pg_temp.bundlerec_rank_weights w ON w.col = l.col
-	), scored AS (
+	), parts AS (
 		SELECT c.customer, c.bundle,
-		       sum(c.s) FILTER (WHERE c.col LIKE 'b:%') AS fb,
-		       sum(c.s) FILTER (WHERE c.col LIKE 'i:%') AS fi,
+		       coalesce(sum(c.s) FILTER (WHERE c.col LIKE 'b:%'), 0) AS fb,
+		       coalesce(sum(c.s) FILTER (WHERE c.col LIKE 'i:%'), 0) AS fi,
 		       (array_agg(substr(c.col, 3) ORDER BY c.s DESC, c.col) FILTER (WHERE c.col LIKE 'b:%'))[1:2] AS via,
-		       count(*) FILTER (WHERE c.col LIKE 'i:%') AS n_items
+		       count(*) FILTER (WHERE c.col LIKE 'i:%') AS n_items, 0::float8 AS ov, 0::float8 AS gx, 0::float8 AS gb
 		FROM contrib c
 		GROUP BY c.customer, c.bundle
+		UNION ALL
+		SELECT o.customer, o.bundle, 0, 0, NULL, 0, o.ov, 0, 0 FROM pg_temp.bundlerec_rank_overlap o JOIN who USING (customer)
+		UNION ALL
+		SELECT g.customer, g.bundle, 0, 0, NULL, 0, 0, g.gx, g.gb FROM pg_temp.bundlerec_rank_graph g JOIN who USING (customer)
 	), cand AS (
-		SELECT coalesce(s.customer, o.customer) AS customer, coalesce(s.bundle, o.bundle) AS bundle,
-		       coalesce(s.fb, 0) AS fb, coalesce(s.fi, 0) AS fi, h.cohesion,
-		       coalesce(s.fb, 0) + coalesce(s.fi, 0) + cohesion_weight * coalesce(h.cohesion, 0) AS total,
-		       coalesce(o.ov, 0) AS ov, s.via, coalesce(s.n_items, 0) AS n_items
-		FROM scored s
-		FULL JOIN (SELECT o.* FROM pg_temp.bundlerec_rank_overlap o JOIN who USING (customer)) o
-		  ON o.customer = s.customer AND o.bundle = s.bundle
-		LEFT JOIN pg_temp.bundlerec_rank_cohesion h ON h.bundle = coalesce(s.bundle, o.bundle)
-	), ranked AS (
-		SELECT c.*, c.total + overlap_weight * coalesce(nullif(max(abs(c.total)) OVER w, 0), 1)
-		                      * c.ov / coalesce(nullif(max(c.ov) OVER w, 0), 1) AS sc
-		FROM cand c
+		SELECT p.customer, p.bundle, sum(p.fb) AS fb, sum(p.fi) AS fi, h.cohesion,
+		       sum(p.fb) + sum(p.fi) + cohesion_weight * coalesce(h.cohesion, 0) AS total,
+		       sum(p.ov) AS ov, sum(p.gx) AS gx, sum(p.gb) AS gb, max(p.via) AS via, sum(p.n_items) AS n_items
+		FROM parts p
+		LEFT JOIN pg_temp.bundlerec_rank_cohesion h ON h.bundle = p.bundle
 		WHERE NOT (exclude_bought AND EXISTS (
 			SELECT 1 FROM pg_temp.bundlerec_rank_lines l
-			WHERE l.customer = c.customer AND l.col = 'b:' || c.bundle))
+			WHERE l.customer = p.customer AND l.col = 'b:' || p.bundle))
+		GROUP BY p.customer, p.bundle, h.cohesion
+	), ranked AS (
+		SELECT c.*, c.total + coalesce(nullif(max(abs(c.total)) OVER w, 0), 1)
+		       * (overlap_weight * c.ov / coalesce(nullif(max(c.ov) OVER w, 0), 1)
+		          + graph_weight * (c.gx / coalesce(nullif(max(c.gx) OVER w, 0), 1)
+		                            + c.gb / coalesce(nullif(max(c.gb) OVER w, 0), 1))) AS sc
+		FROM cand c
 		WINDOW w AS (PARTITION BY c.customer)
 	), filled AS (
-		SELECT r.customer, r.bundle, r.sc, r.fb, r.fi, r.cohesion, r.ov, r.via, r.n_items, 0 AS part, 0::bigint AS pop
+		SELECT r.customer, r.bundle, r.sc, r.fb, r.fi, r.cohesion, r.ov, r.gx + r.gb AS g, r.via, r.n_items,
+		       0 AS part, 0::bigint AS pop
 		FROM ranked r
 		UNION ALL
-		SELECT who.customer, p.bundle, NULL, NULL, NULL, NULL, 0, NULL, 0, 1, p.n
+		-- a customer short of k needs at most k popular bundles beyond the
+		-- < k ranked and the ones they took: the 2k + most-taken first suffice
+		SELECT who.customer, p.bundle, NULL, NULL, NULL, NULL, 0, 0, NULL, 0, 1, p.n
 		FROM who CROSS JOIN pg_temp.bundlerec_rank_pop p
-		WHERE NOT EXISTS (SELECT 1 FROM ranked r WHERE r.customer = who.customer AND r.bundle = p.bundle)
+		WHERE p.pr <= 2 * k + (SELECT coalesce(max(t.n), 0) FROM (
+		                           SELECT count(*) AS n FROM pg_temp.bundlerec_rank_lines l JOIN who w2 USING (customer)
+		                           WHERE l.col LIKE 'b:%' GROUP BY l.customer) t)
+		  AND NOT EXISTS (SELECT 1 FROM ranked r WHERE r.customer = who.customer AND r.bundle = p.bundle)
 		  AND NOT (exclude_bought AND EXISTS (
 			SELECT 1 FROM pg_temp.bundlerec_rank_lines l
 			WHERE l.customer = who.customer AND l.col = 'b:' || p.bundle))
@@ -1256,6 +1358,8 @@ BEGIN
 	                THEN format('%s of your items point to it', nb.n_items) END,
 	           CASE WHEN nb.ov > 0
 	                THEN format('you bought %s of its items', nb.ov) END,
+	           CASE WHEN nb.g > 0 AND nb.via IS NULL AND nb.n_items = 0 AND nb.ov = 0
+	                THEN 'close to your bundles and items in the customer-bundle-item graph' END,
 	           CASE WHEN nb.cohesion IS NOT NULL
 	                THEN format('cohesion %s', round(nb.cohesion::numeric, 2)) END) END
 	FROM numbered nb
@@ -1278,7 +1382,8 @@ CREATE FUNCTION bundlerec.rank_bundles(
 	cohesion_weight double precision DEFAULT 0,
 	shrinkage double precision DEFAULT 10,
 	exclude_bought boolean DEFAULT true,
-	overlap_weight double precision DEFAULT 0.3)
+	overlap_weight double precision DEFAULT 0.3,
+	graph_weight double precision DEFAULT 0.3)
 RETURNS TABLE (
 	customer text,
 	rank integer,
@@ -1295,7 +1400,8 @@ DECLARE
 	n bigint;
 BEGIN
 	PERFORM bundlerec._rank_bundles_check(bundles, customer_bundles, customer_items, customers, k, item_weight,
-		min_item_count, regularization, top_k, cohesion_weight, shrinkage, exclude_bought, overlap_weight);
+		min_item_count, regularization, top_k, cohesion_weight, shrinkage, exclude_bought, overlap_weight,
+		graph_weight);
 
 	-- one training matrix: a customer's bundles (weight 1) beside the items
 	-- they bought (weight item_weight), columns keyed b:... and i:...
@@ -1373,7 +1479,7 @@ BEGIN
 			$q$, customer_items, bundles) USING shrinkage;
 	END IF;
 
-	-- ov: how many of a bundle's items the customer bought (all their items)
+	-- ov: how many of a bundle's items the requested customers bought (all their items)
 	IF to_regclass('pg_temp.bundlerec_rank_overlap') IS NOT NULL THEN
 		DROP TABLE pg_temp.bundlerec_rank_overlap;
 	END IF;
@@ -1384,28 +1490,32 @@ BEGIN
 			SELECT ci.customer, b.bundle, count(*)::float8
 			FROM (SELECT DISTINCT c.customer::text AS customer, c.item::text AS item FROM %1$s c
 			      WHERE c.customer IS NOT NULL AND c.item IS NOT NULL
-			        AND c.customer::text IN (SELECT l.customer FROM pg_temp.bundlerec_rank_lines l)) ci
+			        AND c.customer::text IN (SELECT l.customer FROM pg_temp.bundlerec_rank_lines l)
+			        AND ($1 IS NULL OR c.customer::text = ANY ($1))) ci
 			JOIN (SELECT DISTINCT x.bundle::text AS bundle, x.item::text AS item FROM %2$s x
 			      WHERE x.bundle IS NOT NULL) b ON b.item = ci.item
 			GROUP BY ci.customer, b.bundle
-			$q$, customer_items, bundles);
+			$q$, customer_items, bundles) USING customers;
 	END IF;
 	ANALYZE pg_temp.bundlerec_rank_overlap;
-	-- popularity fills every list to k: customers per bundle, 0 for untaken ones
+	PERFORM bundlerec._rank_bundles_graph(bundles, customers, top_k, graph_weight > 0);
+	-- popularity fills every list to k: customers per bundle, 0 for untaken
+	-- ones, pr their place in the fill order
 	IF to_regclass('pg_temp.bundlerec_rank_pop') IS NOT NULL THEN
 		DROP TABLE pg_temp.bundlerec_rank_pop;
 	END IF;
 	EXECUTE format($q$
 		CREATE TEMP TABLE bundlerec_rank_pop ON COMMIT DROP AS
-		SELECT b.bundle, coalesce(p.n, 0) AS n
+		SELECT b.bundle, coalesce(p.n, 0) AS n, row_number() OVER (ORDER BY coalesce(p.n, 0) DESC, b.bundle) AS pr
 		FROM (SELECT DISTINCT x.bundle::text AS bundle FROM %s x WHERE x.bundle IS NOT NULL) b
 		LEFT JOIN (SELECT l.col, count(*) AS n FROM pg_temp.bundlerec_rank_lines l GROUP BY l.col) p
 		  ON p.col = 'b:' || b.bundle
 		$q$, bundles);
 
-	RETURN QUERY SELECT * FROM bundlerec._rank_bundles_serve(customers, k, cohesion_weight, exclude_bought, overlap_weight);
+	RETURN QUERY SELECT * FROM bundlerec._rank_bundles_serve(customers, k, cohesion_weight, exclude_bought, overlap_weight,
+		graph_weight);
 END
 $body$;
 
-COMMENT ON FUNCTION bundlerec.rank_bundles(regclass, regclass, regclass, text[], integer, double precision, integer, double precision, integer, double precision, double precision, boolean, double precision) IS
-	'merchant-defined bundles ranked for each customer: EASE over the customers'' bundles and items together, plus the overlap of each bundle with the customer''s items, optionally bundle cohesion, filled to k by popularity, with an explanation';
+COMMENT ON FUNCTION bundlerec.rank_bundles(regclass, regclass, regclass, text[], integer, double precision, integer, double precision, integer, double precision, double precision, boolean, double precision, double precision) IS
+	'merchant-defined bundles ranked for each customer: EASE over the customers'' bundles and items together, plus the overlap of each bundle with the customer''s items and two closed-form graph filters over customers, bundles and items, optionally bundle cohesion, filled to k by popularity, with an explanation';

@@ -29,7 +29,7 @@ CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION IF NOT EXISTS bundlerec;
 
 BEGIN;
-SELECT plan(57);
+SELECT plan(65);
 
 CREATE SCHEMA tap_rank_bundles;
 SET LOCAL search_path = tap_rank_bundles, public;
@@ -127,6 +127,7 @@ CREATE TABLE bf_kept (col text, bundle text, score float8);
 CREATE TABLE bf_cohesion (bundle text, cohesion float8);
 CREATE TABLE bf_ambiguous (what text);
 CREATE TABLE bf_overlap (customer text, bundle text, ov float8);
+CREATE TABLE bf_graph (customer text, bundle text, gx float8, gb float8);
 CREATE TABLE want (customer text, rank int, bundle text, score float8, from_bundles float8,
                    from_items float8, cohesion float8, n_items bigint, via text[]);
 CREATE TABLE got (customer text, rank int, bundle text, score float8, from_bundles float8,
@@ -139,7 +140,7 @@ CREATE TABLE got (customer text, rank int, bundle text, score float8, from_bundl
 CREATE FUNCTION fill_want(p_b regclass, p_cb regclass, p_ci regclass, p_customers text[], p_k int,
                           p_item_weight float8, p_min_item_count int, p_lambda float8, p_top_k int,
                           p_cohesion_weight float8, p_shrinkage float8, p_exclude_bought boolean,
-                          p_overlap_weight float8 DEFAULT 0)
+                          p_overlap_weight float8 DEFAULT 0, p_graph_weight float8 DEFAULT 0)
 RETURNS void LANGUAGE plpgsql AS $$
 DECLARE
 	n int;
@@ -237,6 +238,12 @@ BEGIN
 			      FROM %2$s b WHERE b.bundle IS NOT NULL AND b.item IS NOT NULL GROUP BY 1) m
 			WHERE u.its && m.its AND u.customer IN (SELECT l.customer FROM bf_lines l)$q$, p_ci, p_b);
 	END IF;
+	-- graph filters, written as products of normalised matrices: Xn(u, c) =
+	-- x_uc / sqrt(d_u d_c), P = Xn'Xn; An(b, i) = 1 / sqrt(|b| d_i), S = An An'
+	TRUNCATE bf_graph;
+	IF p_graph_weight > 0 THEN
+		PERFORM fill_graph(p_b, p_top_k);
+	END IF;
 	INSERT INTO want
 		WITH who AS (
 			SELECT DISTINCT l.customer FROM bf_lines l WHERE p_customers IS NULL OR l.customer = ANY (p_customers)),
@@ -253,27 +260,35 @@ BEGIN
 			FROM contrib c GROUP BY c.customer, c.bundle),
 		pairs AS (
 			SELECT customer, bundle FROM per
-			UNION SELECT o.customer, o.bundle FROM bf_overlap o WHERE o.customer IN (SELECT customer FROM who)),
+			UNION SELECT o.customer, o.bundle FROM bf_overlap o WHERE o.customer IN (SELECT customer FROM who)
+			UNION SELECT g.customer, g.bundle FROM bf_graph g WHERE g.customer IN (SELECT customer FROM who)),
 		cand AS (
 			SELECT pr.customer, pr.bundle, coalesce(per.fb, 0) AS fb, coalesce(per.fi, 0) AS fi,
 			       coalesce(per.ni, 0) AS ni, per.via, h.cohesion, coalesce(o.ov, 0) AS ov,
+			       coalesce(gr.gx, 0) AS gx, coalesce(gr.gb, 0) AS gb,
 			       coalesce(per.fb, 0) + coalesce(per.fi, 0) + p_cohesion_weight * coalesce(h.cohesion, 0) AS total
 			FROM pairs pr
 			LEFT JOIN per ON per.customer = pr.customer AND per.bundle = pr.bundle
 			LEFT JOIN bf_overlap o ON o.customer = pr.customer AND o.bundle = pr.bundle
+			LEFT JOIN (SELECT customer, bundle, sum(gx) AS gx, sum(gb) AS gb FROM bf_graph GROUP BY 1, 2) gr
+			  ON gr.customer = pr.customer AND gr.bundle = pr.bundle
 			LEFT JOIN bf_cohesion h ON h.bundle = pr.bundle
 			WHERE NOT p_exclude_bought
 			   OR NOT EXISTS (SELECT 1 FROM bf_lines l WHERE l.customer = pr.customer AND l.col = 'b:' || pr.bundle)),
-		-- per customer: the largest |total| and overlap (1 where 0)
+		-- per customer: the largest |total|, overlap, gx, gb (1 where 0)
 		mx AS (
 			SELECT customer, CASE WHEN max(abs(total)) > 0 THEN max(abs(total)) ELSE 1 END AS mt,
-			       CASE WHEN max(ov) > 0 THEN max(ov) ELSE 1 END AS mo
+			       CASE WHEN max(ov) > 0 THEN max(ov) ELSE 1 END AS mo,
+			       CASE WHEN max(gx) > 0 THEN max(gx) ELSE 1 END AS mgx,
+			       CASE WHEN max(gb) > 0 THEN max(gb) ELSE 1 END AS mgb
 			FROM cand GROUP BY customer),
+		sco AS (
+			SELECT cand.*, cand.total + p_overlap_weight * mx.mt * cand.ov / mx.mo
+			               + p_graph_weight * mx.mt * (cand.gx / mx.mgx + cand.gb / mx.mgb) AS sc
+			FROM cand JOIN mx USING (customer)),
 		num AS (
-			SELECT cand.*, cand.total + p_overlap_weight * mx.mt * cand.ov / mx.mo AS sc,
-			       row_number() OVER (PARTITION BY cand.customer
-			                          ORDER BY cand.total + p_overlap_weight * mx.mt * cand.ov / mx.mo DESC, cand.bundle) AS rn
-			FROM cand JOIN mx USING (customer))
+			SELECT sco.*, row_number() OVER (PARTITION BY sco.customer ORDER BY sco.sc DESC, sco.bundle) AS rn
+			FROM sco)
 		SELECT num.customer, num.rn, num.bundle, num.sc, num.fb, num.fi, num.cohesion, num.ni, num.via
 		FROM num WHERE num.rn <= p_k + 1;
 	-- popularity fill: bundles of p_b by distinct takers in X, then id
@@ -293,6 +308,49 @@ BEGIN
 		FROM want a JOIN want b ON a.customer = b.customer AND b.rank = a.rank + 1
 		WHERE a.score IS NOT NULL AND b.score IS NOT NULL AND near(b.score, a.score);
 	DELETE FROM want WHERE want.rank > p_k;
+END
+$$;
+
+-- bf_graph for the oracle: gx over all customers of bf_lines, gb from each
+-- customer's bundle columns; top_k per source column or bundle, ties by key
+-- in C order, with near ties at the cut reported in bf_ambiguous.
+CREATE FUNCTION fill_graph(p_b regclass, p_top_k int) RETURNS void LANGUAGE plpgsql AS $$
+BEGIN
+	DROP TABLE IF EXISTS xn, an, gm;
+	CREATE TEMP TABLE xn AS
+		SELECT l.customer, l.col, l.w / sqrt((SELECT sum(a.w) FROM bf_lines a WHERE a.customer = l.customer)
+		                                     * (SELECT sum(a.w) FROM bf_lines a WHERE a.col = l.col)) AS v
+		FROM bf_lines l;
+	EXECUTE format($q$CREATE TEMP TABLE an AS
+		SELECT m.bundle, m.item,
+		       1 / sqrt((count(*) OVER (PARTITION BY m.bundle)) * (count(*) OVER (PARTITION BY m.item)))::float8 AS v
+		FROM (SELECT DISTINCT b.bundle::text AS bundle, b.item::text AS item FROM %s b
+		      WHERE b.bundle IS NOT NULL AND b.item IS NOT NULL) m$q$, p_b);
+	-- gm: kind 'x' rows P(src column, dst bundle), kind 'b' rows S(src bundle, dst bundle)
+	CREATE TEMP TABLE gm AS
+		SELECT 'x' AS kind, x.col AS src, substr(y.col, 3) AS dst, sum(x.v * y.v) AS s
+		FROM xn x JOIN xn y ON x.customer = y.customer AND x.col <> y.col AND y.col LIKE 'b:%'
+		GROUP BY x.col, y.col
+		UNION ALL
+		SELECT 'b', x.bundle, y.bundle, sum(x.v * y.v)
+		FROM an x JOIN an y ON x.item = y.item AND x.bundle <> y.bundle
+		GROUP BY x.bundle, y.bundle;
+	ALTER TABLE gm ADD COLUMN rn bigint;
+	UPDATE gm SET rn = r.rn FROM (
+		SELECT kind, src, dst, row_number() OVER (PARTITION BY kind, src ORDER BY s DESC, dst COLLATE "C") AS rn FROM gm) r
+	WHERE r.kind = gm.kind AND r.src = gm.src AND r.dst = gm.dst;
+	INSERT INTO bf_ambiguous
+		SELECT format('graph %s of %s: %s and %s are %s and %s at the top_k cut', a.kind, a.src, a.dst, b.dst, a.s, b.s)
+		FROM gm a JOIN gm b ON b.kind = a.kind AND b.src = a.src AND b.rn = a.rn + 1
+		WHERE a.rn = p_top_k AND near(b.s, a.s);
+	INSERT INTO bf_graph
+		SELECT l.customer, g.dst, sum(l.w * g.s), 0
+		FROM bf_lines l JOIN gm g ON g.kind = 'x' AND g.src = l.col AND g.rn <= p_top_k
+		GROUP BY l.customer, g.dst
+		UNION ALL
+		SELECT l.customer, g.dst, 0, sum(g.s)
+		FROM bf_lines l JOIN gm g ON g.kind = 'b' AND 'b:' || g.src = l.col AND g.rn <= p_top_k
+		GROUP BY l.customer, g.dst;
 END
 $$;
 
@@ -318,14 +376,15 @@ $$;
 CREATE FUNCTION rank_check(p_ci regclass, p_customers text[], p_k int, p_item_weight float8, p_min_item_count int,
                            p_lambda float8, p_top_k int, p_cohesion_weight float8, p_shrinkage float8,
                            p_exclude_bought boolean, p_b text DEFAULT 'bundles', p_cb text DEFAULT 'cust_bundles',
-                           p_overlap_weight float8 DEFAULT 0)
+                           p_overlap_weight float8 DEFAULT 0, p_graph_weight float8 DEFAULT 0)
 RETURNS text LANGUAGE plpgsql AS $$
 BEGIN
 	TRUNCATE got;
 	INSERT INTO got SELECT * FROM bundlerec.rank_bundles(p_b, p_cb, p_ci, p_customers, p_k, p_item_weight,
-		p_min_item_count, p_lambda, p_top_k, p_cohesion_weight, p_shrinkage, p_exclude_bought, p_overlap_weight);
+		p_min_item_count, p_lambda, p_top_k, p_cohesion_weight, p_shrinkage, p_exclude_bought, p_overlap_weight,
+		p_graph_weight);
 	PERFORM fill_want(p_b, p_cb, p_ci, p_customers, p_k, p_item_weight, p_min_item_count, p_lambda, p_top_k,
-	                  p_cohesion_weight, p_shrinkage, p_exclude_bought, p_overlap_weight);
+	                  p_cohesion_weight, p_shrinkage, p_exclude_bought, p_overlap_weight, p_graph_weight);
 	RETURN got_vs_want();
 END
 $$;
@@ -368,18 +427,19 @@ INSERT INTO mini_hand VALUES
 
 SELECT set_eq(
 	$$SELECT customer, rank, bundle, round(score::numeric, 12) AS s, round(from_bundles::numeric, 12) AS fb, from_items
-	  FROM bundlerec.rank_bundles('mini_bundles', 'mini_cb', regularization => 1)$$,
+	  FROM bundlerec.rank_bundles('mini_bundles', 'mini_cb', regularization => 1, graph_weight => 0)$$,
 	$$SELECT customer, rank, bundle, round(score, 12) AS s, round(score, 12) AS fb,
 	         CASE WHEN score IS NOT NULL THEN 0::float8 END FROM mini_hand WHERE setting = 'excl'$$,
 	'hand fixture, lambda 1: u1 -> R 3/8, u2 -> Q 2/5, u3 -> P 1/3 (negative weights add nothing, u3 gets R only from popularity)');
 SELECT set_eq(
 	$$SELECT customer, rank, bundle, round(score::numeric, 12)
-	  FROM bundlerec.rank_bundles('mini_bundles', 'mini_cb', regularization => 1, exclude_bought => false)$$,
+	  FROM bundlerec.rank_bundles('mini_bundles', 'mini_cb', regularization => 1, exclude_bought => false, graph_weight => 0)$$,
 	$$SELECT customer, rank, bundle, round(score, 12) FROM mini_hand WHERE setting = 'all'$$,
 	'hand fixture, exclude_bought false: taken bundles are ranked too, scored from the other taken bundles only');
 SELECT set_eq(
 	$$SELECT customer, rank, bundle, round(score::numeric, 12)
-	  FROM bundlerec.rank_bundles('mini_bundles', 'mini_cb', regularization => 1, top_k => 1, exclude_bought => false)$$,
+	  FROM bundlerec.rank_bundles('mini_bundles', 'mini_cb', regularization => 1, top_k => 1, exclude_bought => false,
+	                              graph_weight => 0)$$,
 	$$SELECT customer, rank, bundle, round(score, 12) FROM mini_hand WHERE setting = 'top1'$$,
 	'hand fixture, top_k 1: only P->Q, Q->P, R->P are kept');
 -- the oracle reproduces the hand values
@@ -472,9 +532,9 @@ SELECT is(rank_check('cust_items', NULL, 20, 0.5, 2, 1, 500, 0, 10, true), NULL,
 
 TRUNCATE got;
 INSERT INTO got SELECT * FROM bundlerec.rank_bundles('bundles', 'cust_bundles', 'cust_items');
-SELECT fill_want('bundles', 'cust_bundles', 'cust_items', NULL, 20, 0.5, 5, 500, 500, 0, 10, true, 0.3);
+SELECT fill_want('bundles', 'cust_bundles', 'cust_items', NULL, 20, 0.5, 5, 500, 500, 0, 10, true, 0.3, 0.3);
 SELECT is(got_vs_want(), NULL,
-	'the defaults (k 20, item_weight 0.5, min_item_count 5, lambda 500, top_k 500, no cohesion, exclude_bought, overlap_weight 0.3, popularity fill): equals the brute force');
+	'the defaults (k 20, item_weight 0.5, min_item_count 5, lambda 500, top_k 500, no cohesion, exclude_bought, overlap_weight 0.3, graph_weight 0.3, popularity fill): equals the brute force');
 
 ------------------------------------------------------------------------------
 -- Cohesion
@@ -554,6 +614,37 @@ SELECT cmp_ok((SELECT count(*) FROM got WHERE score IS NULL AND explanation ~ '^
 	'k 5, top_k 1: some rows come from the popularity fill and say so');
 
 ------------------------------------------------------------------------------
+-- Graph filters
+------------------------------------------------------------------------------
+-- Hand values on the mini fixture (P {x,y}, Q {y,z}, R {x,z}; every bundle
+-- has 2 items, every item is in 2 bundles): S_PQ = S_PR = S_QR = 1 / (2 * 2)
+-- = 1/4 (one shared item).  u3 took Q only: gb(u3, P) = gb(u3, R) = 1/4.
+-- Bundle columns only (no customer_items): d(u1) = d(u2) = 2, d(u3) = 1,
+-- d(P) = d(Q) = 2, d(R) = 1; P(Q -> P) = 1 / (d(u1) sqrt(2 * 2)) = 1/4 (u1),
+-- P(Q -> R) = 0: gx(u3, P) = 1/4, gx(u3, R) = 0.  EASE gives u3 P 1/3 and
+-- R nothing, so with graph_weight 1: P = 1/3 + 1/3 (1 + 1) = 1,
+-- R = 1/3 (0 + 1) = 1/3 (ranked now, not from the popularity fill).
+SELECT fill_want('mini_bundles', 'mini_cb', NULL, NULL, 20, 1, 5, 1, 500, 0, 10, true, 0, 1);
+SELECT set_eq($$SELECT customer, bundle, round(gx::numeric, 12) AS gx, round(gb::numeric, 12) AS gb FROM bf_graph WHERE customer = 'u3'$$,
+	$$VALUES ('u3', 'P', 0.25, 0), ('u3', 'P', 0, 0.25), ('u3', 'R', 0, 0.25)$$,
+	'oracle check: the graph filters of u3 are the hand values (gx Q->P 1/4; gb Q->P and Q->R 1/4)');
+SELECT set_eq(
+	$$SELECT customer, rank, bundle, round(score::numeric, 12)
+	  FROM bundlerec.rank_bundles('mini_bundles', 'mini_cb', regularization => 1, graph_weight => 1) WHERE customer = 'u3'$$,
+	$$VALUES ('u3', 1, 'P', 1.0), ('u3', 2, 'R', round(1 / 3.0, 12))$$,
+	'hand fixture, graph_weight 1: u3 gets P 1/3 + 1/3 (1 + 1) = 1 and R 1/3 (0 + 1) = 1/3');
+SELECT is(rank_check('cust_items', NULL, 20, 0.5, 2, 10, 500, 0, 10, true, p_overlap_weight => 0.3, p_graph_weight => 0.3), NULL,
+	'graph_weight 0.3, overlap_weight 0.3, item_weight 0.5, lambda 10: equals the brute force (graph filters as matrix products)');
+SELECT cmp_ok((SELECT count(*) FROM got WHERE bundle = '6' AND score IS NOT NULL), '>', 0::bigint,
+	'graph_weight 0.3: bundle 6, which nobody took, is scored through the items it shares');
+SELECT is(rank_check('cust_items', NULL, 4, 1, 2, 1, 3, 0.7, 10, false, p_overlap_weight => 0, p_graph_weight => 2), NULL,
+	'graph_weight 2, top_k 3 (the graph filters pruned too), cohesion 0.7, k 4, exclude_bought false: equals the brute force');
+SELECT cmp_ok((SELECT count(*) FROM (SELECT kind, src FROM gm GROUP BY 1, 2 HAVING count(*) > 3) s), '>', 0::bigint,
+	'top_k 3 prunes the graph filters: some source has more than 3 neighbours');
+SELECT is(rank_check(NULL, ARRAY['1', '5'], 20, 1, 2, 1, 500, 0, 10, true, p_graph_weight => 0.5), NULL,
+	'graph_weight 0.5 without customer_items, customers {1, 5}: equals the brute force');
+
+------------------------------------------------------------------------------
 -- Customers filter, explanations, ranks
 ------------------------------------------------------------------------------
 SELECT is(rank_check('cust_items', ARRAY['3', '9', 'nobody'], 20, 1, 2, 1, 500, 0.7, 10, true), NULL,
@@ -599,6 +690,8 @@ SELECT throws_ok($$SELECT * FROM bundlerec.rank_bundles('bundles', 'cust_bundles
 	'22023', NULL, 'top_k 0 is SQLSTATE 22023');
 SELECT throws_ok($$SELECT * FROM bundlerec.rank_bundles('bundles', 'cust_bundles', 'cust_items', overlap_weight => -1)$$,
 	'22023', NULL, 'negative overlap_weight is SQLSTATE 22023');
+SELECT throws_ok($$SELECT * FROM bundlerec.rank_bundles('bundles', 'cust_bundles', graph_weight => 'NaN')$$,
+	'22023', NULL, 'NaN graph_weight is SQLSTATE 22023');
 SELECT throws_ok($$SELECT * FROM bundlerec.rank_bundles('bad_bundles', 'cust_bundles')$$,
 	'42703', NULL, 'a bundles table without an item column is SQLSTATE 42703');
 SELECT throws_ok($$SELECT * FROM bundlerec.rank_bundles('bundles', 'cb_none')$$,
