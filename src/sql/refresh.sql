@@ -544,7 +544,8 @@ END
 $body$;
 
 -- Price, category and name of every item of source (item_attributes.c),
--- the rule bundle scoring reads prices and categories by too: the mean of
+-- the rule bundle scoring reads prices and categories by, and the items
+-- stage derives them by from its refresh state (_item_state): the mean of
 -- the positive, finite prices of the item's lines within price_window
 -- before the latest order of the lines (else of all its lines), the most
 -- frequent category (a tie to the smallest) and name (a tie to the
