@@ -1,9 +1,10 @@
 /*
  * item_attributes.c
  *	  An item's price, category and name from its order lines, one grouped
- *	  query over the source.  A model's items stage runs it through
- *	  bundlerec._item_attributes() and bundle scoring reads prices and
- *	  categories from it (bundle_data.c), so both use the same numbers.
+ *	  query over the source.  Bundle scoring reads prices and categories
+ *	  from it (bundle_data.c); a model's items stage derives the same
+ *	  numbers by the same rule from its refresh state (bundlerec._item_state),
+ *	  which the tests check against bundlerec._item_attributes().
  *
  * Only lines with a basket and an item count, as everywhere else.  The
  * price is the mean of the item's positive, finite prices dated within

@@ -135,6 +135,7 @@ COMMENT ON COLUMN bundlerec.result_tables.enabled_by IS 'always; customer (a cus
 COMMENT ON COLUMN bundlerec.result_tables.refresh IS 'counted: an incremental refresh adds the new orders (in place; pair counts through _pair_delta, folded into _pair_counts when it grows); rebuilt: recomputed from the counts and lines on every refresh; model: rebuilt once the orders counted have grown by model_refresh_growth since it was last built, kept until then; per customer: an incremental refresh recomputes the customers with new orders in place and keeps the others'' rows (model option customer_refresh_growth)';
 COMMENT ON COLUMN bundlerec.result_tables.served IS 'read by serving functions and reports (false: refresh state only)';
 GRANT SELECT ON bundlerec.result_tables TO PUBLIC;
+COMMENT ON COLUMN bundlerec.result_tables.primary_key IS 'the primary key; empty for none (_pair_delta, appended to)';
 COMMENT ON COLUMN bundlerec.result_tables.indexes IS 'index definitions beyond the primary key, as written after CREATE [UNIQUE] INDEX ON t';
 
 INSERT INTO bundlerec.result_tables VALUES
@@ -151,8 +152,8 @@ INSERT INTO bundlerec.result_tables VALUES
  '{item_a,item_b,count}', '{item_a,item_b}', '{}',
  'refresh state: orders per item pair, every pair (kept for incremental refresh; not for serving)', '{}'),
 ('_pair_delta', 5, 'pair counts', 'always', 'counted', false,
- '{item_a,item_b,count}', '{item_a,item_b}', '{}',
- 'refresh state: changes to _pair_counts from incremental refreshes, not yet folded into it', '{}'),
+ '{item_a,item_b,count}', '{}', '{}',
+ 'refresh state: changes to _pair_counts from incremental refreshes, appended (a pair may have several rows; its change is their sum), not yet folded into it', '{}'),
 ('items', 6, 'items', 'always', 'rebuilt', true,
  '{item,category,orders,customers,quantity,revenue,price,support,popularity_rank,category_rank,first_ordered,last_ordered,name}',
  '{item}', '{"UNIQUE (popularity_rank)","UNIQUE (category, category_rank)"}',
@@ -207,6 +208,18 @@ INSERT INTO bundlerec.result_tables VALUES
    "new_items": "added items the customer never bought",
    "repeat_part": "mean over the bundle''s items of the share of the customer''s orders holding it",
    "model_part": "mean ALS preference for the added items, clipped to [0, 1]"}'),
+('_item_customers', 18, 'customer items', 'customer', 'counted', false,
+ '{item,customers}', '{item}', '{}',
+ 'refresh state: customers per item', '{}'),
+('_item_prices', 19, 'items', 'always', 'counted', false,
+ '{item,window_sum,window_lines,price_sum,price_lines}', '{item}', '{}',
+ 'refresh state: sum and number of the positive, finite prices of each item''s lines, within the price window before the watermark and overall', '{}'),
+('_item_categories', 20, 'items', 'always', 'counted', false,
+ '{item,category,lines}', '{item,category}', '{}',
+ 'refresh state: lines per item and category', '{}'),
+('_item_names', 21, 'items', 'always', 'counted', false,
+ '{item,name,lines}', '{item,name}', '{}',
+ 'refresh state: lines per item and name', '{}'),
 ('products', 13, 'products', 'products', 'rebuilt', true,
  '{item,name,category,price,orders}', '{item}', '{}',
  'every product of the products source, sold or not, with its orders so far',

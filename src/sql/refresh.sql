@@ -333,7 +333,7 @@ BEGIN
 END
 $body$;
 
--- Stage "customer items": Orders per customer and per customer and item, like item counts.  Returns its rows.
+-- Stage "customer items": Orders per customer and per customer and item, like item counts, and customers per item.  Returns its rows.
 CREATE FUNCTION bundlerec._stage_customer_items(c bundlerec._build_context)
 RETURNS bigint
 LANGUAGE plpgsql VOLATILE
@@ -348,6 +348,16 @@ DECLARE
 	n bigint;
 BEGIN
 	IF incremental THEN
+		-- customers per item: those who buy it for the first time, found
+		-- before customer_items takes them in
+		EXECUTE format($q$
+			INSERT INTO %1$I.%2$I AS t (item, customers)
+			SELECT d.item, count(DISTINCT d.customer) FROM _br_delta d
+			WHERE d.customer IS NOT NULL
+			  AND NOT EXISTS (SELECT FROM %1$I.%3$I ci WHERE ci.customer = d.customer AND ci.item = d.item)
+			GROUP BY d.item
+			ON CONFLICT (item) DO UPDATE SET customers = t.customers + excluded.customers
+			$q$, sch, bundlerec._phys('_item_customers', NULL, cur), bundlerec._phys('customer_items', NULL, cur));
 		EXECUTE format($q$
 			INSERT INTO %1$I.%2$I AS t (customer, orders, first_ordered, last_ordered)
 			SELECT d.customer, count(DISTINCT d.basket) FILTER (WHERE NOT d.old_bc),
@@ -382,6 +392,8 @@ BEGIN
 			       min(ordered_at) AS first_ordered, max(ordered_at) AS last_ordered
 			FROM %3$s WHERE customer IS NOT NULL GROUP BY customer, item
 			$q$, sch, bundlerec._phys('customer_items', sfx), lines, bundlerec._order_key(c.m));
+		EXECUTE format('CREATE TABLE %1$I.%2$I AS SELECT x.item, count(*) AS customers FROM %1$I.%3$I x GROUP BY x.item',
+		               sch, bundlerec._phys('_item_customers', sfx), bundlerec._phys('customer_items', sfx));
 	END IF;
 	EXECUTE format('SELECT count(*) FROM %I.%I', sch, bundlerec._current(c, 'customer_items')) INTO n;
 	RETURN n;
@@ -434,12 +446,28 @@ SELECT format($q$
 	$q$, source, sign)
 $body$;
 
+-- Drops the primary key of table t, if it has one.
+CREATE FUNCTION bundlerec._drop_primary_key(t regclass)
+RETURNS void
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $body$
+DECLARE
+	k name;
+BEGIN
+	SELECT x.conname INTO k FROM pg_constraint x WHERE x.conrelid = t AND x.contype = 'p';
+	IF k IS NOT NULL THEN
+		EXECUTE format('ALTER TABLE %s DROP CONSTRAINT %I', t, k);
+	END IF;
+END
+$body$;
+
 -- Stage "pair counts": Orders per item pair, every pair, so later orders
--- can be added exactly.  An incremental refresh adds the new orders' pairs
--- to _pair_delta (in place when they are few beside those waiting there,
--- else into a new copy), which the pairs stage reads with _pair_counts;
--- once _pair_delta holds more than a quarter as many pairs, it is folded
--- in.  Returns the rows written.
+-- can be added exactly.  An incremental refresh appends the new orders'
+-- pair changes to _pair_delta, in place, which the pairs stage reads with
+-- _pair_counts (summing a pair's rows); once _pair_delta holds more than a
+-- quarter as many rows as _pair_counts, it is folded in.  Returns the rows
+-- written.
 CREATE FUNCTION bundlerec._stage_pair_counts(c bundlerec._build_context)
 RETURNS bigint
 LANGUAGE plpgsql VOLATILE
@@ -485,37 +513,13 @@ BEGIN
 			bundlerec._pairs_of('bundlerec.item_pairs(''pg_temp._br_pair_minus''::regclass, ''basket'', ''item'')', -1))
 		-- only new baskets: item_pairs gives each pair once
 		ELSE bundlerec._pairs_of('bundlerec.item_pairs(''pg_temp._br_pair_plus''::regclass, ''basket'', ''item'')', 1) END;
+	-- appended in place: _pair_delta has no key to keep (pairs and cold
+	-- start sum a pair's rows), so the cost follows the changes.  One made
+	-- by an earlier version has a primary key, which appending would break
+	PERFORM bundlerec._drop_primary_key(format('%I.%I', sch, old_delta)::regclass);
+	EXECUTE format('INSERT INTO %I.%I (item_a, item_b, count) %s', sch, old_delta, changes);
+	GET DIAGNOSTICS n = ROW_COUNT;
 	EXECUTE format('SELECT pg_catalog.count(*) FROM %I.%I', sch, old_delta) INTO delta_rows;
-	IF delta_rows = 0 THEN
-		-- nothing waiting: the changes are the new copy
-		EXECUTE format('CREATE TABLE %I.%I AS %s', sch, delta, changes);
-		GET DIAGNOSTICS n = ROW_COUNT;
-		delta_rows := n;
-	ELSE
-		EXECUTE format('CREATE TEMP TABLE _br_pair_changes ON COMMIT DROP AS %s', changes);
-		GET DIAGNOSTICS n = ROW_COUNT;
-		IF n * 4 <= delta_rows THEN
-			-- few changes beside those waiting: added in place (an upsert
-			-- costs more per row than a copy, so only then)
-			EXECUTE format($q$
-				INSERT INTO %1$I.%2$I AS t (item_a, item_b, count) SELECT p.item_a, p.item_b, p.count FROM pg_temp._br_pair_changes p
-				ON CONFLICT (item_a, item_b) DO UPDATE SET count = t.count + excluded.count
-				$q$, sch, old_delta);
-			EXECUTE format('DELETE FROM %I.%I WHERE count OPERATOR(pg_catalog.=) 0', sch, old_delta);
-			EXECUTE format('SELECT pg_catalog.count(*) FROM %I.%I', sch, old_delta) INTO delta_rows;
-			delta := old_delta;
-		ELSE
-			EXECUTE format($q$
-				CREATE TABLE %1$I.%2$I AS
-				SELECT coalesce(o.item_a, p.item_a) AS item_a, coalesce(o.item_b, p.item_b) AS item_b,
-				       coalesce(o.count, 0) + coalesce(p.count, 0) AS count
-				FROM %1$I.%3$I o FULL JOIN pg_temp._br_pair_changes p ON p.item_a = o.item_a AND p.item_b = o.item_b
-				WHERE coalesce(o.count, 0) + coalesce(p.count, 0) <> 0
-				$q$, sch, delta, old_delta);
-			GET DIAGNOSTICS delta_rows = ROW_COUNT;
-		END IF;
-		DROP TABLE pg_temp._br_pair_changes;
-	END IF;
 	DROP VIEW pg_temp._br_pair_plus;
 	DROP VIEW pg_temp._br_pair_minus;
 	DROP TABLE pg_temp._br_pair_sizes;
@@ -527,18 +531,21 @@ BEGIN
 			CREATE TABLE %1$I.%2$I AS
 			SELECT coalesce(t.item_a, d.item_a) AS item_a, coalesce(t.item_b, d.item_b) AS item_b,
 			       coalesce(t.count, 0) + coalesce(d.count, 0) AS count
-			FROM %1$I.%3$I t FULL JOIN %1$I.%4$I d ON d.item_a = t.item_a AND d.item_b = t.item_b
+			FROM %1$I.%3$I t
+			FULL JOIN (SELECT x.item_a, x.item_b, sum(x.count)::bigint AS count FROM %1$I.%4$I x GROUP BY x.item_a, x.item_b) d
+			     ON d.item_a = t.item_a AND d.item_b = t.item_b
 			WHERE coalesce(t.count, 0) + coalesce(d.count, 0) > 0
-			$q$, sch, bundlerec._phys('_pair_counts', c.sfx), base, delta);
+			$q$, sch, bundlerec._phys('_pair_counts', c.sfx), base, old_delta);
 		GET DIAGNOSTICS n = ROW_COUNT;
-		EXECUTE format('TRUNCATE %I.%I', sch, delta);
+		EXECUTE format('TRUNCATE %I.%I', sch, old_delta);
 	END IF;
 	RETURN n;
 END
 $body$;
 
 -- Price, category and name of every item of source (item_attributes.c),
--- the rule bundle scoring reads prices and categories by too: the mean of
+-- the rule bundle scoring reads prices and categories by, and the items
+-- stage derives them by from its refresh state (_item_state): the mean of
 -- the positive, finite prices of the item's lines within price_window
 -- before the latest order of the lines (else of all its lines), the most
 -- frequent category (a tie to the smallest) and name (a tie to the
@@ -552,46 +559,105 @@ LANGUAGE C STABLE PARALLEL RESTRICTED
 SET search_path = pg_catalog, pg_temp
 AS 'MODULE_PATHNAME', 'bundlerec_item_attributes';
 
--- The rows of bundlerec._item_attributes over a distributed source's lines
--- (bundlerec._order_key), as a FROM item: its grouped query is split so
--- that Citus runs it on the workers: price sums and counts, and
--- the lines per category and per name, grouped by item on each shard into
--- temporary tables, then the same mean (numeric sum / count, as avg) and
--- the same most frequent value, a tie to the smallest, on the coordinator.
-CREATE FUNCTION bundlerec._item_attributes_distributed(c bundlerec._build_context)
-RETURNS text
+/*
+ * The refresh state the items stage derives prices, categories and names
+ * from, brought up to date: _item_prices (the sum and number of each
+ * item's positive, finite prices, within the price window before the
+ * watermark and overall), _item_categories and _item_names (lines per item
+ * and value).  A full refresh counts them from all the lines in one
+ * grouped pass.  An incremental one follows the change, exactly: the new
+ * lines are added, and the window, which ends at the watermark, drops the
+ * earlier lines that the watermark's move leaves behind (read by order
+ * time, which an index on the source's column finds); when price_window
+ * changed since the last refresh, _item_prices is counted anew.
+ */
+CREATE FUNCTION bundlerec._item_state(c bundlerec._build_context)
+RETURNS void
 LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
 AS $body$
 DECLARE
 	m bundlerec.models := c.m;
-	since timestamptz;
+	sch text := c.sch;
+	pw interval := (m.options ->> 'price_window')::interval;
+	p text := 'CASE WHEN l.price OPERATOR(pg_catalog.>) 0 THEN l.price END';
+	new_since timestamptz;
+	old_since timestamptz := m.watermark - pw;
+	prices_anew boolean := NOT c.incremental;
+	at_type text;
+	t text;
 BEGIN
-	-- the price window ends at the latest order of all the lines
-	EXECUTE format('SELECT pg_catalog.max(ordered_at) OPERATOR(pg_catalog.-) %L::interval FROM %s',
-	               m.options ->> 'price_window', c.lines) INTO since;
-	DROP TABLE IF EXISTS pg_temp._br_item_prices, pg_temp._br_item_categories, pg_temp._br_item_names;
+	-- the window ends at the latest order of all the lines
+	EXECUTE format('SELECT pg_catalog.max(x.last_ordered) OPERATOR(pg_catalog.-) %L::interval FROM %I.%I x',
+	               pw, sch, bundlerec._current(c, '_item_counts')) INTO new_since;
+	IF c.incremental THEN
+		prices_anew := (SELECT h.metrics ->> 'price_window' FROM bundlerec.refresh_history h
+		                WHERE h.model = m.name AND h.kind IN ('full', 'incremental') ORDER BY h.id DESC LIMIT 1)
+		               IS DISTINCT FROM m.options ->> 'price_window';
+	END IF;
+	IF prices_anew THEN
+		EXECUTE format($q$
+			CREATE TABLE %1$I.%2$I AS
+			SELECT l.item, sum(%4$s) FILTER (WHERE l.ordered_at OPERATOR(pg_catalog.>=) %5$L::timestamptz) AS window_sum,
+			       count(%4$s) FILTER (WHERE l.ordered_at OPERATOR(pg_catalog.>=) %5$L::timestamptz) AS window_lines,
+			       sum(%4$s) AS price_sum, count(%4$s) AS price_lines
+			FROM %3$s l GROUP BY l.item
+			$q$, sch, bundlerec._phys('_item_prices', c.sfx), c.lines, p, new_since);
+	END IF;
+	IF NOT c.incremental THEN
+		FOREACH t IN ARRAY ARRAY['category', 'name'] LOOP
+			EXECUTE format('CREATE TABLE %1$I.%2$I AS SELECT l.item, l.%3$I, count(*) AS lines FROM %4$s l '
+			               'WHERE l.%3$I IS NOT NULL GROUP BY l.item, l.%3$I',
+			               sch, bundlerec._phys(CASE t WHEN 'category' THEN '_item_categories' ELSE '_item_names' END, c.sfx), t, c.lines);
+		END LOOP;
+		RETURN;
+	END IF;
+	SELECT pg_catalog.format_type(a.atttypid, a.atttypmod) INTO at_type
+	FROM pg_attribute a WHERE a.attrelid = m.source AND a.attname = m.ordered_at;
+	-- the new lines (+), and the earlier lines the window leaves behind (-:
+	-- in it before, dated before its new start), each condition also said
+	-- on _at, the source's own column, so that an index on it finds them
+	-- (a day's slack for any time zone)
+	DROP TABLE IF EXISTS pg_temp._br_item_changes;
 	EXECUTE format($q$
-		CREATE TEMP TABLE _br_item_prices ON COMMIT DROP AS
-		SELECT x.item, sum(x.p) FILTER (WHERE x.ordered_at >= %2$L::timestamptz) AS s_window,
-		       count(x.p) FILTER (WHERE x.ordered_at >= %2$L::timestamptz) AS n_window,
-		       sum(x.p) AS s_all, count(x.p) AS n_all
-		FROM (SELECT l.item, l.ordered_at,
-		             CASE WHEN l.price > 0 AND l.price < 'Infinity'::numeric THEN l.price END AS p
-		      FROM %1$s l) x
-		GROUP BY x.item
-		$q$, c.lines, since);
-	EXECUTE format('CREATE TEMP TABLE _br_item_categories ON COMMIT DROP AS SELECT l.item, l.category, count(*) AS n '
-	               'FROM %s l WHERE l.category IS NOT NULL GROUP BY l.item, l.category', c.lines);
-	EXECUTE format('CREATE TEMP TABLE _br_item_names ON COMMIT DROP AS SELECT l.item, l.name, count(*) AS n '
-	               'FROM %s l WHERE l.name IS NOT NULL GROUP BY l.item, l.name', c.lines);
-	RETURN $q$(SELECT p.item, coalesce(p.s_window / nullif(p.n_window, 0), p.s_all / nullif(p.n_all, 0)) AS price,
-	           k.category, n.name
-	    FROM pg_temp._br_item_prices p
-	    LEFT JOIN (SELECT DISTINCT ON (k.item) k.item, k.category FROM pg_temp._br_item_categories k
-	               ORDER BY k.item, k.n DESC, k.category) k ON k.item = p.item
-	    LEFT JOIN (SELECT DISTINCT ON (n.item) n.item, n.name FROM pg_temp._br_item_names n
-	               ORDER BY n.item, n.n DESC, n.name COLLATE "C") n ON n.item = p.item)$q$;
+		CREATE TEMP TABLE _br_item_changes ON COMMIT DROP AS
+		SELECT l.item, l.category, l.name, 1 AS lines,
+		       CASE WHEN l.ordered_at OPERATOR(pg_catalog.>=) %5$L::timestamptz THEN %2$s END AS window_sum,
+		       %2$s AS price_sum
+		FROM %1$s l
+		WHERE l._at OPERATOR(pg_catalog.>=) (%3$L::timestamptz OPERATOR(pg_catalog.-) '1 day'::interval)::%7$s AND %4$s
+		UNION ALL
+		SELECT l.item, NULL, NULL, 0, OPERATOR(pg_catalog.-) %2$s, NULL
+		FROM %1$s l
+		WHERE %5$L::timestamptz OPERATOR(pg_catalog.>) %6$L::timestamptz
+		  AND l._at OPERATOR(pg_catalog.>=) (%6$L::timestamptz OPERATOR(pg_catalog.-) '1 day'::interval)::%7$s
+		  AND l._at OPERATOR(pg_catalog.<=) (%5$L::timestamptz OPERATOR(pg_catalog.+) '1 day'::interval)::%7$s
+		  AND l.ordered_at OPERATOR(pg_catalog.>=) %6$L::timestamptz AND l.ordered_at OPERATOR(pg_catalog.<) %5$L::timestamptz
+		  AND NOT %4$s
+		$q$, c.lines, p, m.watermark, bundlerec._is_new_line(m.watermark, m.watermark_orders), new_since, old_since, at_type);
+	IF NOT prices_anew THEN
+		EXECUTE format($q$
+			INSERT INTO %1$I.%2$I AS t (item, window_sum, window_lines, price_sum, price_lines)
+			SELECT x.item, sum(x.window_sum), coalesce(sum(pg_catalog.sign(x.window_sum)), 0)::bigint, sum(x.price_sum), count(x.price_sum)
+			FROM pg_temp._br_item_changes x GROUP BY x.item
+			ON CONFLICT (item) DO UPDATE SET
+				-- no lines in the window: no sum, as a full refresh counts it
+				window_sum = CASE WHEN t.window_lines + excluded.window_lines OPERATOR(pg_catalog.<>) 0
+				                  THEN bundlerec._add(t.window_sum, excluded.window_sum) END,
+				window_lines = t.window_lines + excluded.window_lines,
+				price_sum = bundlerec._add(t.price_sum, excluded.price_sum),
+				price_lines = t.price_lines + excluded.price_lines
+			$q$, sch, bundlerec._phys('_item_prices', NULL, c.cur));
+	END IF;
+	FOREACH t IN ARRAY ARRAY['category', 'name'] LOOP
+		EXECUTE format($q$
+			INSERT INTO %1$I.%2$I AS t (item, %3$I, lines)
+			SELECT x.item, x.%3$I, sum(x.lines)::bigint FROM pg_temp._br_item_changes x
+			WHERE x.lines OPERATOR(pg_catalog.>) 0 AND x.%3$I IS NOT NULL GROUP BY x.item, x.%3$I
+			ON CONFLICT (item, %3$I) DO UPDATE SET lines = t.lines + excluded.lines
+			$q$, sch, bundlerec._phys(CASE t WHEN 'category' THEN '_item_categories' ELSE '_item_names' END, NULL, c.cur), t);
+	END LOOP;
+	DROP TABLE pg_temp._br_item_changes;
 END
 $body$;
 
@@ -615,91 +681,15 @@ SELECT CASE WHEN m.products IS NULL
                         m.products, m.product_columns ->> 'key') END
 $body$;
 
-/*
- * The item attributes (item, price, category, name) that the items stage
- * joins, as a FROM item.  A full refresh reads them from all the lines.
- * An incremental one reads again only the items whose attributes can have
- * changed, exactly: those on the new orders, those with a line at the new
- * watermark (so that the latest order of the lines read, where the price
- * window ends, is the latest of all the lines), and those with a line that
- * the window's move leaves behind; every other item has the same lines in
- * the window and overall, so it keeps its published attributes.  Not with
- * a products source (items holds its names and categories, not the
- * lines'), nor when price_window changed since the last refresh, nor
- * from an items table unlike the declaration.
- */
-CREATE FUNCTION bundlerec._item_attributes_from(c bundlerec._build_context)
-RETURNS text
-LANGUAGE plpgsql VOLATILE
-SET search_path = pg_catalog, pg_temp
-AS $body$
-DECLARE
-	m bundlerec.models := c.m;
-	pw interval := (m.options ->> 'price_window')::interval;
-	old_wm timestamptz := m.watermark;
-	new_wm timestamptz;
-	at_type text;
-	lines regclass := c.lines;
-BEGIN
-	IF bundlerec._order_key(m) <> 'basket' THEN
-		RETURN format('(SELECT a.item, round(a.price, 4) AS price, a.category, a.name FROM %s a)',
-		              bundlerec._item_attributes_distributed(c));
-	END IF;
-	-- the current items must have the declared columns (one made by an
-	-- earlier version may lack one)
-	IF c.incremental AND m.products IS NULL AND m.ordered_at IS NOT NULL AND c.cur ? 'items'
-	   AND ARRAY(SELECT a.attname::text FROM pg_attribute a
-	             WHERE a.attrelid = to_regclass(format('%I.%I', c.sch, c.cur ->> 'items'))
-	               AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum)
-	       = (SELECT d.columns FROM bundlerec.result_tables d WHERE d.name = 'items')
-	   AND (SELECT h.metrics ->> 'price_window' FROM bundlerec.refresh_history h
-	        WHERE h.model = m.name AND h.kind IN ('full', 'incremental') ORDER BY h.id DESC LIMIT 1)
-	       IS NOT DISTINCT FROM m.options ->> 'price_window' THEN
-		SELECT greatest(old_wm, max(d.last_ordered)) INTO new_wm FROM pg_temp._br_delta d;
-		SELECT pg_catalog.format_type(a.atttypid, a.atttypmod) INTO at_type
-		FROM pg_attribute a WHERE a.attrelid = m.source AND a.attname = m.ordered_at;
-		DROP TABLE IF EXISTS pg_temp._br_reread;
-		-- conditions on _at as well, the source's own column, so that an
-		-- index on it finds the lines (a day's slack for any time zone)
-		EXECUTE format($q$
-			CREATE TEMP TABLE _br_reread ON COMMIT DROP AS
-			SELECT d.item FROM pg_temp._br_delta d
-			UNION
-			SELECT l.item FROM %1$s l
-			WHERE l._at OPERATOR(pg_catalog.>=) (%2$L::timestamptz OPERATOR(pg_catalog.-) '1 day'::interval)::%4$s
-			  AND l.ordered_at OPERATOR(pg_catalog.=) %2$L::timestamptz
-			UNION
-			SELECT l.item FROM %1$s l
-			WHERE l._at OPERATOR(pg_catalog.>=) (%3$L::timestamptz OPERATOR(pg_catalog.-) '1 day'::interval)::%4$s
-			  AND l._at OPERATOR(pg_catalog.<=) (%5$L::timestamptz OPERATOR(pg_catalog.+) '1 day'::interval)::%4$s
-			  AND l.ordered_at OPERATOR(pg_catalog.>=) %3$L::timestamptz
-			  AND l.ordered_at OPERATOR(pg_catalog.<) %5$L::timestamptz
-			$q$, lines, new_wm, old_wm - pw, at_type, new_wm - pw);
-		ANALYZE pg_temp._br_reread;
-		DROP VIEW IF EXISTS pg_temp._br_reread_lines;
-		EXECUTE format('CREATE TEMP VIEW _br_reread_lines AS SELECT l.* FROM %s l '
-		               'WHERE l.item IN (SELECT r.item FROM pg_temp._br_reread r)', lines);
-		lines := 'pg_temp._br_reread_lines'::regclass;
-	END IF;
-	RETURN format($q$(SELECT a.item, round(a.price, 4) AS price, a.category, a.name
-		FROM bundlerec._item_attributes(%1$L::regclass, 'basket', 'item', %2$L, %3$L, %4$L, %5$L, %6$L::interval) a%7$s)$q$,
-		lines, CASE WHEN m.price IS NOT NULL THEN 'price' END, CASE WHEN m.ordered_at IS NOT NULL THEN 'ordered_at' END,
-		CASE WHEN m.category IS NOT NULL THEN 'category' END, CASE WHEN m.item_name IS NOT NULL THEN 'name' END,
-		pw, CASE WHEN lines <> c.lines THEN format(
-			' UNION ALL SELECT i.item, i.price, i.category, i.name FROM %I.%I i '
-			'WHERE NOT EXISTS (SELECT FROM pg_temp._br_reread r WHERE r.item OPERATOR(pg_catalog.=) i.item)',
-			c.sch, c.cur ->> 'items') ELSE '' END);
-END
-$body$;
-
 -- Stage "items": Item statistics from the counts and the lines: category, current price, popularity, name.  Returns its rows.
--- Price, category and name are bundlerec._item_attributes' (the price
--- rounded to 4 places), read by _item_attributes_from: from all the lines
--- on a full refresh, for the items whose attributes can have changed on an
--- incremental one, so that it gives items what a full one does.  A
--- products source's name and category come first, the lines' are the
--- fallback.  name is last among the declared columns (a view only grows
--- at its end).
+-- Price, category and name come from the refresh state _item_state keeps
+-- (the price rounded to 4 places): the mean of the positive, finite prices
+-- within price_window before the latest order (else of all of them), the
+-- most frequent category (a tie to the smallest) and name (a tie to the
+-- smallest in byte order), as bundlerec._item_attributes reads them from
+-- the lines.  A products source's name and category come first, the
+-- lines' are the fallback.  name is last among the declared columns (a
+-- view only grows at its end).
 CREATE FUNCTION bundlerec._stage_items(c bundlerec._build_context)
 RETURNS bigint
 LANGUAGE plpgsql VOLATILE
@@ -710,9 +700,18 @@ DECLARE
 	sch text := c.sch;
 	n bigint;
 BEGIN
+	PERFORM bundlerec._item_state(c);
 	EXECUTE format($q$
 		CREATE TABLE %1$I.%2$I AS
-		WITH ci AS (%6$s)
+		WITH a AS (
+			SELECT pr.item,
+			       round(coalesce(pr.window_sum / nullif(pr.window_lines, 0), pr.price_sum / nullif(pr.price_lines, 0)), 4) AS price,
+			       k.category, nm.name
+			FROM %1$I.%8$I pr
+			LEFT JOIN (SELECT DISTINCT ON (k.item) k.item, k.category FROM %1$I.%9$I k
+			           ORDER BY k.item, k.lines DESC, k.category) k ON k.item = pr.item
+			LEFT JOIN (SELECT DISTINCT ON (nm.item) nm.item, nm.name FROM %1$I.%10$I nm
+			           ORDER BY nm.item, nm.lines DESC, nm.name COLLATE "C") nm ON nm.item = pr.item)
 		SELECT c.item, coalesce(p.category, a.category) AS category, c.orders, coalesce(ci.customers, 0) AS customers,
 		       c.quantity, c.revenue, a.price,
 		       c.orders::float8 / %4$s AS support,
@@ -720,19 +719,16 @@ BEGIN
 		       row_number() OVER (PARTITION BY coalesce(p.category, a.category) ORDER BY c.orders DESC, c.item COLLATE "C")::integer AS category_rank,
 		       c.first_ordered, c.last_ordered, coalesce(p.name, a.name) AS name
 		FROM %1$I.%5$I c
-		JOIN %3$s a ON a.item = c.item
-		LEFT JOIN ci ON ci.item = c.item
+		JOIN a ON a.item = c.item
+		LEFT JOIN (%6$s) ci ON ci.item = c.item
 		LEFT JOIN (%7$s) p ON p.item = c.item
-		$q$, sch, bundlerec._phys('items', c.sfx), bundlerec._item_attributes_from(c), c.n_baskets,
+		$q$, sch, bundlerec._phys('items', c.sfx), NULL, c.n_baskets,
 		bundlerec._current(c, '_item_counts'),
-		CASE WHEN m.customer IS NOT NULL THEN format('SELECT item, count(*) AS customers FROM %I.%I GROUP BY item', sch, bundlerec._current(c, 'customer_items'))
+		CASE WHEN m.customer IS NOT NULL THEN format('SELECT x.item, x.customers FROM %I.%I x', sch, bundlerec._current(c, '_item_customers'))
 		     ELSE 'SELECT NULL::text AS item, 0::bigint AS customers WHERE false' END,
-		bundlerec._product_attributes(m));
+		bundlerec._product_attributes(m), bundlerec._current(c, '_item_prices'),
+		bundlerec._current(c, '_item_categories'), bundlerec._current(c, '_item_names'));
 	GET DIAGNOSTICS n = ROW_COUNT;
-	IF to_regclass('pg_temp._br_reread') IS NOT NULL THEN
-		DROP VIEW pg_temp._br_reread_lines;
-		DROP TABLE pg_temp._br_reread;
-	END IF;
 	RETURN n;
 END
 $body$;
@@ -1320,7 +1316,8 @@ BEGIN
 			RAISE EXCEPTION 'bundlerec %: table % was built with columns %, not the declared %', m.name, r.name, cols, r.columns
 				USING ERRCODE = 'internal_error', HINT = 'This is a bug in bundlerec; please report it.';
 		END IF;
-		IF NOT EXISTS (SELECT 1 FROM pg_index i WHERE i.indrelid = format('%I.%I', sch, t)::regclass AND i.indisprimary) THEN
+		IF r.primary_key <> '{}'
+		   AND NOT EXISTS (SELECT 1 FROM pg_index i WHERE i.indrelid = format('%I.%I', sch, t)::regclass AND i.indisprimary) THEN
 			EXECUTE format('ALTER TABLE %I.%I ADD PRIMARY KEY (%s)', sch, t,
 			               (SELECT string_agg(quote_ident(c), ', ') FROM unnest(r.primary_key) c));
 		END IF;

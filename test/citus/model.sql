@@ -10,7 +10,7 @@ SET client_min_messages = warning;
 CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION IF NOT EXISTS bundlerec;
 
-SELECT plan(22);
+SELECT plan(23);
 
 CREATE SCHEMA shop;
 SET search_path = shop, public;
@@ -78,9 +78,12 @@ FROM ctx;
 SELECT matches(plan_text('SELECT item, count(DISTINCT _b), sum(quantity) FROM pg_temp.dist_lines GROUP BY item'),
 	'Task.*\n(.*\n)*.*Group Key: lines_dist.item\n',
 	'EXPLAIN: item counts by the order column are grouped by item alone on the workers');
-SELECT matches(bundlerec._item_attributes_from(c), '_br_item_prices',
-	'the items stage reads prices, categories and names grouped on the workers')
-FROM ctx;
+SELECT matches(plan_text('SELECT l.item, sum(l.price) FILTER (WHERE l.ordered_at >= now()), count(l.price) FROM pg_temp.dist_lines l GROUP BY l.item'),
+	'Task.*\n(.*\n)*.*Group Key: lines_dist.item\n',
+	'EXPLAIN: the items stage''s price sums are grouped by item on the workers');
+SELECT matches(plan_text('SELECT l.item, l.category, count(*) FROM pg_temp.dist_lines l GROUP BY l.item, l.category'),
+	'Task.*\n(.*\n)*.*Group Key: lines_dist.item, ',
+	'EXPLAIN: the items stage''s lines per category are grouped on the workers');
 DROP VIEW dist_lines;
 RESET citus.enable_ddl_propagation;
 

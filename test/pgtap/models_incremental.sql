@@ -1,8 +1,9 @@
 -- models_incremental.sql: an incremental refresh against a full refresh of
 -- the same lines, for every published table.
 --   1. Counted and rebuilt results (customers, customer_items, items, pairs,
---      rules, item_bundles) equal those of a twin model refreshed in full;
---      the new pairs wait in _pair_delta.
+--      rules, item_bundles, and the refresh state _item_counts,
+--      _item_customers, _item_prices) equal those of a twin model refreshed
+--      in full; the new pairs wait in _pair_delta.
 --   2. "Per customer" results (recommendations, customer_bundles): the
 --      customers with new orders get exactly the rows a full refresh gives
 --      them; every other customer keeps the rows of the previous refresh.
@@ -23,23 +24,25 @@
 --      the search for new lines compares on the source's own column: new
 --      orders after the watermark and new orders at its very day are found
 --      and counted as a full refresh counts them.
---   7. Pair changes into _pair_delta, then folded: the first incremental
---      refresh's changes go into a new copy of it, a second one's (few
---      beside those) in place, and one that brings them past a quarter of
---      _pair_counts folds them in (_pair_delta empty); the pair counts and
---      pairs equal a full refresh's at every step.
+--   7. Pair changes into _pair_delta, then folded: each incremental
+--      refresh appends its changes in place, a row per pair changed (a
+--      pair may have several rows), and one that brings them past a
+--      quarter of _pair_counts folds them in (_pair_delta empty); the pair
+--      counts and pairs equal a full refresh's at every step.
 --   8. A current table without the declared columns (as one made by an
 --      earlier version would be): a per-customer or "model" result is built
 --      anew instead of written in place or kept, and a count table makes
 --      the refresh a full one.
---   9. Item attributes: an incremental refresh reads again only the items
---      whose price, category or name can have changed (on the new orders,
---      at the new watermark, or with a line the price window leaves
---      behind); items still equal a full refresh's, with a short window
---      that moves past an untouched item's lines, categories and names that
---      the new orders outvote, after price_window changes, and from an
---      items table without the declared columns; an item that cannot have
---      changed keeps what was published.
+--   9. Item attributes from refresh state (_item_prices, _item_categories,
+--      _item_names), which an incremental refresh brings up to date from
+--      the new lines and the lines the price window leaves behind: items
+--      and the state equal a full refresh's, with a short window that
+--      moves past an untouched item's lines, categories and names that the
+--      new orders outvote, after price_window changes, and from an items
+--      table without the declared columns; items' price, category and name
+--      equal bundlerec._item_attributes' (the C reader) over all the lines;
+--      an item not on the new orders is not read again (a name marked in
+--      its state is published).
 -- The model without embeddings is deterministic; floating-point columns are
 -- compared to 10 decimals, since sums over rows in a different order may
 -- differ in the last bit.
@@ -48,7 +51,7 @@ SET client_min_messages = warning;
 CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION IF NOT EXISTS bundlerec;
 BEGIN;
-SELECT plan(61);
+SELECT plan(73);
 
 -- 420 orders over 40 customers and 90 items; the last 20 (after the cut)
 -- come from 7 customers, one of them new, plus a late line in an old order.
@@ -126,7 +129,8 @@ SELECT is(ARRAY(SELECT last_refresh_kind FROM bundlerec.models WHERE name IN ('m
 ------------------------------------------------------------------------------
 SELECT bag_eq(format('SELECT * FROM bundlerec_mi.%I', t), format('SELECT * FROM bundlerec_mi_full.%I', t),
 	format('incremental = full: %s', t))
-FROM unnest(ARRAY['customers', 'customer_items', 'items', 'pairs', 'rules', 'item_bundles']) t;
+FROM unnest(ARRAY['customers', 'customer_items', 'items', 'pairs', 'rules', 'item_bundles',
+                   '_item_counts', '_item_customers', '_item_prices']) t;
 SELECT ok((SELECT count(*) FROM bundlerec_mi._pair_delta) BETWEEN 1 AND (SELECT count(*) FROM bundlerec_mi._pair_counts) / 4,
 	'the new orders'' pairs wait in _pair_delta, not yet folded into _pair_counts (which pairs reads with it)');
 SELECT ok((SELECT count(*) FROM bundlerec_mi.rules) > 0 AND (SELECT count(*) FROM bundlerec_mi.item_bundles) > 0,
@@ -273,23 +277,29 @@ BEGIN
 END
 $f$;
 SELECT count(*) AS n FROM bundlerec.refresh('mi_f') \gset
+CREATE TABLE mi_f_step0 AS SELECT tables ->> '_pair_delta' AS tab FROM bundlerec.models WHERE name = 'mi_f';
 INSERT INTO mi_fold SELECT * FROM mi_fold_all WHERE b BETWEEN 401 AND 420;
 SELECT count(*) AS n FROM bundlerec.refresh('mi_f', incremental => true) \gset
 CREATE TABLE mi_f_step1 AS
 	SELECT (SELECT sum(count) FROM bundlerec_mi_f._pair_delta) AS n,
+	       (SELECT count(*) FROM bundlerec_mi_f._pair_delta) AS delta_rows,
 	       (SELECT count(*) FROM bundlerec_mi_f._pair_counts) AS base_pairs,
 	       (SELECT tables ->> '_pair_delta' FROM bundlerec.models WHERE name = 'mi_f') AS tab;
 INSERT INTO mi_fold SELECT * FROM mi_fold_all WHERE b = 421;
 SELECT count(*) AS n FROM bundlerec.refresh('mi_f', incremental => true) \gset
 SELECT count(*) AS n FROM bundlerec.refresh('mi_f_full') \gset
 SELECT ok((SELECT n FROM mi_f_step1) = (SELECT sum(k * (k - 1) / 2) FROM (SELECT count(DISTINCT i) AS k FROM mi_fold_all WHERE b BETWEEN 401 AND 420 GROUP BY b) x)
-          AND (SELECT tab FROM mi_f_step1) <> (SELECT tables ->> '_pair_delta' FROM bundlerec.models WHERE name = 'mi_f_full'),
-	'20 new orders: their pairs wait in _pair_delta, a new copy of it (the table waiting was empty)');
+          AND (SELECT tab FROM mi_f_step1) = (SELECT tab FROM mi_f_step0),
+	'20 new orders: their pairs wait in _pair_delta, appended to the table the full refresh made');
 SELECT is((SELECT sum(count) FROM bundlerec_mi_f._pair_delta) - (SELECT n FROM mi_f_step1),
 	(SELECT sum(k * (k - 1) / 2) FROM (SELECT count(DISTINCT i) AS k FROM mi_fold_all WHERE b = 421 GROUP BY b) x),
 	'one more order: _pair_delta grew by its pairs');
+SELECT is((SELECT count(*) FROM bundlerec_mi_f._pair_delta) - (SELECT delta_rows FROM mi_f_step1),
+	(SELECT count(*) FROM (SELECT DISTINCT least(x.i, y.i), greatest(x.i, y.i) FROM mi_fold_all x JOIN mi_fold_all y ON y.b = x.b AND y.i <> x.i
+	                       WHERE x.b = 421) p),
+	'one more order: a row appended per pair of it, whether or not the pair was waiting already (no key kept)');
 SELECT is((SELECT tables ->> '_pair_delta' FROM bundlerec.models WHERE name = 'mi_f'), (SELECT tab FROM mi_f_step1),
-	'one more order: its pairs were added in place (the same table)');
+	'one more order: its pairs were appended in place (the same table)');
 SELECT set_eq($$SELECT * FROM mi_pair_counts('bundlerec_mi_f')$$, $$SELECT * FROM mi_pair_counts('bundlerec_mi_f_full')$$,
 	'after both, _pair_counts + _pair_delta = a full refresh''s counts');
 SELECT bag_eq('SELECT * FROM bundlerec_mi_f.pairs', 'SELECT * FROM bundlerec_mi_f_full.pairs',
@@ -366,7 +376,16 @@ INSERT INTO mi_at_lines SELECT * FROM mi_at_all WHERE ordered_at > '2024-01-17 1
 SELECT count(*) AS n FROM bundlerec.refresh('mi_at', incremental => true) \gset
 SELECT count(*) AS n FROM bundlerec.refresh('mi_at_full') \gset
 SELECT bag_eq('SELECT * FROM bundlerec_mi_at.items', 'SELECT * FROM bundlerec_mi_at_full.items',
-	'item attributes read again where they can change: items = a full refresh''s');
+	'item attributes from the refresh state: items = a full refresh''s');
+SELECT bag_eq(format('SELECT * FROM bundlerec_mi_at.%I', t), format('SELECT * FROM bundlerec_mi_at_full.%I', t),
+	format('refresh state %s = a full refresh''s', t))
+FROM unnest(ARRAY['_item_prices', '_item_categories', '_item_names', '_item_customers']) t;
+-- a second algorithm: the C reader's mean and most frequent values over
+-- the lines (the one bundle scoring uses)
+SELECT bag_eq('SELECT item, price, category, name FROM bundlerec_mi_at.items',
+	$$SELECT item, round(price, 4), category, name FROM bundlerec._item_attributes('mi_at_lines', 'basket', 'item', 'price',
+	  'ordered_at', 'category', 'name', '2 days')$$,
+	'items'' price, category and name = bundlerec._item_attributes over all the lines');
 SELECT ok((SELECT count(*) FROM mi_at_before b JOIN bundlerec_mi_at.items a USING (item)
            WHERE a.price <> b.price
              AND item NOT IN (SELECT item FROM mi_at_all WHERE ordered_at > '2024-01-17 16:00+00')) > 0,
@@ -382,19 +401,25 @@ SELECT is((SELECT last_refresh_kind FROM bundlerec.models WHERE name = 'mi_at'),
 	'a changed price_window: still an incremental refresh');
 SELECT bag_eq('SELECT * FROM bundlerec_mi_at.items', 'SELECT * FROM bundlerec_mi_at_full.items',
 	'after price_window changed: items = a full refresh''s');
--- an item that cannot have changed keeps what was published: one marked
--- in items (not on the new order; the window's start moves by a minute,
--- past no line) stays marked, and every other item equals a full refresh's
-SELECT item AS kept FROM bundlerec_mi_at.items WHERE item <> 'i7' ORDER BY item LIMIT 1 \gset
-UPDATE bundlerec_mi_at.items SET name = 'kept' WHERE item = :'kept';
+SELECT bag_eq(format('SELECT * FROM bundlerec_mi_at.%I', t), format('SELECT * FROM bundlerec_mi_at_full.%I', t),
+	format('after price_window changed: refresh state %s = a full refresh''s', t))
+FROM unnest(ARRAY['_item_prices', '_item_categories', '_item_names']) t;
+-- the items stage follows the change: an item not on the new orders, whose
+-- lines the window's move (a minute) passes by, is not read again, so a
+-- name marked in its refresh state is what items publishes, and every other
+-- item equals a full refresh's
+SELECT item AS kept, name AS kept_name FROM bundlerec_mi_at.items WHERE item <> 'i7' ORDER BY item LIMIT 1 \gset
+UPDATE bundlerec_mi_at._item_names SET lines = lines + 1000, name = 'kept'
+WHERE (item, name) = (SELECT item, name FROM bundlerec_mi_at.items WHERE item = :'kept');
 INSERT INTO mi_at_lines VALUES ('y2', 'i7', 'c2', '2025-01-01 00:01+00', 1, 60, 'k2', 'old i7');
 SELECT count(*) AS n FROM bundlerec.refresh('mi_at', incremental => true) \gset
 SELECT count(*) AS n FROM bundlerec.refresh('mi_at_full') \gset
 SELECT is((SELECT name FROM bundlerec_mi_at.items WHERE item = :'kept'), 'kept',
-	'an item that cannot have changed keeps its published attributes (not read again)');
+	'an item not on the new orders is not read again: items follows its refresh state');
 SELECT bag_eq(format('SELECT * FROM bundlerec_mi_at.items WHERE item <> %L', :'kept'),
 	format('SELECT * FROM bundlerec_mi_at_full.items WHERE item <> %L', :'kept'),
 	'every other item = a full refresh''s');
+UPDATE bundlerec_mi_at._item_names SET lines = lines - 1000, name = :'kept_name' WHERE (item, name) = (:'kept', 'kept');
 -- a current items table without the declared columns: read in full
 SELECT format('ALTER TABLE bundlerec_mi_at.%I RENAME COLUMN name TO name_old', tables ->> 'items') AS alter4
 FROM bundlerec.models WHERE name = 'mi_at' \gset
