@@ -815,6 +815,22 @@ $$;
 COMMENT ON FUNCTION bundlerec._ease_weights(regclass, text, text, double precision, integer, integer) IS
 	'signed EASE item-item weights over baskets (or customers) x items, the top_k largest |B_ij| per item: the single engine entry of the model stages';
 
+CREATE FUNCTION bundlerec.sparse_ease(
+	source regclass,
+	customer text,
+	item text,
+	weight text DEFAULT NULL,
+	regularization double precision DEFAULT 100,
+	top_k integer DEFAULT 100,
+	min_count integer DEFAULT 1,
+	neighborhood integer DEFAULT 200)
+RETURNS SETOF bundlerec.neighbor
+	AS 'MODULE_PATHNAME', 'sparse_ease_train'
+	LANGUAGE C STABLE PARALLEL RESTRICTED;
+
+COMMENT ON FUNCTION bundlerec.sparse_ease(regclass, text, text, text, double precision, integer, integer, integer) IS
+	'approximate EASE for large catalogues: each item''s column of B is the ridge regression of the item on its neighborhood most co-bought items (dense EASE when that covers the catalogue); the top_k weights of largest magnitude of each item, signed';
+
 CREATE FUNCTION bundlerec.item_neighbors(
 	source regclass,
 	customer text,
