@@ -7,187 +7,335 @@
  *	  G = X'X.  Here S is restricted to the `neighborhood` items that share
  *	  the most customers with j (items sharing none with j are left out:
  *	  their weight comes only through other items), so each item costs one
- *	  m x m Cholesky solve (LAPACK dposv) and memory is O(items + m^2 + items * m), never
- *	  items^2.  When every co-bought item fits in the neighbourhood and
- *	  every pair of items is co-bought, the result equals dense EASE, signs
- *	  included.  Chosen over SANSA (sparse LDL^T + approximate inverse):
- *	  exact in the limit, no extra library, and every step is bounded.
+ *	  m x m Cholesky solve (LAPACK dposv).  When every co-bought item fits in
+ *	  the neighbourhood and every pair of items is co-bought, the result
+ *	  equals dense EASE, signs included.  Chosen over SANSA (sparse LDL^T +
+ *	  approximate inverse): exact in the limit, no extra library, and every
+ *	  step is bounded.
+ *
+ *	  One pass over the baskets builds the nonzero upper triangle of G
+ *	  (CSR by item, partners ascending) and each item's neighbourhood; each
+ *	  solve then reads G_SS from the CSR instead of rescanning baskets.
+ *	  Memory, charged to bundlerec.memory_limit: 12 bytes per co-bought
+ *	  pair (up to twice that while the arrays grow), 20 bytes per
+ *	  neighbourhood entry (at most items x neighborhood), 8 * neighborhood^2
+ *	  for one solve, and the interactions.
  */
 #include "postgres.h"
 
 #include <math.h>
 
 #include "catalog/pg_type.h"
-#include "funcapi.h"
 #include "miscadmin.h"
 #include "utils/builtins.h"
+#include "utils/memutils.h"
 
-#include "interactions.h"
+#include "ease.h"
 #include "linalg.h"
-#include "output.h"
 #include "topk.h"
-
-PG_FUNCTION_INFO_V1(sparse_ease_train);
 
 /* One weight B_item,target found while solving target's column. */
 typedef struct SparseWeight
 {
 	int32		item;			/* kept index of the regressor */
 	int32		target;			/* kept index of the solved column */
-	float		weight;
-	int32		common;			/* G_item,target */
-	int32		item_rank;		/* key order of item, then target */
-	int32		target_rank;
+	double		weight;
 } SparseWeight;
 
 typedef struct SparseEase
 {
 	const Interactions *m;
-	bool		binary;
-	int32		n;				/* kept items */
-	int32	   *keep;			/* column -> kept index or -1 */
-	int32	   *kept_col;
-	double	   *acc;			/* n: co-occurrence of the current item */
-	int32	   *touched;		/* kept indexes with acc != 0 */
+	const EaseParams *p;
+	const EaseItems *items;
+	Budget	   *budget;
+	int32		n;				/* kept items, numbered in key order */
+	int32		hood;			/* neighbourhood width */
+	/* G's nonzero upper triangle: row i holds partners > i, ascending */
+	int64	   *start;			/* n + 1 */
+	int32	   *partner;
+	double	   *gram;
+	int64		n_pairs;
+	int64		cap;
+	double	   *diag;			/* G_ii */
+	/* each item's neighbourhood: hood_id[hood_start[i]..], ascending */
+	int64	   *hood_start;		/* n + 1 */
+	int32	   *hood_id;
+	int64		n_hood;
+	int64		hood_cap;
+	/* scratch */
+	double	   *acc;			/* n: Gram row being built */
+	int32	   *touched;
 	int32	   *slot;			/* kept index -> position in S, or -1 */
 } SparseEase;
 
-static void
-CheckArgs(double lambda, int top_k, int min_count, int hood)
+static int
+CompareInt32(const void *x, const void *y)
 {
-	if (!(lambda > 0) || isinf(lambda))
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("regularization must be a finite number > 0, not %g", lambda),
-				 errhint("EASE works best with a large regularization, typically 10 to 1000; pick it on held-out orders.")));
-	if (top_k < 1)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("top_k must be at least 1, not %d", top_k),
-				 errhint("top_k is the number of weights kept per item, for example 100.")));
-	if (min_count < 1)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("min_count must be at least 1, not %d", min_count),
-				 errhint("min_count drops items bought by fewer customers.")));
-	if (hood < 1 || hood > 2000)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("neighborhood must be between 1 and 2000, not %d", hood),
-				 errhint("neighborhood is the number of co-bought items each item is regressed on, for example 200.")));
-}
+	int32		a = *(const int32 *) x,
+				b = *(const int32 *) y;
 
-static inline double
-LineWeight(const SparseEase *s, int64 pos, bool by_row)
-{
-	if (s->binary)
-		return 1.0;
-	return by_row ? s->m->row_weight[pos] : s->m->col_weight[pos];
+	return (a > b) - (a < b);
 }
 
 /*
- * Gram row of kept item k into acc (only kept items with slot >= 0 when
- * restricted, all otherwise); returns how many entries were touched.
+ * Capacity for "want" entries of "per" bytes each, grown from "cap" by
+ * doubling while the budget allows, or an error naming the setting.
  */
+static int64
+NewCapacity(SparseEase *s, int64 cap, int64 want, Size per, int32 row)
+{
+	double		limit = (double) bundlerec_memory_limit_kb * 1024.0;
+	int64		grown = Max(want, cap * 2);
+
+	/* doubling past the limit: ask only for what is needed */
+	if ((double) s->budget->used + (double) (grown - cap) * per > limit)
+		grown = want;
+	if ((double) s->budget->used + (double) (grown - cap) * per > limit ||
+		(double) grown * per > (double) MaxAllocHugeSize)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("sparse EASE over %d items needs more memory than bundlerec.memory_limit allows", s->n),
+				 errdetail("After %d of %d items it holds " INT64_FORMAT " co-bought pairs (12 bytes each) and %zu kB in all; the limit is %d kB.",
+						   row + 1, s->n, s->n_pairs, s->budget->used / 1024, bundlerec_memory_limit_kb),
+				 errhint("Raise bundlerec.memory_limit, raise min_count so that fewer items and pairs are kept, or lower neighborhood.")));
+	return grown;
+}
+
+/* A charged array of "elem"-byte entries grown from oldcap to newcap. */
+static void *
+GrowArray(SparseEase *s, void *ptr, Size elem, int64 oldcap, int64 newcap)
+{
+	if (ptr == NULL)
+		return BudgetAlloc(s->budget, elem * newcap);
+	return BudgetRealloc(s->budget, ptr, elem * oldcap, elem * newcap);
+}
+
+/* Room for "extra" more pairs and neighbourhood entries while at item row. */
+static void
+Reserve(SparseEase *s, int64 pairs, int64 hood, int32 row)
+{
+	if (s->n_pairs + pairs > s->cap)
+	{
+		int64		cap = NewCapacity(s, s->cap, s->n_pairs + pairs,
+									  sizeof(int32) + sizeof(double), row);
+
+		s->partner = GrowArray(s, s->partner, sizeof(int32), s->cap, cap);
+		s->gram = GrowArray(s, s->gram, sizeof(double), s->cap, cap);
+		s->cap = cap;
+	}
+	if (s->n_hood + hood > s->hood_cap)
+	{
+		int64		cap = NewCapacity(s, s->hood_cap, s->n_hood + hood,
+									  sizeof(int32), row);
+
+		s->hood_id = GrowArray(s, s->hood_id, sizeof(int32), s->hood_cap, cap);
+		s->hood_cap = cap;
+	}
+}
+
+/* Gram row of kept item j into acc; returns how many entries it touched. */
 static int32
-GramRow(SparseEase *s, int32 k, bool restricted, double *out, int32 stride)
+GramRow(SparseEase *s, int32 j)
 {
 	const Interactions *m = s->m;
-	int32		c = s->kept_col[k];
+	const int32 *keep = s->items->keep;
+	bool		binary = s->p->binary;
+	int32		c = s->items->kept_col[j];
 	int32		nt = 0;
 	int64		p;
 
 	for (p = m->col_start[c]; p < m->col_start[c + 1]; p++)
 	{
 		int32		u = m->col_customer[p];
-		double		wk = LineWeight(s, p, false);
+		double		wj = binary ? 1.0 : m->col_weight[p];
 		int64		q;
 
 		for (q = m->row_start[u]; q < m->row_start[u + 1]; q++)
 		{
-			int32		t = s->keep[m->row_item[q]];
+			int32		t = keep[m->row_item[q]];
 
 			if (t < 0)
 				continue;
-			if (restricted)
-			{
-				if (s->slot[t] >= 0)
-					out[(Size) s->slot[t] * stride] += wk * LineWeight(s, q, true);
-			}
-			else
-			{
-				if (s->acc[t] == 0)
-					s->touched[nt++] = t;
-				s->acc[t] += wk * LineWeight(s, q, true);
-			}
+			if (s->acc[t] == 0)
+				s->touched[nt++] = t;
+			s->acc[t] += wj * (binary ? 1.0 : m->row_weight[q]);
 		}
 	}
 	return nt;
 }
 
-/* Column j of B on its neighbourhood; appends to *w. */
+/*
+ * One pass over the baskets: G's diagonal, its upper triangle as CSR, and
+ * each item's `hood` most co-bought partners (ties to the smaller key).
+ */
 static void
-SolveColumn(SparseEase *s, int32 j, int hood, double lambda, int32 *rank,
-			double *a, double *rhs, SparseWeight *w, int64 *nw)
+BuildPairs(SparseEase *s)
 {
+	int32		j,
+				i;
 	TopK		top;
-	int32		nt,
-				i,
-				r,
-				mm,
-				info;
-	int			one = 1;
 
-	nt = GramRow(s, j, false, NULL, 0);
-	TopKInit(&top, hood);
-	for (i = 0; i < nt; i++)
+	s->start = BudgetAlloc(s->budget, sizeof(int64) * (s->n + 1));
+	s->diag = BudgetAlloc(s->budget, sizeof(double) * s->n);
+	s->hood_start = BudgetAlloc(s->budget, sizeof(int64) * (s->n + 1));
+	TopKInit(&top, s->hood);
+	for (j = 0; j < s->n; j++)
 	{
-		int32		t = s->touched[i];
+		int32		nt,
+					up = 0;
+		int32	   *row;
 
-		if (t != j)
+		CHECK_FOR_INTERRUPTS();
+		nt = GramRow(s, j);
+		top.n = 0;
+		for (i = 0; i < nt; i++)
+		{
+			int32		t = s->touched[i];
+
+			if (t == j)
+				continue;
 			TopKPush(&top, s->acc[t], t);
+			up += (t > j);
+		}
+		Reserve(s, up, top.n, j);
+		s->hood_start[j] = s->n_hood;
+		memcpy(s->hood_id + s->n_hood, top.id, sizeof(int32) * top.n);
+		qsort(s->hood_id + s->n_hood, top.n, sizeof(int32), CompareInt32);
+		s->n_hood += top.n;
+
+		/* partners above j, ascending, appended as row j */
+		s->start[j] = s->n_pairs;
+		row = s->partner + s->n_pairs;
+		up = 0;
+		for (i = 0; i < nt; i++)
+			if (s->touched[i] > j)
+				row[up++] = s->touched[i];
+		qsort(row, up, sizeof(int32), CompareInt32);
+		for (i = 0; i < up; i++)
+			s->gram[s->n_pairs + i] = s->acc[row[i]];
+		s->n_pairs += up;
+		s->diag[j] = s->acc[j];
+		for (i = 0; i < nt; i++)
+			s->acc[s->touched[i]] = 0;
 	}
-	TopKSort(&top);
-	mm = top.n;
+	s->start[s->n] = s->n_pairs;
+	s->hood_start[s->n] = s->n_hood;
+	pfree(top.score);
+	pfree(top.id);
+}
+
+/* G_ab (a != b) from the CSR, 0 when never co-bought. */
+static double
+PairGram(const SparseEase *s, int32 a, int32 b)
+{
+	int32		lo_id = Min(a, b),
+				hi_id = Max(a, b);
+	int64		lo = s->start[lo_id],
+				hi = s->start[lo_id + 1];
+
+	while (lo < hi)
+	{
+		int64		mid = lo + (hi - lo) / 2;
+
+		if (s->partner[mid] < hi_id)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo < s->start[lo_id + 1] && s->partner[lo] == hi_id)
+		return s->gram[lo];
+	return 0;
+}
+
+/*
+ * G_SS + lambda I into the lower triangle of a (column-major, mm x mm) for
+ * S = hood ascending: walk row r's partners when that is short, else
+ * look each later member of S up.
+ */
+static void
+FillGram(SparseEase *s, const int32 *hood, int32 mm, double *a)
+{
+	int32		r,
+				q;
+
 	for (r = 0; r < mm; r++)
 	{
-		int32		t = top.id[r];
+		int32		i = hood[r];
+		int64		lo = s->start[i],
+					hi = s->start[i + 1];
+		double	   *col = a + (Size) r * mm;
 
-		s->slot[t] = r;
-		rhs[r] = s->acc[t];
-	}
-	for (i = 0; i < nt; i++)
-		s->acc[s->touched[i]] = 0;
-
-	if (mm > 0)
-	{
-		memset(a, 0, sizeof(double) * (Size) mm * mm);
-		for (r = 0; r < mm; r++)
+		memset(col + r, 0, sizeof(double) * (mm - r));
+		col[r] = s->diag[i] + s->p->lambda;
+		if (hi - lo <= 8 * (int64) (mm - r))
 		{
-			GramRow(s, top.id[r], true, a + r, mm);
-			a[(Size) r * mm + r] += lambda;
+			for (; lo < hi; lo++)
+			{
+				int32		k = s->slot[s->partner[lo]];
+
+				/* partners above i sit later in the ascending S */
+				if (k >= 0)
+					col[k] = s->gram[lo];
+			}
+			continue;
 		}
-		dposv_("L", &mm, &one, a, &mm, rhs, &mm, &info);
-		if (info != 0)
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("X'X + regularization * I is singular at regularization %g", lambda),
-					 errhint("Use a positive regularization, for example 100.")));
+		for (q = r + 1; q < mm && lo < hi; q++)
+		{
+			int32		t = hood[q];
+			int64		l = lo,
+						h = hi;
+
+			while (l < h)
+			{
+				int64		mid = l + (h - l) / 2;
+
+				if (s->partner[mid] < t)
+					l = mid + 1;
+				else
+					h = mid;
+			}
+			if (l < hi && s->partner[l] == t)
+				col[q] = s->gram[l];
+			lo = l;
+		}
 	}
+}
+
+/* Column j of B on its neighbourhood, appended to w. */
+static void
+SolveColumn(SparseEase *s, int32 j, double *a, double *rhs,
+			SparseWeight *w, int64 *nw)
+{
+	const int32 *hood = s->hood_id + s->hood_start[j];
+	int			mm = (int) (s->hood_start[j + 1] - s->hood_start[j]),
+				one = 1,
+				info,
+				r;
+
+	if (mm == 0)
+		return;
+	for (r = 0; r < mm; r++)
+	{
+		s->slot[hood[r]] = r;
+		rhs[r] = PairGram(s, hood[r], j);
+	}
+	FillGram(s, hood, mm, a);
+	for (r = 0; r < mm; r++)
+		s->slot[hood[r]] = -1;
+	dposv_("L", &mm, &one, a, &mm, rhs, &mm, &info);
+	if (info != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("X'X + regularization * I is singular at regularization %g", s->p->lambda),
+				 errhint("Use a positive regularization, for example 100.")));
 	for (r = 0; r < mm; r++)
 	{
 		SparseWeight *e = &w[(*nw)++];
 
-		e->item = top.id[r];
+		e->item = hood[r];
 		e->target = j;
-		e->weight = (float) rhs[r];
-		e->common = (int32) Min(top.score[r], (double) PG_INT32_MAX);
-		e->item_rank = rank[s->kept_col[e->item]];
-		e->target_rank = rank[s->kept_col[j]];
-		s->slot[top.id[r]] = -1;
+		e->weight = rhs[r];
 	}
-	pfree(top.score);
-	pfree(top.id);
 }
 
 static int
@@ -196,121 +344,105 @@ WeightByItem(const void *x, const void *y)
 	const SparseWeight *a = x,
 			   *b = y;
 
-	if (a->item_rank != b->item_rank)
-		return (a->item_rank > b->item_rank) - (a->item_rank < b->item_rank);
-	return (a->target_rank > b->target_rank) - (a->target_rank < b->target_rank);
+	if (a->item != b->item)
+		return (a->item > b->item) - (a->item < b->item);
+	return (a->target > b->target) - (a->target < b->target);
 }
 
-/*
- * sparse_ease(source, customer, item, weight, regularization, top_k,
- *			   min_count, neighborhood)
- *	  The top_k weights B_ij of largest magnitude of each item i, signed.
- */
-Datum
-sparse_ease_train(PG_FUNCTION_ARGS)
+/* Each regressor's top_k weights by magnitude, as neighbor rows. */
+static void
+EmitWeights(SparseEase *s, SparseWeight *w, int64 nw,
+			Tuplestorestate *ts, TupleDesc tupdesc)
 {
-	Tuplestorestate *ts;
-	TupleDesc	tupdesc;
-	Interactions *m;
-	SparseEase	s;
-	double		lambda;
-	int			top_k,
-				min_count,
-				hood;
-	int32		c,
-				j,
-				*rank,
-				*col_of_rank;
-	int64		nw = 0,
-				p,
-				lo,
-				hi;
-	double	   *a,
-			   *rhs;
-	SparseWeight *w;
+	const Interactions *m = s->m;
+	const int32 *kept_col = s->items->kept_col;
+	int64		lo,
+				hi,
+				p;
 
-	for (j = 4; j <= 7; j++)
-		if (PG_ARGISNULL(j))
-			ereport(ERROR,
-					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-					 errmsg("regularization, top_k, min_count and neighborhood must not be NULL"),
-					 errhint("Leave a parameter out to use its default.")));
-	lambda = PG_GETARG_FLOAT8(4);
-	top_k = PG_GETARG_INT32(5);
-	min_count = PG_GETARG_INT32(6);
-	hood = PG_GETARG_INT32(7);
-	CheckArgs(lambda, top_k, min_count, hood);
-
-	ts = StartRowsOutput(fcinfo, &tupdesc);
-	m = ReadInteractionArgs(fcinfo, 3, "sparse EASE");
-	s.m = m;
-	s.binary = PG_ARGISNULL(3);
-	s.n = 0;
-	s.keep = BudgetAlloc(&m->budget, sizeof(int32) * Max(m->n_items, 1));
-	s.kept_col = BudgetAlloc(&m->budget, sizeof(int32) * Max(m->n_items, 1));
-	for (c = 0; c < m->n_items; c++)
-	{
-		if (m->col_start[c + 1] - m->col_start[c] >= min_count)
-		{
-			s.keep[c] = s.n;
-			s.kept_col[s.n++] = c;
-		}
-		else
-			s.keep[c] = -1;
-	}
-	if (s.n == 0)
-		PG_RETURN_NULL();
-	hood = Min(hood, s.n - 1);
-	s.acc = BudgetAlloc0(&m->budget, sizeof(double) * s.n);
-	s.touched = BudgetAlloc(&m->budget, sizeof(int32) * s.n);
-	s.slot = BudgetAlloc(&m->budget, sizeof(int32) * s.n);
-	for (j = 0; j < s.n; j++)
-		s.slot[j] = -1;
-	a = BudgetAlloc(&m->budget, sizeof(double) * Max((Size) hood * hood, 1));
-	rhs = BudgetAlloc(&m->budget, sizeof(double) * Max(hood, 1));
-	w = BudgetAlloc(&m->budget, sizeof(SparseWeight) * Max((Size) s.n * hood, 1));
-	rank = ItemColumnRanks(m, &col_of_rank);
-
-	for (j = 0; j < s.n; j++)
-	{
-		CHECK_FOR_INTERRUPTS();
-		SolveColumn(&s, j, hood, lambda, rank, a, rhs, w, &nw);
-	}
-
-	/* group by regressor, keep each item's top_k weights by magnitude */
+	/* kept indexes follow key order, so rows come out in key order */
 	qsort(w, nw, sizeof(SparseWeight), WeightByItem);
 	for (lo = 0; lo < nw; lo = hi)
 	{
 		TopK		top;
-		int32		item = w[lo].item,
-					ci = s.kept_col[item];
+		int32		item = w[lo].item;
 		Datum		ikey;
 		int			q;
 
 		CHECK_FOR_INTERRUPTS();
 		for (hi = lo; hi < nw && w[hi].item == item; hi++)
 			;
-		TopKInit(&top, Min(top_k, (int) (hi - lo)));
+		TopKInit(&top, Min(s->p->top_k, (int) (hi - lo)));
 		/* ids are positions in target key order, so ties go by key */
 		for (p = lo; p < hi; p++)
 			if (w[p].weight != 0)
 				TopKPush(&top, fabs(w[p].weight), (int32) (p - lo));
 		TopKSort(&top);
-		ikey = ItemDictKey(m->items, m->item_key[ci], TEXTOID);
+		ikey = ItemDictKey(m->items, m->item_key[kept_col[item]], TEXTOID);
 		for (q = 0; q < top.n; q++)
 		{
 			const SparseWeight *e = &w[lo + top.id[q]];
 			Datum		vals[4];
-			bool		nulls[4] = {false, false, false, !s.binary};
+			bool		nulls[4] = {false, false, false, !s->p->binary};
 
 			vals[0] = ikey;
-			vals[1] = ItemDictKey(m->items, m->item_key[s.kept_col[e->target]], TEXTOID);
+			vals[1] = ItemDictKey(m->items, m->item_key[kept_col[e->target]], TEXTOID);
 			vals[2] = Float8GetDatum(e->weight);
-			vals[3] = Int64GetDatum(e->common);
+			vals[3] = Int64GetDatum((int64) PairGram(s, e->item, e->target));
 			tuplestore_putvalues(ts, tupdesc, vals, nulls);
 		}
 		pfree(top.score);
 		pfree(top.id);
 	}
-	PG_RETURN_NULL();
+}
+
+/*
+ * The top_k weights B_ij of largest magnitude of each kept item i, signed,
+ * each column j regressed on j's neighborhood most co-bought items.
+ */
+void
+EaseSparse(Interactions *m, const EaseParams *p, const EaseItems *items,
+		   Tuplestorestate *ts, TupleDesc tupdesc)
+{
+	SparseEase	s;
+	double	   *a,
+			   *rhs;
+	SparseWeight *w;
+	int64		nw = 0,
+				widest = 0;
+	int32		j;
+
+	if (items->n == 0)
+		return;
+	memset(&s, 0, sizeof(s));
+	s.m = m;
+	s.p = p;
+	s.items = items;
+	s.budget = &m->budget;
+	s.n = items->n;
+	s.hood = Min(p->neighborhood, s.n - 1);
+	s.acc = BudgetAlloc0(s.budget, sizeof(double) * s.n);
+	s.touched = BudgetAlloc(s.budget, sizeof(int32) * s.n);
+	s.slot = BudgetAlloc(s.budget, sizeof(int32) * s.n);
+	for (j = 0; j < s.n; j++)
+		s.slot[j] = -1;
+	BuildPairs(&s);
+	BudgetFree(s.budget, s.acc, sizeof(double) * s.n);
+
+	/* the widest neighbourhood found sizes the one solve's matrix */
+	for (j = 0; j < s.n; j++)
+		widest = Max(widest, s.hood_start[j + 1] - s.hood_start[j]);
+	a = BudgetAlloc(s.budget, sizeof(double) * Max((Size) widest * widest, 1));
+	rhs = BudgetAlloc(s.budget, sizeof(double) * Max(widest, 1));
+	w = BudgetAlloc(s.budget, mul_size(sizeof(SparseWeight), Max(s.n_hood, 1)));
+	nw = 0;
+	for (j = 0; j < s.n; j++)
+	{
+		CHECK_FOR_INTERRUPTS();
+		SolveColumn(&s, j, a, rhs, w, &nw);
+	}
+	EmitWeights(&s, w, nw, ts, tupdesc);
+	ereport(DEBUG1,
+			(errmsg_internal("sparse EASE: %d items, " INT64_FORMAT " co-bought pairs, neighborhood %d, peak memory %zu kB",
+							 s.n, s.n_pairs, s.hood, BudgetPeak() / 1024)));
 }

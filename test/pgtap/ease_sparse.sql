@@ -2,17 +2,19 @@
 -- without it: on the 6-customer x 4-item hand fixture of ease.sql (the
 -- adjugate of X'X + I written out below) every signed weight, negative ones
 -- included, when the neighbourhood covers the catalogue; on a generated
--- 81 x 15 fixture (binary and weighted) the positive weights equal those of
--- the dense inverse of bundlerec.ease(); a neighbourhood of 1 gives the
--- one-regressor ridge G_kj / (G_kk + lambda) by hand; top_k keeps the
--- largest magnitudes (SQL row_number()); the argument errors.
+-- 81 x 15 fixture (binary and weighted) the weights of the dense inverse;
+-- a neighbourhood of 1 gives the one-regressor ridge G_kj / (G_kk + lambda)
+-- by hand, a neighbourhood of 3 solves the normal equations on the
+-- neighbourhood with X'X counted in SQL; top_k keeps the largest
+-- magnitudes (SQL row_number()); _ease_weights is dense under the default
+-- memory_limit and sparse when the dense matrix does not fit; the errors.
 \set ON_ERROR_STOP 1
 SET client_min_messages = warning;
 CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION IF NOT EXISTS bundlerec;
 
 BEGIN;
-SELECT plan(12);
+SELECT plan(19);
 
 CREATE SCHEMA tap_sparse_ease;
 SET LOCAL search_path = tap_sparse_ease, public;
@@ -41,7 +43,6 @@ INSERT INTO small_expected VALUES
 	('C', 'A', 13 / 51.0, 2), ('C', 'B', 11 / 59.0, 2), ('C', 'D', 1 / 12.0, 1),
 	('D', 'A', -4 / 51.0, 1), ('D', 'B', 20 / 59.0, 2), ('D', 'C', 4 / 51.0, 1);
 
--- weights are kept as float4: compared to 6 decimals
 SELECT set_eq(
 	$$SELECT item, neighbor, round(score::numeric, 6), common
 	  FROM bundlerec.sparse_ease('small', 'cust', 'item', regularization => 1, top_k => 10)$$,
@@ -92,6 +93,63 @@ SELECT set_eq(
 SELECT ok(
 	(SELECT count(*) FROM bundlerec.sparse_ease('gen', 'cust', 'item', regularization => 3, top_k => 20) WHERE score < 0) > 0,
 	'the generated fixture has negative weights, and they are returned');
+
+-- every signed weight against the dense solver behind _ease_dense
+SELECT is((SELECT count(*) FROM bundlerec._ease_dense('gen', 'cust', 'item', NULL, 3, 20, 1, NULL, true) d
+	FULL JOIN bundlerec.sparse_ease('gen', 'cust', 'item', regularization => 3, top_k => 20) s USING (item, neighbor)
+	WHERE s.score IS NULL OR d.score IS NULL OR abs(s.score - d.score) > 1e-9 OR s.common <> d.common), 0::bigint,
+	'binary 81 x 15: all 210 signed weights and common counts equal the dense inverse within 1e-9');
+
+-- neighborhood 3: S_j = the 3 items sharing most customers with j (ties to
+-- the smaller key), counted in SQL; the weights must solve the normal
+-- equations sum_k in S_j (G_ik + 3 [i = k]) B_kj = G_ij for every i in S_j
+CREATE TABLE gram AS
+	SELECT a.item AS i, b.item AS k, count(*)::float8 AS g
+	FROM (SELECT DISTINCT cust, item FROM gen) a
+	JOIN (SELECT DISTINCT cust, item FROM gen) b USING (cust)
+	GROUP BY 1, 2;
+CREATE TABLE hood3 AS
+	SELECT j, k FROM (SELECT k AS j, i AS k, row_number() OVER (PARTITION BY k ORDER BY g DESC, i) AS r
+	                  FROM gram WHERE i <> k) x WHERE r <= 3;
+CREATE TABLE b3 AS
+	SELECT item AS k, neighbor AS j, score AS b
+	FROM bundlerec.sparse_ease('gen', 'cust', 'item', regularization => 3, top_k => 20, neighborhood => 3);
+SELECT set_eq('SELECT k, j FROM b3', 'SELECT k, j FROM hood3',
+	'neighborhood 3: each column j has weights exactly on its 3 most co-bought items (SQL row_number)');
+SELECT is((SELECT max(abs(lhs - gij)) < 1e-9 FROM (
+	SELECT h.j, h.k AS i, (SELECT g FROM gram WHERE gram.i = h.k AND gram.k = h.j) AS gij,
+	       (SELECT sum((gr.g + CASE WHEN gr.i = gr.k THEN 3 ELSE 0 END) * b3.b)
+	        FROM b3 JOIN gram gr ON gr.k = b3.k AND gr.i = h.k WHERE b3.j = h.j) AS lhs
+	FROM hood3 h) r), true,
+	'neighborhood 3: (G_SS + 3 I) B_Sj = G_Sj for every column, G counted in SQL, within 1e-9');
+
+------------------------------------------------------------------------------
+-- _ease_weights routes to the sparse path when dense does not fit
+------------------------------------------------------------------------------
+-- 400 items, 1,200 customers of at most 3 items: the dense 400 x 400
+-- matrix needs 1.28 MB beside the interactions, the sparse path far less
+CREATE TABLE many AS
+	SELECT DISTINCT 'u' || u AS cust, 'r' || lpad((1 + (u * m) % 400)::text, 3, '0') AS item
+	FROM generate_series(1, 1200) u, (VALUES (1), (7), (31)) v(m);
+CREATE TABLE many_dense AS
+	SELECT * FROM bundlerec._ease_dense('many', 'cust', 'item', NULL, 10, 100, 1, NULL, true);
+CREATE TABLE many_sparse AS
+	SELECT * FROM bundlerec.sparse_ease('many', 'cust', 'item', regularization => 10, top_k => 100, neighborhood => 200);
+SELECT ok((SELECT count(*) FROM many_dense d FULL JOIN many_sparse s USING (item, neighbor)
+	WHERE s.score IS NULL OR d.score IS NULL OR abs(s.score - d.score) > 1e-6) > 0,
+	'the routing fixture tells the engines apart: dense and sparse weights differ (not every pair is co-bought)');
+SELECT set_eq(
+	$$SELECT item, neighbor, round(score::numeric, 9) FROM bundlerec._ease_weights('many', 'cust', 'item', regularization => 10)$$,
+	$$SELECT item, neighbor, round(score::numeric, 9) FROM many_dense$$,
+	'default memory_limit: _ease_weights returns the dense weights');
+SET LOCAL bundlerec.memory_limit = '1500kB';
+SELECT throws_ok($$SELECT * FROM bundlerec._ease_dense('many', 'cust', 'item', NULL, 10, 100, 1, NULL, true)$$,
+	'54000', NULL, 'memory_limit 1500kB: dense EASE of 400 items is SQLSTATE 54000');
+SELECT set_eq(
+	$$SELECT item, neighbor, round(score::numeric, 9), common FROM bundlerec._ease_weights('many', 'cust', 'item', regularization => 10)$$,
+	$$SELECT item, neighbor, round(score::numeric, 9), common FROM many_sparse$$,
+	'memory_limit 1500kB: _ease_weights falls back to sparse_ease(neighborhood 200)');
+RESET bundlerec.memory_limit;
 
 ------------------------------------------------------------------------------
 -- Errors
