@@ -13,13 +13,15 @@
  *	  approximate inverse): exact in the limit, no extra library, and every
  *	  step is bounded.
  *
- *	  One pass over the baskets builds the nonzero upper triangle of G
- *	  (CSR by item, partners ascending) and each item's neighbourhood; each
- *	  solve then reads G_SS from the CSR instead of rescanning baskets.
+ *	  One pass over the baskets builds G's nonzeros (CSR, each pair once) and
+ *	  each item's neighbourhood; each solve then reads G_SS from them, and
+ *	  from a dense block between the most popular items, instead of
+ *	  rescanning baskets.
  *	  Memory, charged to bundlerec.memory_limit: 12 bytes per co-bought
  *	  pair (up to twice that while the arrays grow), 20 bytes per
  *	  neighbourhood entry (at most items x neighborhood), 8 * neighborhood^2
- *	  for one solve, and the interactions.
+ *	  for one solve, the hub block (an eighth of the limit, at most 128 MB),
+ *	  and the interactions.
  */
 #include "postgres.h"
 
@@ -50,13 +52,16 @@ typedef struct SparseEase
 	Budget	   *budget;
 	int32		n;				/* kept items, numbered in key order */
 	int32		hood;			/* neighbourhood width */
-	/* G's nonzero upper triangle: row i holds partners > i, ascending */
+	int32	   *pop;			/* kept index -> popularity rank, 0 = most bought */
+	/* G's nonzeros: row i holds i's partners more popular than i, ascending */
 	int64	   *start;			/* n + 1 */
 	int32	   *partner;
 	double	   *gram;
 	int64		n_pairs;
 	int64		cap;
 	double	   *diag;			/* G_ii */
+	int32		n_hub;			/* the n_hub most popular items ... */
+	double	   *hub;			/* ... and G between them, dense */
 	/* each item's neighbourhood: hood_id[hood_start[i]..], ascending */
 	int64	   *hood_start;		/* n + 1 */
 	int32	   *hood_id;
@@ -133,6 +138,75 @@ Reserve(SparseEase *s, int64 pairs, int64 hood, int32 row)
 	}
 }
 
+/* More customers first, then the smaller kept index. */
+static int
+ByPopularity(const void *x, const void *y, void *arg)
+{
+	const int64 *count = arg;
+	int32		a = *(const int32 *) x,
+				b = *(const int32 *) y;
+
+	if (count[a] != count[b])
+		return count[a] < count[b] ? 1 : -1;
+	return (a > b) - (a < b);
+}
+
+/* Popularity ranks of the kept items, by customers. */
+static void
+RankPopularity(SparseEase *s)
+{
+	const Interactions *m = s->m;
+	int64	   *count = palloc(sizeof(int64) * s->n);
+	int32	   *order = palloc(sizeof(int32) * s->n);
+	int32		j;
+
+	for (j = 0; j < s->n; j++)
+	{
+		int32		c = s->items->kept_col[j];
+
+		count[j] = m->col_start[c + 1] - m->col_start[c];
+		order[j] = j;
+	}
+	qsort_arg(order, s->n, sizeof(int32), ByPopularity, count);
+	s->pop = BudgetAlloc(s->budget, sizeof(int32) * s->n);
+	for (j = 0; j < s->n; j++)
+		s->pop[order[j]] = j;
+	pfree(order);
+	pfree(count);
+}
+
+/*
+ * G between the most popular items as a dense block (an eighth of
+ * bundlerec.memory_limit, at most 128 MB): they sit in most
+ * neighbourhoods, and looking their pairs up in the CSR dominated the time.
+ */
+static void
+BuildHubs(SparseEase *s)
+{
+	double		bytes = Min((double) bundlerec_memory_limit_kb * 1024.0 / 8,
+							128.0 * 1024 * 1024);
+	int32		i;
+
+	s->n_hub = (int32) Min((double) s->n, floor(sqrt(bytes / sizeof(double))));
+	s->hub = BudgetAlloc0(s->budget, sizeof(double) * Max((Size) s->n_hub * s->n_hub, 1));
+	for (i = 0; i < s->n; i++)
+	{
+		int32		pi = s->pop[i];
+		int64		q;
+
+		if (pi >= s->n_hub)
+			continue;
+		/* a hub's row holds only more popular items: hubs */
+		for (q = s->start[i]; q < s->start[i + 1]; q++)
+		{
+			int32		pt = s->pop[s->partner[q]];
+
+			s->hub[(Size) pi * s->n_hub + pt] = s->gram[q];
+			s->hub[(Size) pt * s->n_hub + pi] = s->gram[q];
+		}
+	}
+}
+
 /* Gram row of kept item j into acc; returns how many entries it touched. */
 static int32
 GramRow(SparseEase *s, int32 j)
@@ -165,8 +239,10 @@ GramRow(SparseEase *s, int32 j)
 }
 
 /*
- * One pass over the baskets: G's diagonal, its upper triangle as CSR, and
- * each item's `hood` most co-bought partners (ties to the smaller key).
+ * One pass over the baskets: G's diagonal, its nonzeros as CSR (each pair
+ * once, in the row of its less popular item, so that the rows of popular
+ * items stay short), and each item's `hood` most co-bought partners (ties to
+ * the smaller key).
  */
 static void
 BuildPairs(SparseEase *s)
@@ -195,7 +271,7 @@ BuildPairs(SparseEase *s)
 			if (t == j)
 				continue;
 			TopKPush(&top, s->acc[t], t);
-			up += (t > j);
+			up += (s->pop[t] < s->pop[j]);
 		}
 		Reserve(s, up, top.n, j);
 		s->hood_start[j] = s->n_hood;
@@ -203,12 +279,12 @@ BuildPairs(SparseEase *s)
 		qsort(s->hood_id + s->n_hood, top.n, sizeof(int32), CompareInt32);
 		s->n_hood += top.n;
 
-		/* partners above j, ascending, appended as row j */
+		/* partners more popular than j, ascending, appended as row j */
 		s->start[j] = s->n_pairs;
 		row = s->partner + s->n_pairs;
 		up = 0;
 		for (i = 0; i < nt; i++)
-			if (s->touched[i] > j)
+			if (s->pop[s->touched[i]] < s->pop[j])
 				row[up++] = s->touched[i];
 		qsort(row, up, sizeof(int32), CompareInt32);
 		for (i = 0; i < up; i++)
@@ -224,33 +300,52 @@ BuildPairs(SparseEase *s)
 	pfree(top.id);
 }
 
-/* G_ab (a != b) from the CSR, 0 when never co-bought. */
-static double
-PairGram(const SparseEase *s, int32 a, int32 b)
+/* Position of partner t in row i of the CSR, or -1. */
+static int64
+FindPartner(const SparseEase *s, int32 i, int32 t, int64 lo)
 {
-	int32		lo_id = Min(a, b),
-				hi_id = Max(a, b);
-	int64		lo = s->start[lo_id],
-				hi = s->start[lo_id + 1];
+	int64		hi = s->start[i + 1];
 
 	while (lo < hi)
 	{
 		int64		mid = lo + (hi - lo) / 2;
 
-		if (s->partner[mid] < hi_id)
+		if (s->partner[mid] < t)
 			lo = mid + 1;
 		else
 			hi = mid;
 	}
-	if (lo < s->start[lo_id + 1] && s->partner[lo] == hi_id)
-		return s->gram[lo];
+	return lo;
+}
+
+/* G_ab (a != b): the hub block, else the less popular item's row. */
+static double
+PairGram(const SparseEase *s, int32 a, int32 b)
+{
+	int32		row = s->pop[a] > s->pop[b] ? a : b,
+				t = row == a ? b : a;
+	int64		q;
+
+	if (s->pop[row] < s->n_hub)
+		return s->hub[(Size) s->pop[a] * s->n_hub + s->pop[b]];
+	q = FindPartner(s, row, t, s->start[row]);
+	if (q < s->start[row + 1] && s->partner[q] == t)
+		return s->gram[q];
 	return 0;
+}
+
+/* Lower triangle of the column-major mm x mm matrix a at slots (x, y). */
+static inline void
+SetLower(double *a, int32 mm, int32 x, int32 y, double v)
+{
+	a[(Size) Min(x, y) * mm + Max(x, y)] = v;
 }
 
 /*
  * G_SS + lambda I into the lower triangle of a (column-major, mm x mm) for
- * S = hood ascending: walk row r's partners when that is short, else
- * look each later member of S up.
+ * S = hood ascending, slot[] set.  Each pair once: between hubs from the
+ * dense block, else from the less popular item's row, walked when short,
+ * else searched for the members of S more popular than it.
  */
 static void
 FillGram(SparseEase *s, const int32 *hood, int32 mm, double *a)
@@ -258,45 +353,43 @@ FillGram(SparseEase *s, const int32 *hood, int32 mm, double *a)
 	int32		r,
 				q;
 
+	memset(a, 0, sizeof(double) * (Size) mm * mm);
 	for (r = 0; r < mm; r++)
 	{
-		int32		i = hood[r];
+		int32		i = hood[r],
+					pi = s->pop[i];
 		int64		lo = s->start[i],
 					hi = s->start[i + 1];
-		double	   *col = a + (Size) r * mm;
 
-		memset(col + r, 0, sizeof(double) * (mm - r));
-		col[r] = s->diag[i] + s->p->lambda;
-		if (hi - lo <= 8 * (int64) (mm - r))
+		a[(Size) r * mm + r] = s->diag[i] + s->p->lambda;
+		if (pi < s->n_hub)
+		{
+			const double *hrow = s->hub + (Size) pi * s->n_hub;
+
+			for (q = r + 1; q < mm; q++)
+				if (s->pop[hood[q]] < s->n_hub)
+					SetLower(a, mm, r, q, hrow[s->pop[hood[q]]]);
+		}
+		else if (hi - lo <= 8 * (int64) mm)
 		{
 			for (; lo < hi; lo++)
 			{
 				int32		k = s->slot[s->partner[lo]];
 
-				/* partners above i sit later in the ascending S */
 				if (k >= 0)
-					col[k] = s->gram[lo];
+					SetLower(a, mm, r, k, s->gram[lo]);
 			}
-			continue;
 		}
-		for (q = r + 1; q < mm && lo < hi; q++)
+		else
 		{
-			int32		t = hood[q];
-			int64		l = lo,
-						h = hi;
-
-			while (l < h)
+			for (q = 0; q < mm && lo < hi; q++)
 			{
-				int64		mid = l + (h - l) / 2;
-
-				if (s->partner[mid] < t)
-					l = mid + 1;
-				else
-					h = mid;
+				if (s->pop[hood[q]] >= pi)
+					continue;
+				lo = FindPartner(s, i, hood[q], lo);
+				if (lo < hi && s->partner[lo] == hood[q])
+					SetLower(a, mm, r, q, s->gram[lo]);
 			}
-			if (l < hi && s->partner[l] == t)
-				col[q] = s->gram[l];
-			lo = l;
 		}
 	}
 }
@@ -426,8 +519,10 @@ EaseSparse(Interactions *m, const EaseParams *p, const EaseItems *items,
 	s.slot = BudgetAlloc(s.budget, sizeof(int32) * s.n);
 	for (j = 0; j < s.n; j++)
 		s.slot[j] = -1;
+	RankPopularity(&s);
 	BuildPairs(&s);
 	BudgetFree(s.budget, s.acc, sizeof(double) * s.n);
+	BuildHubs(&s);
 
 	/* the widest neighbourhood found sizes the one solve's matrix */
 	for (j = 0; j < s.n; j++)
@@ -443,6 +538,6 @@ EaseSparse(Interactions *m, const EaseParams *p, const EaseItems *items,
 	}
 	EmitWeights(&s, w, nw, ts, tupdesc);
 	ereport(DEBUG1,
-			(errmsg_internal("sparse EASE: %d items, " INT64_FORMAT " co-bought pairs, neighborhood %d, peak memory %zu kB",
-							 s.n, s.n_pairs, s.hood, BudgetPeak() / 1024)));
+			(errmsg_internal("sparse EASE: %d items, " INT64_FORMAT " co-bought pairs, neighborhood %d, %d hubs, peak memory %zu kB",
+							 s.n, s.n_pairs, s.hood, s.n_hub, BudgetPeak() / 1024)));
 }

@@ -14,7 +14,7 @@ CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION IF NOT EXISTS bundlerec;
 
 BEGIN;
-SELECT plan(19);
+SELECT plan(21);
 
 CREATE SCHEMA tap_sparse_ease;
 SET LOCAL search_path = tap_sparse_ease, public;
@@ -149,6 +149,47 @@ SELECT set_eq(
 	$$SELECT item, neighbor, round(score::numeric, 9), common FROM bundlerec._ease_weights('many', 'cust', 'item', regularization => 10)$$,
 	$$SELECT item, neighbor, round(score::numeric, 9), common FROM many_sparse$$,
 	'memory_limit 1500kB: _ease_weights falls back to sparse_ease(neighborhood 200)');
+-- under this limit only the 156 most bought items share the dense block
+-- of G; the others' pairs are read from the sparse rows, walked or (a
+-- neighbourhood of 2 makes rows long beside it) searched
+CREATE TABLE gram_many AS
+	SELECT a.item AS i, b.item AS k, count(*)::float8 AS g
+	FROM many a JOIN many b USING (cust) GROUP BY 1, 2;
+CREATE TABLE hood2 AS
+	SELECT j, k FROM (SELECT k AS j, i AS k, row_number() OVER (PARTITION BY k ORDER BY g DESC, i) AS r
+	                  FROM gram_many WHERE i <> k) x WHERE r <= 2;
+CREATE TABLE b2 AS
+	SELECT item AS k, neighbor AS j, score AS b
+	FROM bundlerec.sparse_ease('many', 'cust', 'item', regularization => 10, neighborhood => 2);
+SELECT is((SELECT count(*) FROM hood2 h FULL JOIN b2 USING (j, k) WHERE h.j IS NULL OR b2.j IS NULL
+	OR abs((SELECT sum((gr.g + CASE WHEN gr.i = gr.k THEN 10 ELSE 0 END) * x.b)
+	        FROM b2 x JOIN gram_many gr ON gr.k = x.k AND gr.i = h.k WHERE x.j = h.j)
+	       - (SELECT g FROM gram_many WHERE i = h.k AND k = h.j)) > 1e-9), 0::bigint,
+	'memory_limit 1500kB, neighborhood 2: weights on the 2 most co-bought items, solving (G_SS + 10 I) B_Sj = G_Sj with G counted in SQL');
+-- a row long beside the neighbourhood is searched: z (20 customers) is
+-- bought with 30 more popular items p01..p30 (26 customers each), and 160
+-- items bought alone (28 customers each) take the dense block
+CREATE TABLE star AS
+	SELECT 'f' || f || '_' || c AS cust, 'f' || lpad(f::text, 3, '0') AS item
+	FROM generate_series(1, 160) f, generate_series(1, 28) c
+	UNION ALL SELECT 'p' || k || '_' || c, 'p' || lpad(k::text, 2, '0')
+	FROM generate_series(1, 30) k, generate_series(1, 25) c
+	UNION ALL SELECT DISTINCT 'z' || u, x FROM generate_series(1, 20) u,
+		LATERAL (VALUES ('z'), ('p' || lpad((1 + u % 30)::text, 2, '0')), ('p' || lpad((1 + (u * 7 + 10) % 30)::text, 2, '0'))) v(x);
+CREATE TABLE gram_star AS
+	SELECT a.item AS i, b.item AS k, count(*)::float8 AS g
+	FROM star a JOIN star b USING (cust) GROUP BY 1, 2;
+CREATE TABLE hood_star AS
+	SELECT j, k FROM (SELECT k AS j, i AS k, row_number() OVER (PARTITION BY k ORDER BY g DESC, i) AS r
+	                  FROM gram_star WHERE i <> k) x WHERE r <= 2;
+CREATE TABLE b_star AS
+	SELECT item AS k, neighbor AS j, score AS b
+	FROM bundlerec.sparse_ease('star', 'cust', 'item', regularization => 10, neighborhood => 2);
+SELECT is((SELECT count(*) FROM hood_star h FULL JOIN b_star USING (j, k) WHERE h.j IS NULL OR b_star.j IS NULL
+	OR abs((SELECT sum((gr.g + CASE WHEN gr.i = gr.k THEN 10 ELSE 0 END) * x.b)
+	        FROM b_star x JOIN gram_star gr ON gr.k = x.k AND gr.i = h.k WHERE x.j = h.j)
+	       - (SELECT g FROM gram_star WHERE i = h.k AND k = h.j)) > 1e-9), 0::bigint,
+	'memory_limit 1500kB, a 30-partner row searched: the neighborhood-2 normal equations hold with G counted in SQL');
 RESET bundlerec.memory_limit;
 
 ------------------------------------------------------------------------------
