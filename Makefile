@@ -27,6 +27,7 @@ OBJS = \
 	src/als_serve.o \
 	src/als_batch.o \
 	src/ease.o \
+	src/ease_sparse.o \
 	src/neighbors.o \
 	src/content.o \
 	src/item_attributes.o \

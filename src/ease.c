@@ -20,12 +20,15 @@
 #include "utils/builtins.h"
 
 #include "arrays.h"
+#include "ease.h"
 #include "interactions.h"
 #include "linalg.h"
 #include "output.h"
 #include "topk.h"
 
 PG_FUNCTION_INFO_V1(ease_train);
+PG_FUNCTION_INFO_V1(sparse_ease_train);
+PG_FUNCTION_INFO_V1(ease_auto_train);
 
 /* Customers holding both items: sorted customer lists intersected. */
 static int64
@@ -56,6 +59,87 @@ CommonCustomers(const Interactions *m, int32 a, int32 b)
 	return n;
 }
 
+/* Items bought by at least min_count customers, numbered in key order. */
+void
+EaseKeepItems(const Interactions *m, int min_count, EaseItems *items)
+{
+	int32	   *col_of_rank;
+	int32		r;
+
+	pfree(ItemColumnRanks(m, &col_of_rank));
+	items->n = 0;
+	items->keep = palloc(sizeof(int32) * Max(m->n_items, 1));
+	items->kept_col = palloc(sizeof(int32) * Max(m->n_items, 1));
+	for (r = 0; r < m->n_items; r++)
+	{
+		int32		c = col_of_rank[r];
+
+		if (m->col_start[c + 1] - m->col_start[c] >= min_count)
+		{
+			items->keep[c] = items->n;
+			items->kept_col[items->n++] = c;
+		}
+		else
+			items->keep[c] = -1;
+	}
+	pfree(col_of_rank);
+}
+
+/* Does the dense n x n Gram matrix fit beside what m already holds? */
+bool
+EaseDenseFits(const Interactions *m, int32 n)
+{
+	double		bytes = (double) n * n * sizeof(double);
+
+	return bytes + m->budget.used <= (double) bundlerec_memory_limit_kb * 1024.0 &&
+		(double) n * n <= (double) MaxAllocHugeSize / sizeof(double);
+}
+
+/* Check the arguments shared by every EASE entry. */
+static void
+CheckEaseParams(const EaseParams *p)
+{
+	if (!(p->lambda >= 0) || isinf(p->lambda))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("regularization must be a finite number >= 0, not %g", p->lambda),
+				 errhint("EASE works best with a large regularization, typically 10 to 1000; pick it on held-out orders.")));
+	if (p->top_k < 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("top_k must be at least 1, not %d", p->top_k),
+				 errhint("top_k is the number of weights kept per item, for example 100.")));
+	if (p->min_count < 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("min_count must be at least 1, not %d", p->min_count),
+				 errhint("min_count drops items bought by fewer customers.")));
+	if (p->neighborhood < 1 || p->neighborhood > 2000)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("neighborhood must be between 1 and 2000, not %d", p->neighborhood),
+				 errhint("neighborhood is the number of co-bought items each item is regressed on, for example 200.")));
+}
+
+/* Parameters from arguments 4.. of an EASE entry (NULLs refused). */
+static void
+EaseArgs(FunctionCallInfo fcinfo, EaseParams *p, int hood_arg)
+{
+	if (PG_ARGISNULL(4) || PG_ARGISNULL(5) || PG_ARGISNULL(6) ||
+		(hood_arg > 0 && PG_ARGISNULL(hood_arg)))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("regularization, top_k, min_count and neighborhood must not be NULL"),
+				 errhint("Leave a parameter out to use its default.")));
+	p->lambda = PG_GETARG_FLOAT8(4);
+	p->top_k = PG_GETARG_INT32(5);
+	p->min_count = PG_GETARG_INT32(6);
+	p->binary = PG_ARGISNULL(3);
+	p->keep_negative = false;
+	p->neighborhood = hood_arg > 0 ? PG_GETARG_INT32(hood_arg) : 200;
+	CheckEaseParams(p);
+}
+
 /*
  * ease(source, customer, item, weight, regularization, top_k, min_count,
  *		 neighbors)
@@ -70,79 +154,126 @@ ease_train(PG_FUNCTION_ARGS)
 	Tuplestorestate *ts;
 	TupleDesc	tupdesc;
 	Interactions *m;
-	double		lambda;
-	int			top_k,
-				min_count;
-	bool		binary = PG_ARGISNULL(3);
-	/* _ease_dense passes keep_negative: the largest |B_ij| with their signs */
-	bool		keep_negative = PG_NARGS() > 8 && !PG_ARGISNULL(8) && PG_GETARG_BOOL(8);
-	int32	   *keep;			/* column -> kept index, or -1 */
-	int32	   *kept_col;
-	int32		n = 0,
+	EaseParams	p;
+	EaseItems	items;
+
+	EaseArgs(fcinfo, &p, 0);
+	p.keep_negative = PG_NARGS() > 8 && !PG_ARGISNULL(8) && PG_GETARG_BOOL(8);
+	ts = StartRowsOutput(fcinfo, &tupdesc);
+	m = ReadInteractionArgs(fcinfo, 3, "EASE");
+	EaseKeepItems(m, p.min_count, &items);
+	EaseDense(m, &p, &items,
+			  PG_NARGS() > 7 && !PG_ARGISNULL(7) ? PG_GETARG_ARRAYTYPE_P(7) : NULL,
+			  ts, tupdesc);
+	PG_RETURN_NULL();
+}
+
+/*
+ * sparse_ease(source, customer, item, weight, regularization, top_k,
+ *			   min_count, neighborhood)
+ *	  The top_k weights B_ij of largest magnitude of each item i, signed,
+ *	  each column regressed on its neighborhood most co-bought items.
+ */
+Datum
+sparse_ease_train(PG_FUNCTION_ARGS)
+{
+	Tuplestorestate *ts;
+	TupleDesc	tupdesc;
+	Interactions *m;
+	EaseParams	p;
+	EaseItems	items;
+
+	EaseArgs(fcinfo, &p, 7);
+	BudgetResetPeak();
+	if (!(p.lambda > 0))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("regularization must be a finite number > 0, not %g", p.lambda),
+				 errhint("Sparse EASE solves one ridge regression per item, which needs a positive regularization, typically 10 to 1000.")));
+	ts = StartRowsOutput(fcinfo, &tupdesc);
+	m = ReadInteractionArgs(fcinfo, 3, "sparse EASE");
+	EaseKeepItems(m, p.min_count, &items);
+	EaseSparse(m, &p, &items, ts, tupdesc);
+	PG_RETURN_NULL();
+}
+
+/*
+ * _ease_auto(source, customer, item, weight, regularization, top_k,
+ *			   min_count, neighborhood)
+ *	  Signed EASE weights (top_k largest |B_ij| per item):
+ *	  dense when its n x n Gram matrix fits bundlerec.memory_limit beside
+ *	  the interactions, sparse with the given neighborhood otherwise.
+ */
+Datum
+ease_auto_train(PG_FUNCTION_ARGS)
+{
+	Tuplestorestate *ts;
+	TupleDesc	tupdesc;
+	Interactions *m;
+	EaseParams	p;
+	EaseItems	items;
+
+	EaseArgs(fcinfo, &p, 7);
+	BudgetResetPeak();
+	p.keep_negative = true;
+	ts = StartRowsOutput(fcinfo, &tupdesc);
+	m = ReadInteractionArgs(fcinfo, 3, "EASE");
+	EaseKeepItems(m, p.min_count, &items);
+	if (EaseDenseFits(m, items.n))
+		EaseDense(m, &p, &items, NULL, ts, tupdesc);
+	else
+	{
+		if (!(p.lambda > 0))
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("a catalogue of %d items needs sparse EASE, which needs a regularization > 0", items.n),
+					 errhint("Use a positive regularization, for example 100.")));
+		ereport(DEBUG1,
+				(errmsg_internal("EASE over %d items: dense does not fit bundlerec.memory_limit, sparse with neighborhood %d",
+								 items.n, p.neighborhood)));
+		EaseSparse(m, &p, &items, ts, tupdesc);
+	}
+	PG_RETURN_NULL();
+}
+
+/*
+ * The dense inverse: the top_k largest positive weights of each kept item
+ * (largest |B_ij| with keep_negative), toward neighbors only when given.
+ */
+void
+EaseDense(Interactions *m, const EaseParams *p, const EaseItems *items,
+		  ArrayType *neighbors, Tuplestorestate *ts, TupleDesc tupdesc)
+{
+	double		lambda = p->lambda;
+	int			top_k = p->top_k;
+	bool		binary = p->binary;
+	bool		keep_negative = p->keep_negative;
+	const int32 *keep = items->keep;
+	const int32 *kept_col = items->kept_col;
+	int32		n = items->n,
 				c,
 				i,
 				j;
 	double	   *g;
-	double		bytes,
-				limit;
+	double		bytes;
 	int32	   *rank,
 			   *col_of_rank;
 	int32		u;
 	TopK		top;
 	bool	   *target = NULL;	/* kept index -> may be a neighbor */
 
-	if (PG_ARGISNULL(4) || PG_ARGISNULL(5) || PG_ARGISNULL(6))
-		ereport(ERROR,
-				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("regularization, top_k and min_count must not be NULL"),
-				 errhint("Leave a parameter out to use its default.")));
-	lambda = PG_GETARG_FLOAT8(4);
-	top_k = PG_GETARG_INT32(5);
-	min_count = PG_GETARG_INT32(6);
-	if (!(lambda >= 0) || isinf(lambda))
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("regularization must be a finite number >= 0, not %g", lambda),
-				 errhint("EASE works best with a large regularization, typically 10 to 1000; pick it on held-out orders.")));
-	if (top_k < 1)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("top_k must be at least 1, not %d", top_k),
-				 errhint("top_k is the number of weights kept per item, for example 100.")));
-	if (min_count < 1)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("min_count must be at least 1, not %d", min_count),
-				 errhint("min_count drops items bought by fewer customers.")));
-
-	ts = StartRowsOutput(fcinfo, &tupdesc);
-	m = ReadInteractionArgs(fcinfo, 3, "EASE");
-
-	keep = palloc(sizeof(int32) * m->n_items);
-	kept_col = palloc(sizeof(int32) * m->n_items);
-	for (c = 0; c < m->n_items; c++)
-	{
-		if (m->col_start[c + 1] - m->col_start[c] >= min_count)
-		{
-			keep[c] = n;
-			kept_col[n++] = c;
-		}
-		else
-			keep[c] = -1;
-	}
 	if (n == 0)
-		PG_RETURN_NULL();
+		return;
 
 	/* the dense Gram matrix is the whole cost: say so before allocating */
 	bytes = (double) n * n * sizeof(double);
-	limit = (double) bundlerec_memory_limit_kb * 1024.0;
-	if (bytes + m->budget.used > limit || (double) n * n > (double) MaxAllocHugeSize / sizeof(double))
+	if (!EaseDenseFits(m, n))
 		ereport(ERROR,
 				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
 				 errmsg("a catalogue of %d items is too large for EASE", n),
 				 errdetail("EASE inverts a dense %d x %d matrix, which needs %.0f MB; bundlerec.memory_limit is %d MB.",
 						   n, n, bytes / (1024.0 * 1024.0), bundlerec_memory_limit_kb / 1024),
-				 errhint("Raise bundlerec.memory_limit, or raise min_count to keep only items bought by more customers.")));
+				 errhint("Use sparse_ease(), raise bundlerec.memory_limit, or raise min_count to keep only items bought by more customers.")));
 	/* zeroed by blocks of rows: touching 512 MB first took over a second */
 	g = BudgetAlloc(&m->budget, (Size) bytes);
 	for (i = 0; i < n; i += 256)
@@ -163,18 +294,17 @@ ease_train(PG_FUNCTION_ARGS)
 		{
 			int32		ia = keep[m->row_item[a]];
 			double		wa = binary ? 1.0 : m->row_weight[a];
-			double	   *grow;
 
 			if (ia < 0)
 				continue;
-			grow = g + (Size) ia * n;
-			/* row items ascend by column, so kept indexes ascend too */
+			/* kept indexes follow key order, not columns: upper by min/max */
 			for (b = a; b < hi; b++)
 			{
 				int32		ib = keep[m->row_item[b]];
 
 				if (ib >= 0)
-					grow[ib] += wa * (binary ? 1.0 : m->row_weight[b]);
+					g[(Size) Min(ia, ib) * n + Max(ia, ib)] +=
+						wa * (binary ? 1.0 : m->row_weight[b]);
 			}
 		}
 		if ((u & 0x3FF) == 0)
@@ -192,7 +322,7 @@ ease_train(PG_FUNCTION_ARGS)
 	CHECK_FOR_INTERRUPTS();
 
 	/* neighbors: only the listed items are recommended */
-	if (PG_NARGS() > 7 && !PG_ARGISNULL(7))
+	if (neighbors != NULL)
 	{
 		int32	   *col_of_id = palloc(sizeof(int32) * Max(ItemDictSize(m->items), 1));
 		char	  **names;
@@ -204,7 +334,7 @@ ease_train(PG_FUNCTION_ARGS)
 		for (c = 0; c < m->n_items; c++)
 			col_of_id[m->item_key[c]] = c;
 		target = palloc0(sizeof(bool) * n);
-		names = ArrayArgTexts(PG_GETARG_ARRAYTYPE_P(7), "neighbors", &nn);
+		names = ArrayArgTexts(neighbors, "neighbors", &nn);
 		for (q = 0; q < nn; q++)
 		{
 			int32		id = ItemDictFind(m->items, names[q]);
@@ -262,5 +392,4 @@ ease_train(PG_FUNCTION_ARGS)
 		if ((j & 0xFF) == 0)
 			CHECK_FOR_INTERRUPTS();
 	}
-	PG_RETURN_NULL();
 }

@@ -777,9 +777,8 @@ RETURNS SETOF bundlerec.neighbor
 COMMENT ON FUNCTION bundlerec.ease(regclass, text, text, text, double precision, integer, integer, text[]) IS
 	'EASE item-item weights B = I - P diag(1/diag(P)), P = (X''X + regularization I)^-1: the top_k largest positive weights of each item (toward the neighbors items only, when given)';
 
--- Signed EASE weights for the model stages.  _ease_weights is the one entry
--- the stages call, so another engine (a sparse approximation for catalogues
--- beyond dense) can be routed here without touching the stages.
+-- Signed dense EASE weights (keep_negative), the baseline the sparse engine
+-- is measured against.
 CREATE FUNCTION bundlerec._ease_dense(
 	source regclass,
 	customer text,
@@ -797,6 +796,42 @@ RETURNS SETOF bundlerec.neighbor
 COMMENT ON FUNCTION bundlerec._ease_dense(regclass, text, text, text, double precision, integer, integer, text[], boolean) IS
 	'dense EASE weights: as ease(), and with keep_negative the top_k largest |B_ij| of each item with their signs';
 
+CREATE FUNCTION bundlerec.sparse_ease(
+	source regclass,
+	customer text,
+	item text,
+	weight text DEFAULT NULL,
+	regularization double precision DEFAULT 100,
+	top_k integer DEFAULT 100,
+	min_count integer DEFAULT 1,
+	neighborhood integer DEFAULT 200)
+RETURNS SETOF bundlerec.neighbor
+	AS 'MODULE_PATHNAME', 'sparse_ease_train'
+	LANGUAGE C STABLE PARALLEL RESTRICTED;
+
+COMMENT ON FUNCTION bundlerec.sparse_ease(regclass, text, text, text, double precision, integer, integer, integer) IS
+	'approximate EASE for large catalogues: each item''s column of B is the ridge regression of the item on its neighborhood most co-bought items (dense EASE when that covers the catalogue); the top_k weights of largest magnitude of each item, signed';
+
+-- Dense EASE when its items x items matrix fits bundlerec.memory_limit
+-- beside the interactions, sparse EASE otherwise: callers need not choose.
+CREATE FUNCTION bundlerec._ease_auto(
+	source regclass,
+	customer text,
+	item text,
+	weight text,
+	regularization double precision,
+	top_k integer,
+	min_count integer,
+	neighborhood integer)
+RETURNS SETOF bundlerec.neighbor
+	AS 'MODULE_PATHNAME', 'ease_auto_train'
+	LANGUAGE C STABLE PARALLEL RESTRICTED;
+
+COMMENT ON FUNCTION bundlerec._ease_auto(regclass, text, text, text, double precision, integer, integer, integer) IS
+	'signed EASE weights (top_k largest |B_ij| per item): the dense inverse when it fits bundlerec.memory_limit, else sparse_ease() with the given neighborhood';
+
+-- Signed EASE weights for the model stages.  _ease_weights is the one entry
+-- the stages call; _ease_auto picks the engine, so they need not choose.
 CREATE FUNCTION bundlerec._ease_weights(
 	source regclass,
 	basket text,
@@ -808,12 +843,12 @@ RETURNS SETOF bundlerec.neighbor
 	LANGUAGE sql STABLE PARALLEL RESTRICTED
 	SET search_path = pg_catalog, pg_temp
 	AS $$
-	SELECT * FROM bundlerec._ease_dense(source, basket, item, NULL, regularization,
-		top_k, min_count, NULL, true)
+	SELECT * FROM bundlerec._ease_auto(source, basket, item, NULL, regularization,
+		top_k, min_count, 200)
 $$;
 
 COMMENT ON FUNCTION bundlerec._ease_weights(regclass, text, text, double precision, integer, integer) IS
-	'signed EASE item-item weights over baskets (or customers) x items, the top_k largest |B_ij| per item: the single engine entry of the model stages';
+	'signed EASE item-item weights over baskets (or customers) x items, the top_k largest |B_ij| per item: the single engine entry of the model stages (dense EASE when it fits bundlerec.memory_limit, else sparse_ease with neighborhood 200)';
 
 CREATE FUNCTION bundlerec.item_neighbors(
 	source regclass,
