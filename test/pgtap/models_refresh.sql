@@ -478,18 +478,19 @@ SELECT r.stage, r.rows, r.seconds, r.n FROM bundlerec.refresh('tmr_shop') WITH O
 
 SELECT is(ARRAY(SELECT stage FROM shop_stages ORDER BY n),
 	ARRAY['order lines', 'item counts', 'customer items', 'pair counts', 'items', 'pairs', 'rules',
-	      'embeddings', 'similar items', 'recommendations', 'item bundles', 'customer bundles',
+	      'embeddings', 'similar items', 'recommendations', 'item bundles', 'customer bundles', 'item weights',
 	      'keys, indexes, statistics', 'publish'],
 	'refresh returns one row per stage, in order, then the preparation and the publish steps');
 SELECT is(ARRAY(SELECT rows FROM shop_stages WHERE n <= 6 ORDER BY n),
 	ARRAY[20, 5, 12, 7, 5, 8]::bigint[],
 	'stage rows: 20 lines, 5 items, 12 customer items, 7 pair counts, 5 items, 8 pairs');
-SELECT is(ARRAY(SELECT rows FROM shop_stages WHERE n BETWEEN 7 AND 12 ORDER BY n),
+SELECT is(ARRAY(SELECT rows FROM shop_stages WHERE n BETWEEN 7 AND 13 ORDER BY n),
 	ARRAY[(SELECT count(*) FROM bundlerec_tmr_shop.rules), (SELECT count(*) FROM bundlerec_tmr_shop.item_embeddings),
 	      (SELECT count(*) FROM bundlerec_tmr_shop.similar_items), (SELECT count(*) FROM bundlerec_tmr_shop.recommendations),
-	      (SELECT count(*) FROM bundlerec_tmr_shop.item_bundles), (SELECT count(*) FROM bundlerec_tmr_shop.customer_bundles)],
+	      (SELECT count(*) FROM bundlerec_tmr_shop.item_bundles), (SELECT count(*) FROM bundlerec_tmr_shop.customer_bundles),
+	      (SELECT count(*) FROM bundlerec_tmr_shop.item_weights)],
 	'stage rows of the later stages are the sizes of their tables');
-SELECT is(ARRAY(SELECT rows FROM shop_stages WHERE n > 12 ORDER BY n),
+SELECT is(ARRAY(SELECT rows FROM shop_stages WHERE n > 13 ORDER BY n),
 	ARRAY[(SELECT count(*) FROM pg_tables WHERE schemaname = 'bundlerec_tmr_shop'),
 	      (SELECT count(*) FROM pg_tables WHERE schemaname = 'bundlerec_tmr_shop')],
 	'the preparation and publish steps count the tables they handled, every table of the model');
@@ -620,7 +621,7 @@ SELECT is((SELECT count(*) FROM bundlerec.refresh_history WHERE model = 'tmr_sho
 -- the result tables: ordinary tables with primary keys and comments
 SELECT is(tables_of('bundlerec_tmr_shop'),
 	ARRAY['_item_counts', '_pair_counts', '_pair_delta', 'customer_bundles', 'customer_embeddings', 'customer_items', 'customers',
-	      'item_bundles', 'item_embeddings', 'items', 'pairs', 'recommendations', 'rules', 'similar_items'],
+	      'item_bundles', 'item_embeddings', 'item_weights', 'items', 'pairs', 'recommendations', 'rules', 'similar_items'],
 	'the result tables');
 SELECT is(ARRAY(SELECT c.relname || ':' || c.relkind::text FROM pg_class c
                 WHERE c.relnamespace = 'bundlerec_tmr_shop'::regnamespace AND c.relkind NOT IN ('r', 'i', 'v')),
