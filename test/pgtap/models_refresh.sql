@@ -574,8 +574,8 @@ SELECT ok((SELECT last_refresh IS NOT NULL AND last_refresh <= clock_timestamp()
 SELECT is((SELECT ROW(count(*), min(kind), min(rows_read), min(watermark), min(jsonb_array_length(stages)),
                       min((metrics ->> 'orders')::bigint))::text
            FROM bundlerec.refresh_history WHERE model = 'tmr_shop'),
-	ROW(1::bigint, 'full', 20::bigint, '2024-06-30 10:00+00'::timestamptz, 14, 8::bigint)::text,
-	'refresh_history: one full refresh, 20 lines read, 12 stages and the 2 publish steps, 8 orders');
+	ROW(1::bigint, 'full', 20::bigint, '2024-06-30 10:00+00'::timestamptz, 15, 8::bigint)::text,
+	'refresh_history: one full refresh, 20 lines read, 13 stages and the 2 publish steps, 8 orders');
 SELECT is((SELECT rows_written FROM bundlerec.refresh_history WHERE model = 'tmr_shop'),
 	(SELECT sum(n)::bigint FROM (
 		SELECT count(*) AS n FROM bundlerec_tmr_shop.items UNION ALL SELECT count(*) FROM bundlerec_tmr_shop.pairs
@@ -584,7 +584,8 @@ SELECT is((SELECT rows_written FROM bundlerec.refresh_history WHERE model = 'tmr
 		UNION ALL SELECT count(*) FROM bundlerec_tmr_shop.similar_items
 		UNION ALL SELECT count(*) FROM bundlerec_tmr_shop.recommendations
 		UNION ALL SELECT count(*) FROM bundlerec_tmr_shop.item_bundles
-		UNION ALL SELECT count(*) FROM bundlerec_tmr_shop.customer_bundles) x),
+		UNION ALL SELECT count(*) FROM bundlerec_tmr_shop.customer_bundles
+		UNION ALL SELECT count(*) FROM bundlerec_tmr_shop.item_weights) x),
 	'refresh_history.rows_written = rows of the published tables');
 
 -- grants survive a (second) full refresh, which swaps every table
@@ -688,7 +689,7 @@ SELECT is((SELECT count(*) FROM bundlerec_tmr_top1.pairs p
            WHERE p.rank IS DISTINCT FROM b.rank OR NOT (near(p.score, b.score) AND near(p.score, p.npmi))),
 	0::bigint, 'shrinkage 0: score = npmi, and the pairs equal the brute force');
 SELECT is(tables_of('bundlerec_tmr_top1'),
-	ARRAY['_item_counts', '_pair_counts', '_pair_delta', 'customer_items', 'customers', 'items', 'pairs', 'recommendations'],
+	ARRAY['_item_counts', '_pair_counts', '_pair_delta', 'customer_items', 'customers', 'item_weights', 'items', 'pairs', 'recommendations'],
 	'rules, bundles and embeddings off: no such tables');
 
 -- A model of basket and item only: every line counts quantity 1, there
@@ -706,8 +707,8 @@ SELECT is(q($$SELECT array_agg(ROW(item, orders, customers, quantity, revenue, p
 	'without quantity every line counts 1, without customer 0 customers, without price or category NULL');
 SELECT is(q($$SELECT count(*) FROM bundlerec.refresh('tmr_bare', true)$$)
           || ' ' || coalesce((SELECT last_refresh_kind FROM bundlerec.models WHERE name = 'tmr_bare'), 'none'),
-	'7 full', 'without ordered_at, refresh(incremental => true) runs a full refresh (5 stages and the 2 publish steps)');
-SELECT is(tables_of('bundlerec_tmr_bare'), ARRAY['_item_counts', '_pair_counts', '_pair_delta', 'items', 'pairs'],
+	'8 full', 'without ordered_at, refresh(incremental => true) runs a full refresh (6 stages and the 2 publish steps)');
+SELECT is(tables_of('bundlerec_tmr_bare'), ARRAY['_item_counts', '_pair_counts', '_pair_delta', 'item_weights', 'items', 'pairs'],
 	'without customer: no customers, customer_items or recommendations');
 SELECT is(q($$SELECT count(*) FROM bundlerec_tmr_bare.pairs p
               FULL JOIN bf_pairs('order_lines', 2, 10, 20) b ON b.item = p.item AND b.partner = p.partner
