@@ -875,6 +875,11 @@ DECLARE
 BEGIN
 	EXECUTE format('CREATE TABLE %s (item text NOT NULL, rank integer NOT NULL, neighbor text NOT NULL, '
 	               'weight double precision NOT NULL)', t);
+	-- read in key order: EASE numbers items as they come, and the rounding
+	-- of its inverse follows that numbering, which must not be the table's
+	-- (a copy of the lines gathered from Citus's shards holds them in another)
+	EXECUTE format('CREATE OR REPLACE TEMP VIEW _br_ease_input AS SELECT l.basket, l.item FROM %s l '
+	               'ORDER BY l.item COLLATE "C", l.basket COLLATE "C"', c.pair_lines);
 	BEGIN
 		-- ranked by |weight|, ties by neighbour in "C" order, so that the
 		-- rows kept do not depend on the engine's output order
@@ -883,9 +888,9 @@ BEGIN
 			SELECT w.item, (row_number() OVER (PARTITION BY w.item
 			                                   ORDER BY abs(w.score) DESC, w.neighbor COLLATE "C"))::integer,
 			       w.neighbor, w.score
-			FROM bundlerec._ease_weights(%2$L::regclass, 'basket', 'item', %3$s, %4$s, %5$s) w
+			FROM bundlerec._ease_weights('pg_temp._br_ease_input'::regclass, 'basket', 'item', %2$s, %3$s, %4$s) w
 			WHERE w.score OPERATOR(pg_catalog.<>) 0::float8
-			$q$, t, c.pair_lines, (o ->> 'ease_regularization')::float8, (o ->> 'ease_per_item')::int,
+			$q$, t, (o ->> 'ease_regularization')::float8, (o ->> 'ease_per_item')::int,
 			(o ->> 'min_count')::int);
 		GET DIAGNOSTICS n = ROW_COUNT;
 	EXCEPTION WHEN program_limit_exceeded THEN
@@ -894,6 +899,7 @@ BEGIN
 			USING HINT = 'complete_cart then blends pairs, rules and neighbours only; raise bundlerec.memory_limit or min_count, or set the model option ease to false.';
 		n := 0;
 	END;
+	DROP VIEW pg_temp._br_ease_input;
 	RETURN n;
 END
 $body$;
