@@ -71,7 +71,7 @@ _PG_init(void)
 
 	DefineCustomIntVariable("bundlerec.serving_cache_limit",
 							"Largest amount of memory a backend keeps of the results complete_cart reads.",
-							"complete_cart keeps each item's pairs, nearest items and rules it has read, "
+							"complete_cart keeps each item's pairs, nearest items, EASE weights and rules it has read, "
 							"per model, until a refresh or drop of the model; past this size, all of it is "
 							"dropped and read again as needed. With 0 every call reads its items again.",
 							&bundlerec_serving_cache_limit_kb,

@@ -54,7 +54,8 @@ static const char *const global_sql[GQ_COUNT] = {
 	" m.tables ? 'rules', m.tables ? 'similar_items', m.tables ? 'item_bundles',"
 	" m.tables ? 'customer_bundles', m.tables ? 'recommendations',"
 	" m.item_name IS NOT NULL OR m.product_columns ? 'name',"
-	" m.tables ? 'cold_start' AND m.tables ? 'products'"
+	" m.tables ? 'cold_start' AND m.tables ? 'products',"
+	" m.tables ? 'item_weights', (m.options ->> 'cart_ease_weight')::float8"
 	" FROM bundlerec.models m WHERE m.name = $1",
 	"SELECT f.impressions, f.conversions FROM bundlerec.feedback f"
 	" WHERE f.model = $1 AND f.items = $2"
@@ -164,7 +165,11 @@ static const char *const model_sql[SQ_COUNT] = {
 	" x.neighbor, x.sim, x.ap, w.orders"
 	" FROM x CROSS JOIN w ORDER BY x.rest_key, x.sim * x.score DESC, x.neighbor COLLATE \"C\")"
 	" SELECT y.items, y.score, y.neighbor, y.sim, y.ap, y.orders FROM y"
-	" ORDER BY y.score DESC, y.items COLLATE \"C\" LIMIT $2"
+	" ORDER BY y.score DESC, y.items COLLATE \"C\" LIMIT $2",
+	/* SQ_CART_WEIGHTS */
+	"SELECT w.neighbor, w.item, w.weight::float8"
+	" FROM (SELECT DISTINCT u.i FROM pg_catalog.unnest($1) u(i)) c"
+	" JOIN %1$s.item_weights w ON w.item = c.i"
 };
 
 /*
@@ -213,10 +218,11 @@ static const Oid model_types[SQ_COUNT][4] = {
 	{TEXTOID, BOOLOID, INT8OID},
 	{TEXTARRAYOID},
 	{TEXTOID, INT4OID, TEXTOID},
-	{TEXTOID, INT4OID}
+	{TEXTOID, INT4OID},
+	{TEXTARRAYOID}
 };
 
-static const int model_nargs[SQ_COUNT] = {2, 2, 3, 1, 1, 1, 2, 3, 4, 2, 3, 1, 3, 2};
+static const int model_nargs[SQ_COUNT] = {2, 2, 3, 1, 1, 1, 2, 3, 4, 2, 3, 1, 3, 2, 1};
 
 /* Runs a catalogue query, preparing and keeping its plan on first use. */
 static SPITupleTable *
@@ -346,6 +352,8 @@ ServeOpenModel(FunctionCallInfo fcinfo, int argno)
 				break;
 		}
 	}
+	m->has_weights = DatumGetBool(SPI_getbinval(t->vals[0], t->tupdesc, 15, &n)) && !n;
+	m->cart_ease_weight = ServeFloat(t, 0, 16, &n);
 	/* set last: an entry without a schema is filled again */
 	m->schema = MemoryContextStrdup(TopMemoryContext,
 									quote_identifier(ServeText(t, 0, 1)));
@@ -392,10 +400,11 @@ ServeOpenSchema(Name schema, Datum options)
 	bool		rules = HasRelation(nsp, "rules");
 	bool		similar = HasRelation(nsp, "similar_items");
 	bool		products = HasRelation(nsp, "cold_start") && HasRelation(nsp, "products");
+	bool		weights = HasRelation(nsp, "item_weights");
 
 	snprintf(key, sizeof(key), "\x01%s", NameStr(*schema));
 	/* kept for one transaction: nothing tells when the schema's tables change */
-	sig = psprintf("%u %d %d %d %s " INT64_FORMAT, nsp, rules, similar, products,
+	sig = psprintf("%u %d %d %d %d %s " INT64_FORMAT, nsp, rules, similar, products, weights,
 				   DatumGetCString(DirectFunctionCall1(jsonb_out, options)),
 				   (int64) GetCurrentTransactionStartTimestamp());
 	m = CacheEntry(key, sig);
@@ -405,10 +414,12 @@ ServeOpenSchema(Name schema, Datum options)
 	m->has_rules = rules;
 	m->has_similar = similar;
 	m->has_products = products;
+	m->has_weights = weights;
 	m->has_names = products;
 	m->cart_pairs_weight = OptionFloat(options, "cart_pairs_weight");
 	m->cart_rules_weight = OptionFloat(options, "cart_rules_weight");
 	m->cart_embedding_weight = OptionFloat(options, "cart_embedding_weight");
+	m->cart_ease_weight = OptionFloat(options, "cart_ease_weight");
 	m->feedback_prior = OptionFloat(options, "feedback_prior");
 	m->schema = MemoryContextStrdup(TopMemoryContext,
 									quote_identifier(NameStr(*schema)));

@@ -29,6 +29,7 @@ typedef enum ServeQuery
 	SQ_NAMES,
 	SQ_COLD,
 	SQ_COLD_BUNDLES,
+	SQ_CART_WEIGHTS,
 	SQ_COUNT
 } ServeQuery;
 
@@ -46,9 +47,11 @@ typedef struct ServeModel
 	bool		has_recommendations;
 	bool		has_names;		/* items.name may be set: look names up */
 	bool		has_products;	/* products, content_neighbors and cold_start */
+	bool		has_weights;	/* item_weights */
 	double		cart_pairs_weight;
 	double		cart_rules_weight;
 	double		cart_embedding_weight;
+	double		cart_ease_weight;
 	double		feedback_prior;
 	SPIPlanPtr	plans[SQ_COUNT];
 	struct CartCache *cart;		/* complete_cart's rows read so far */
@@ -144,7 +147,8 @@ struct CartItem;
 
 /*
  * A partner of a cart item (value: the pair's confidence, count: its
- * orders) or a nearest item (value: the cosine).
+ * orders), a nearest item (value: the cosine) or an EASE neighbour (value:
+ * the signed weight).
  */
 typedef struct CartLink
 {
@@ -182,6 +186,7 @@ typedef struct CartItem
 	int			cand_index;		/* its candidate in that call */
 	CartLinks	pairs;
 	CartLinks	similar;
+	CartLinks	weights;
 	CartRule   *rules;
 	int			nrules;
 	int			maxrules;

@@ -1,10 +1,11 @@
 /*
  * serve_cart.c
  *	  complete_cart: the partners of every cart item (pairs), the rules whose
- *	  antecedent the cart holds (GIN on rules.antecedent) and the nearest
- *	  items of every cart item, merged per candidate in one hash and cut to
- *	  k with a bounded heap; the cost follows the rows read, at most
- *	  pairs_per_item + similar_per_item per cart item plus matching rules.
+ *	  antecedent the cart holds (GIN on rules.antecedent), the nearest items
+ *	  of every cart item and its signed EASE weights (item_weights), merged
+ *	  per candidate in one hash and cut to k with a bounded heap; the cost
+ *	  follows the rows read, at most pairs_per_item + similar_per_item +
+ *	  ease_per_item per cart item plus matching rules.
  */
 #include "postgres.h"
 
@@ -21,7 +22,11 @@
 PG_FUNCTION_INFO_V1(bundlerec_complete_cart);
 PG_FUNCTION_INFO_V1(bundlerec_complete_cart_schema);
 
-/* What the model says of one candidate: its best pair, rule and neighbour. */
+/*
+ * What the model says of one candidate: its best pair, rule and neighbour,
+ * and the sum of its EASE weights from the cart's items with the item of
+ * the largest.
+ */
 typedef struct CartRow
 {
 	bool		has_p;
@@ -37,6 +42,10 @@ typedef struct CartRow
 	bool		has_e;
 	double		e_sim;
 	char	   *e_via;
+	bool		has_w;
+	double		w_sum;
+	double		w_best;
+	char	   *w_via;
 } CartRow;
 
 /* The candidate of item, made on first sight in this call. */
@@ -82,7 +91,7 @@ CartRows(ServeModel *m, ServeCands *cs, char **items, int nitems)
 	{
 		CartItem   *e = rows[i];
 
-		for (j = 0; j < e->pairs.n; j++)
+		for (j = 0; m->cart_pairs_weight > 0 && j < e->pairs.n; j++)
 		{
 			CartLink   *p = &e->pairs.v[j];
 			CartRow    *r = CartCandidate(cs, p->other, call);
@@ -131,6 +140,20 @@ CartRows(ServeModel *m, ServeCands *cs, char **items, int nitems)
 				r->e_via = e->item;
 			}
 		}
+		for (j = 0; m->cart_ease_weight > 0 && j < e->weights.n; j++)
+		{
+			CartLink   *w = &e->weights.v[j];
+			CartRow    *r = CartCandidate(cs, w->other, call);
+
+			r->w_sum += w->value;
+			if (!r->has_w || w->value > r->w_best ||
+				(w->value == r->w_best && TextCmp(e->item, r->w_via) < 0))
+			{
+				r->w_best = w->value;
+				r->w_via = e->item;
+			}
+			r->has_w = true;
+		}
 	}
 }
 
@@ -153,6 +176,8 @@ CartNames(ServeModel *m, ServeCands *cs, int n)
 			ServeNameWant(names, r->p_via);
 		if (r->has_e)
 			ServeNameWant(names, r->e_via);
+		if (r->has_w)
+			ServeNameWant(names, r->w_via);
 		for (j = 0; r->has_r && j < r->r_nvia; j++)
 			ServeNameWant(names, r->r_via[j]->item);
 	}
@@ -161,8 +186,9 @@ CartNames(ServeModel *m, ServeCands *cs, int n)
 }
 
 /*
- * The explanation of a model candidate: its pair, rule and neighbour, the
- * items they mention called by their names.
+ * The explanation of a model candidate: its pair, rule, neighbour and the
+ * cart item of its largest positive EASE weight, the items they mention
+ * called by their names.
  */
 static char *
 CartExplanation(const CartRow *r, HTAB *names)
@@ -187,6 +213,12 @@ CartExplanation(const CartRow *r, HTAB *names)
 	if (r->has_e)
 		appendStringInfo(&s, "%sbought by the same customers as %s (cosine %s)",
 						 s.len > 0 ? "; " : "", ServeNameOr(names, r->e_via), ServeRound(r->e_sim, 3));
+	if (r->has_w && r->w_best > 0)
+		appendStringInfo(&s, "%sin orders like this cart, most of all with %s (EASE weight %s, sum %s)",
+						 s.len > 0 ? "; " : "", ServeNameOr(names, r->w_via), ServeRound(r->w_best, 3),
+						 ServeRound(r->w_sum, 3));
+	else if (r->has_w)
+		appendStringInfo(&s, "%sEASE sum %s", s.len > 0 ? "; " : "", ServeRound(r->w_sum, 3));
 	return s.data;
 }
 
@@ -227,7 +259,8 @@ CompleteCart(FunctionCallInfo fcinfo, ServeModel *m, int itemsarg)
 
 		cs.c[i].score = m->cart_pairs_weight * (r->has_p ? r->p_conf : 0)
 			+ m->cart_rules_weight * (r->has_r ? r->r_conf : 0)
-			+ m->cart_embedding_weight * Max(r->has_e ? r->e_sim : 0, 0);
+			+ m->cart_embedding_weight * Max(r->has_e ? r->e_sim : 0, 0)
+			+ m->cart_ease_weight * r->w_sum;
 	}
 	nmodel = ServeRank(&cs, items, nitems, true, k);
 	if (nmodel < k)
@@ -247,8 +280,8 @@ CompleteCart(FunctionCallInfo fcinfo, ServeModel *m, int itemsarg)
 	for (i = 0; i < n; i++)
 	{
 		ServeCand  *c = &cs.c[i];
-		Datum		v[9];
-		bool		nulls[9] = {0};
+		Datum		v[10];
+		bool		nulls[10] = {0};
 
 		v[0] = Int32GetDatum(i + 1);
 		v[1] = CStringGetTextDatum(c->key);
@@ -264,16 +297,18 @@ CompleteCart(FunctionCallInfo fcinfo, ServeModel *m, int itemsarg)
 			nulls[4] = !r->has_r;
 			v[5] = Float8GetDatum(r->e_sim);
 			nulls[5] = !r->has_e;
-			v[6] = CStringGetTextDatum("model");
-			v[7] = CStringGetTextDatum(CartExplanation(r, names));
+			v[6] = Float8GetDatum(r->w_sum);
+			nulls[6] = !r->has_w;
+			v[7] = CStringGetTextDatum("model");
+			v[8] = CStringGetTextDatum(CartExplanation(r, names));
 		}
 		else
 		{
-			nulls[3] = nulls[4] = nulls[5] = true;
-			v[6] = CStringGetTextDatum(c->tier == 2 ? "popular in category" : "popular");
-			v[7] = CStringGetTextDatum(ServeFallbackExplanation(c));
+			nulls[3] = nulls[4] = nulls[5] = nulls[6] = true;
+			v[7] = CStringGetTextDatum(c->tier == 2 ? "popular in category" : "popular");
+			v[8] = CStringGetTextDatum(ServeFallbackExplanation(c));
 		}
-		v[8] = ServeNameDatum(names, c->key, &nulls[8]);
+		v[9] = ServeNameDatum(names, c->key, &nulls[9]);
 		tuplestore_putvalues(ts, desc, v, nulls);
 	}
 }

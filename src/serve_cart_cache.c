@@ -1,13 +1,13 @@
 /*
  * serve_cart_cache.c
  *	  What complete_cart reads of each cart item (its pairs, its nearest
- *	  items and the rules whose antecedent starts with it), kept per backend
- *	  and model, so that a call reads from the results only the items no
- *	  earlier call has read: a cart of a hundred items costs a hundred hash
- *	  lookups once its items have been seen.  The rows go with the model's
- *	  serving entry, which a refresh, drop_model or re-creation replaces; all
- *	  models' rows are dropped together when they pass
- *	  bundlerec.serving_cache_limit.
+ *	  items, its EASE weights and the rules whose antecedent starts with
+ *	  it), kept per backend and model, so that a call reads from the
+ *	  results only the items no earlier call has read: a cart of a hundred
+ *	  items costs a hundred hash lookups once its items have been seen.
+ *	  The rows go with the model's serving entry, which a refresh,
+ *	  drop_model or re-creation replaces; all models' rows are dropped
+ *	  together when they pass bundlerec.serving_cache_limit.
  */
 #include "postgres.h"
 
@@ -141,13 +141,14 @@ RowItem(CartCache *c, SPITupleTable *t, uint64 row, int col)
 }
 
 /*
- * Reads the partners (similar false) or nearest items of the items in arg
- * (rows: other item, cart item, value[, count]) into their entries.
+ * Reads the partners (q SQ_CART_PAIRS), nearest items (SQ_CART_SIMILAR) or
+ * EASE neighbours (SQ_CART_WEIGHTS) of the items in arg (rows: other item,
+ * cart item, value[, count]) into their entries.
  */
 static void
-LoadLinks(ServeModel *m, CartCache *c, bool similar, Datum arg)
+LoadLinks(ServeModel *m, CartCache *c, ServeQuery q, Datum arg)
 {
-	SPITupleTable *t = ServeRun(m, similar ? SQ_CART_SIMILAR : SQ_CART_PAIRS, &arg, NULL);
+	SPITupleTable *t = ServeRun(m, q, &arg, NULL);
 	bool		has_count = t->tupdesc->natts >= 4;
 	uint64		i;
 	bool		isnull;
@@ -162,7 +163,7 @@ LoadLinks(ServeModel *m, CartCache *c, bool similar, Datum arg)
 
 		if (other == NULL)
 			continue;
-		links = similar ? &e->similar : &e->pairs;
+		links = q == SQ_CART_SIMILAR ? &e->similar : q == SQ_CART_WEIGHTS ? &e->weights : &e->pairs;
 		old = MemoryContextSwitchTo(c->cxt);
 		links->v = Grow(links->v, links->n, &links->max, sizeof(CartLink));
 		MemoryContextSwitchTo(old);
@@ -184,9 +185,11 @@ LoadItems(ServeModel *m, CartCache *c, char **missing, int n)
 	uint64		i;
 	bool		isnull;
 
-	LoadLinks(m, c, false, arg);
+	LoadLinks(m, c, SQ_CART_PAIRS, arg);
 	if (m->has_similar && m->cart_embedding_weight > 0)
-		LoadLinks(m, c, true, arg);
+		LoadLinks(m, c, SQ_CART_SIMILAR, arg);
+	if (m->has_weights && m->cart_ease_weight > 0)
+		LoadLinks(m, c, SQ_CART_WEIGHTS, arg);
 	if (m->has_rules && m->cart_rules_weight > 0)
 	{
 		t = ServeRun(m, SQ_CART_RULES, &arg, NULL);
@@ -253,7 +256,7 @@ ServeCartItems(ServeModel *m, char **items, int nitems, int *n)
 		if (!e->loaded)
 		{
 			/* rows of a read that an error cut short are read again */
-			e->pairs.n = e->similar.n = e->nrules = 0;
+			e->pairs.n = e->similar.n = e->weights.n = e->nrules = 0;
 			missing[nmissing++] = e->item;
 		}
 		out[(*n)++] = e;

@@ -119,7 +119,7 @@ CREATE TABLE bundlerec.result_tables (
 	position integer NOT NULL UNIQUE,
 	stage text NOT NULL,
 	enabled_by text NOT NULL
-		CHECK (enabled_by IN ('always', 'customer', 'rules', 'embeddings', 'bundles', 'customer bundles', 'products')),
+		CHECK (enabled_by IN ('always', 'customer', 'rules', 'embeddings', 'ease', 'bundles', 'customer bundles', 'products')),
 	refresh text NOT NULL CHECK (refresh IN ('counted', 'rebuilt', 'model', 'per customer')),
 	served boolean NOT NULL,
 	columns text[] NOT NULL,
@@ -131,7 +131,7 @@ CREATE TABLE bundlerec.result_tables (
 
 COMMENT ON TABLE bundlerec.result_tables IS 'the result tables every model publishes: stage, columns, keys, indexes, comments, what enables them and how a refresh brings them up to date';
 COMMENT ON COLUMN bundlerec.result_tables.position IS 'build, lock and publish order';
-COMMENT ON COLUMN bundlerec.result_tables.enabled_by IS 'always; customer (a customer column); rules, embeddings, bundles (those options, embeddings also needing a customer column); customer bundles (both); products (a products source)';
+COMMENT ON COLUMN bundlerec.result_tables.enabled_by IS 'always; customer (a customer column); rules, embeddings, ease, bundles (those options, embeddings also needing a customer column); customer bundles (both); products (a products source)';
 COMMENT ON COLUMN bundlerec.result_tables.refresh IS 'counted: an incremental refresh adds the new orders (in place; pair counts through _pair_delta, folded into _pair_counts when it grows); rebuilt: recomputed from the counts and lines on every refresh; model: rebuilt once the orders counted have grown by model_refresh_growth since it was last built, kept until then; per customer: an incremental refresh recomputes the customers with new orders in place and keeps the others'' rows (model option customer_refresh_growth)';
 COMMENT ON COLUMN bundlerec.result_tables.served IS 'read by serving functions and reports (false: refresh state only)';
 GRANT SELECT ON bundlerec.result_tables TO PUBLIC;
@@ -178,6 +178,11 @@ INSERT INTO bundlerec.result_tables VALUES
  '{consequent,antecedent}', '{"USING gin (antecedent)"}',
  'association rules antecedent => consequent (arules semantics) in at least min_count orders and rules_min_support of them: the rules_per_item best (by confidence, then lift) of each consequent',
  '{"rank": "1 = the consequent''s most confident rule"}'),
+('item_weights', 18, 'item weights', 'ease', 'model', true,
+ '{item,rank,neighbor,weight}', '{item,rank}', '{}',
+ 'signed EASE item-item weights over the orders counted (baskets x items, orders under max_basket_items): the ease_per_item largest |weight| of each item; complete_cart sums a candidate''s weights from the cart''s items',
+ '{"rank": "1 = the largest |weight| of the item",
+   "weight": "B[item, neighbor] of EASE, B = I - P diag(1/diag(P)), P = (X''X + ease_regularization I)^-1; negative: the neighbour is less likely in an order holding the item than its other items predict"}'),
 ('customer_embeddings', 9, 'embeddings', 'embeddings', 'model', true,
  '{customer,factors}', '{customer}', '{}', 'ALS customer factor vectors', '{}'),
 ('item_embeddings', 10, 'embeddings', 'embeddings', 'model', true,
@@ -249,6 +254,7 @@ WHERE CASE r.enabled_by
       WHEN 'customer' THEN m.customer IS NOT NULL
       WHEN 'rules' THEN (m.options ->> 'rules')::boolean
       WHEN 'embeddings' THEN m.customer IS NOT NULL AND (m.options ->> 'embeddings')::boolean
+      WHEN 'ease' THEN (m.options ->> 'ease')::boolean
       WHEN 'bundles' THEN (m.options ->> 'bundles')::boolean
       WHEN 'customer bundles' THEN m.customer IS NOT NULL AND (m.options ->> 'bundles')::boolean
       WHEN 'products' THEN m.products IS NOT NULL
@@ -307,6 +313,10 @@ SELECT '{
 	"cart_pairs_weight": 1,
 	"cart_rules_weight": 1,
 	"cart_embedding_weight": 0.5,
+	"ease": true,
+	"ease_regularization": 50,
+	"ease_per_item": 200,
+	"cart_ease_weight": 4,
 	"feedback_prior": 20,
 	"feedback_max_bundles": 100000,
 	"eval_max_baskets": 2000,
@@ -377,6 +387,8 @@ BEGIN
 				('repeat_weight', 0, 1e9, false), ('model_weight', 0, 1e9, false), ('cohesion_weight', 0, 1e9, false),
 				('cart_pairs_weight', 0, 1e9, false), ('cart_rules_weight', 0, 1e9, false),
 				('cart_embedding_weight', 0, 1e9, false), ('feedback_prior', 1e-6, 1e9, false),
+				('ease_regularization', 1e-6, 1e9, false), ('ease_per_item', 1, 1000, true),
+				('cart_ease_weight', 0, 1e9, false),
 				('feedback_max_bundles', 1, 100000000, true), ('eval_max_baskets', 1, 1000000, true),
 				('content_neighbors', 1, 1000, true), ('cold_start_orders', 0, 2147483647, true),
 				('cold_start_shrinkage', 0, 1e9, false), ('bundle_alike_weight', -1e3, 1e3, false),

@@ -853,6 +853,53 @@ BEGIN
 END
 $body$;
 
+-- Stage "item weights": signed EASE weights over the orders pairs count
+-- (those under max_basket_items), the ease_per_item largest |weight| of
+-- each item, through bundlerec._ease_weights, the one EASE entry.  A
+-- catalogue too large for it (SQLSTATE 54000) leaves the table empty with
+-- a NOTICE rather than failing the refresh.  Returns its rows.
+CREATE FUNCTION bundlerec._stage_item_weights(c bundlerec._build_context)
+RETURNS bigint
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $body$
+DECLARE
+	o jsonb := (c.m).options;
+	t text := format('%I.%I', c.sch, bundlerec._phys('item_weights', c.sfx));
+	n bigint := 0;
+	msg text;
+BEGIN
+	EXECUTE format('CREATE TABLE %s (item text NOT NULL, rank integer NOT NULL, neighbor text NOT NULL, '
+	               'weight double precision NOT NULL)', t);
+	-- read in key order: EASE numbers items as they come, and the rounding
+	-- of its inverse follows that numbering, which must not be the table's
+	-- (a copy of the lines gathered from Citus's shards holds them in another)
+	EXECUTE format('CREATE OR REPLACE TEMP VIEW _br_ease_input AS SELECT l.basket, l.item FROM %s l '
+	               'ORDER BY l.item COLLATE "C", l.basket COLLATE "C"', c.pair_lines);
+	BEGIN
+		-- ranked by |weight|, ties by neighbour in "C" order, so that the
+		-- rows kept do not depend on the engine's output order
+		EXECUTE format($q$
+			INSERT INTO %1$s
+			SELECT w.item, (row_number() OVER (PARTITION BY w.item
+			                                   ORDER BY abs(w.score) DESC, w.neighbor COLLATE "C"))::integer,
+			       w.neighbor, w.score
+			FROM bundlerec._ease_weights('pg_temp._br_ease_input'::regclass, 'basket', 'item', %2$s, %3$s, %4$s) w
+			WHERE w.score OPERATOR(pg_catalog.<>) 0::float8
+			$q$, t, (o ->> 'ease_regularization')::float8, (o ->> 'ease_per_item')::int,
+			(o ->> 'min_count')::int);
+		GET DIAGNOSTICS n = ROW_COUNT;
+	EXCEPTION WHEN program_limit_exceeded THEN
+		GET STACKED DIAGNOSTICS msg = MESSAGE_TEXT;
+		RAISE NOTICE 'bundlerec %: item_weights left empty: %', (c.m).name, msg
+			USING HINT = 'complete_cart then blends pairs, rules and neighbours only; raise bundlerec.memory_limit or min_count, or set the model option ease to false.';
+		n := 0;
+	END;
+	DROP VIEW pg_temp._br_ease_input;
+	RETURN n;
+END
+$body$;
+
 -- Stage "similar items": Nearest items by cosine of their ALS vectors.  Returns its rows.
 CREATE FUNCTION bundlerec._stage_similar_items(c bundlerec._build_context)
 RETURNS bigint

@@ -145,6 +145,7 @@ RETURNS TABLE (
 	from_pairs double precision,
 	from_rules double precision,
 	from_embeddings double precision,
+	from_ease double precision,
 	source text,
 	explanation text,
 	name text)
@@ -164,6 +165,7 @@ RETURNS TABLE (
 	from_pairs double precision,
 	from_rules double precision,
 	from_embeddings double precision,
+	from_ease double precision,
 	source text,
 	explanation text,
 	name text)
@@ -172,7 +174,7 @@ SET search_path = pg_catalog, pg_temp
 AS 'MODULE_PATHNAME', 'bundlerec_complete_cart';
 
 COMMENT ON FUNCTION bundlerec.complete_cart(text, text[], integer, text) IS
-	'the k items to add to a cart: cart_pairs_weight * best pair confidence + cart_rules_weight * best rule confidence + cart_embedding_weight * best cosine, cart items left out; then fallbacks';
+	'the k items to add to a cart: cart_pairs_weight * best pair confidence + cart_rules_weight * best rule confidence + cart_embedding_weight * best cosine + cart_ease_weight * sum of the cart items'' EASE weights to it, cart items left out; then fallbacks';
 
 -- Thompson sampling: a draw of the conversion rate of a bundle shown
 -- impressions times and bought conversions times, with the model's accept

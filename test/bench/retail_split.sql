@@ -23,16 +23,28 @@
 --    known to training; one item hidden (the one of smallest md5(basket ||
 --    item)), the rest is the cart.  HitRate@10: the hidden item among
 --    complete_cart(model, cart, 10); popularity: the 10 best sellers not in
---    the cart.  EASE engines: signed weights of _ease_weights over the
---    training orders (baskets x items, lambda 100 untuned, the 200 largest
+--    the cart.  complete_cart is also served (evaluate's path,
+--    _complete_cart over the same published tables) with the blend before
+--    item_weights (cart_ease_weight 0) and with item_weights alone (the
+--    other cart weights 0).  EASE engines: signed weights of _ease_weights
+--    over the training orders (baskets x items, lambda 100, the 200 largest
 --    |B_ij| per item); a candidate not in the cart scores the sum of its
 --    weights from the cart items, all signs, or positive weights only.
+-- 3. Validation grid (how the defaults were chosen; the test period is not
+--    read): a second model with the default options on the training sales
+--    before :cut minus one month, and carts made as in 2 from the training
+--    orders of that last month.  HitRate@10 of complete_cart for
+--    cart_ease_weight in 0 .. 8 and for item_weights alone, and of the EASE
+--    sum alone (as item_weights holds it: the validation model's orders,
+--    min_count 2) for ease_regularization 25 .. 200 x ease_per_item 100,
+--    200.
 \set ON_ERROR_STOP on
 \encoding UTF8
 SET client_min_messages = warning;
 DROP SCHEMA IF EXISTS retail_split CASCADE;
 CREATE SCHEMA retail_split;
 SET search_path = retail_split, public;
+SELECT (:'cut'::timestamp - interval '1 month')::date AS val_cut \gset
 
 \ir retail_sales.sql
 CREATE TABLE train AS SELECT * FROM sales WHERE invoice_date < :'cut';
@@ -115,6 +127,20 @@ SELECT item, neighbor, score FROM bundlerec._ease_weights('retail_split.train', 
 	regularization => 100, top_k => 200);
 CREATE INDEX ON ease_w (item);
 ANALYZE ease_w;
+-- one options value at a time (LATERAL): the serving cache of a schema
+-- holds one
+SELECT v.method, x.carts, x.hit_rate_at_10
+FROM (VALUES ('complete_cart, previous blend (cart_ease_weight 0)', '{"cart_ease_weight": 0}'::jsonb, 1),
+             ('complete_cart, item_weights alone',
+              '{"cart_pairs_weight": 0, "cart_rules_weight": 0, "cart_embedding_weight": 0}', 2)) v(method, o, n)
+CROSS JOIN LATERAL (
+	SELECT count(*) AS carts,
+	       round(avg((c.hidden = ANY (ARRAY(SELECT f.item FROM bundlerec._complete_cart('bundlerec_retail_split',
+	              (SELECT m.options FROM bundlerec.models m WHERE m.name = 'retail_split') || v.o, c.cart, 10) f)))::int)::numeric, 4)
+	         AS hit_rate_at_10
+	FROM carts c) x
+ORDER BY v.n;
+
 SELECT 'EASE signed (sum over the cart)' AS method, count(*) AS carts,
        round(avg((c.hidden = ANY (ARRAY(SELECT w.neighbor FROM ease_w w WHERE w.item = ANY (c.cart)
                                         AND NOT w.neighbor = ANY (c.cart)
@@ -126,3 +152,53 @@ SELECT 'EASE positive weights only', count(*),
                                         AND NOT w.neighbor = ANY (c.cart)
                                         GROUP BY w.neighbor ORDER BY sum(w.score) DESC, w.neighbor LIMIT 10)))::int)::numeric, 4)
 FROM carts c;
+
+-- 3. validation grid: train before :val_cut, judged on the carts of the
+-- training orders from :val_cut on
+CREATE TABLE val_train AS SELECT * FROM train WHERE invoice_date < :'val_cut';
+\o /dev/null
+SELECT bundlerec.drop_model('retail_val') FROM bundlerec.models WHERE name = 'retail_val';
+SELECT bundlerec.create_model('retail_val', 'retail_split.val_train', 'invoice_no', 'stock_code',
+	customer => 'customer_id', ordered_at => 'invoice_date', quantity => 'quantity',
+	price => 'unit_price', category => 'category', item_name => 'description');
+SELECT bundlerec.refresh('retail_val');
+\o
+CREATE TABLE val_carts AS
+SELECT b.basket, (array_agg(b.item ORDER BY md5(b.basket || b.item)))[1] AS hidden,
+       (array_agg(b.item ORDER BY md5(b.basket || b.item)))[2:] AS cart
+FROM (SELECT DISTINCT t.invoice_no AS basket, t.stock_code AS item FROM train t
+      WHERE t.invoice_date >= :'val_cut'
+        AND EXISTS (SELECT FROM bundlerec_retail_val.items i WHERE i.item = t.stock_code)) b
+GROUP BY b.basket HAVING count(*) >= 2;
+SELECT :'val_cut' AS validation_from, count(*) AS validation_carts FROM val_carts;
+SELECT v.blend, x.carts, x.val_hit_rate_at_10
+FROM (VALUES ('cart_ease_weight 0', '{"cart_ease_weight": 0}'::jsonb, 1),
+             ('cart_ease_weight 1', '{"cart_ease_weight": 1}', 3),
+             ('cart_ease_weight 2', '{"cart_ease_weight": 2}', 4),
+             ('cart_ease_weight 4', '{"cart_ease_weight": 4}', 5),
+             ('cart_ease_weight 8', '{"cart_ease_weight": 8}', 6),
+             ('item_weights alone', '{"cart_pairs_weight": 0, "cart_rules_weight": 0, "cart_embedding_weight": 0}', 7)) v(blend, o, n)
+CROSS JOIN LATERAL (
+	SELECT count(*) AS carts,
+	       round(avg((c.hidden = ANY (ARRAY(SELECT f.item FROM bundlerec._complete_cart('bundlerec_retail_val',
+	              (SELECT m.options FROM bundlerec.models m WHERE m.name = 'retail_val') || v.o, c.cart, 10) f)))::int)::numeric, 4)
+	         AS val_hit_rate_at_10
+	FROM val_carts c) x
+ORDER BY v.n;
+-- the EASE sum alone over the validation model's counted orders, per
+-- lambda; ease_per_item by the rank of |weight| within the 200 kept
+CREATE TABLE val_ease (lambda float8, item text, neighbor text, score float8, rank integer);
+SELECT format('INSERT INTO val_ease SELECT %s, w.item, w.neighbor, w.score, '
+              '(row_number() OVER (PARTITION BY w.item ORDER BY abs(w.score) DESC, w.neighbor COLLATE "C"))::integer '
+              'FROM bundlerec._ease_weights(''retail_split.val_train'', ''invoice_no'', ''stock_code'', %s, 200, 2) w', l, l)
+FROM unnest(ARRAY[25, 50, 100, 200]) l \gexec
+CREATE INDEX ON val_ease (lambda, item);
+ANALYZE val_ease;
+SELECT l.lambda AS ease_regularization, p.per_item AS ease_per_item,
+       round(avg((c.hidden = ANY (ARRAY(SELECT w.neighbor FROM val_ease w
+                                        WHERE w.lambda = l.lambda AND w.item = ANY (c.cart) AND w.rank <= p.per_item
+                                          AND NOT w.neighbor = ANY (c.cart)
+                                        GROUP BY w.neighbor ORDER BY sum(w.score) DESC, w.neighbor LIMIT 10)))::int)::numeric, 4)
+         AS val_hit_rate_at_10
+FROM val_carts c, (SELECT DISTINCT lambda FROM val_ease) l, unnest(ARRAY[100, 200]) p(per_item)
+GROUP BY l.lambda, p.per_item ORDER BY l.lambda, p.per_item;

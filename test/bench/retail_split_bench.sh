@@ -3,9 +3,12 @@
 # before a cut, judged on the orders after it: recommend_items per customer
 # (NDCG@10, all items bought after the cut and new items only) beside the
 # repeat and popularity baselines, and complete_cart on held-out carts
-# (HitRate@10, one item hidden per order) beside popularity.  The protocol
-# is written at the top of test/bench/retail_split.sql.  A benchmark, not a
-# test: nothing is asserted.
+# (HitRate@10, one item hidden per order) beside popularity, the blend
+# before item_weights, item_weights alone and the EASE engine; then the
+# validation grid (the last training month) the complete_cart defaults
+# were chosen on.  The protocol is written at the top of
+# test/bench/retail_split.sql.  A benchmark, not a test: nothing is
+# asserted.
 #
 # Data: ../shared/data/online_retail/online_retail.csv.gz (relative to the
 # repository root) when present, cut BENCH_CUT (default 2011-10-01); else

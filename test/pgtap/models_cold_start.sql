@@ -208,7 +208,7 @@ SELECT is((SELECT count(*) FROM (
 SELECT is((SELECT array_agg(DISTINCT basis) FROM bundlerec_cs_hand.content_neighbors), '{embedding}'::text[], 'basis: embedding');
 SELECT is(ARRAY(SELECT c.relname::text FROM pg_class c
                 WHERE c.relnamespace = 'bundlerec_cs_hand'::regnamespace AND c.relkind = 'v' ORDER BY c.relname COLLATE "C"),
-	ARRAY(SELECT r.name FROM bundlerec.result_tables r WHERE r.enabled_by IN ('always', 'customer', 'embeddings', 'products')
+	ARRAY(SELECT r.name FROM bundlerec.result_tables r WHERE r.enabled_by IN ('always', 'customer', 'embeddings', 'ease', 'products')
 	      ORDER BY r.name COLLATE "C"),
 	'a model with a products source publishes products, content_neighbors and cold_start beside the rest');
 SELECT results_eq($$SELECT item, name, category, orders FROM bundlerec_cs_hand.products ORDER BY item$$,

@@ -1,7 +1,7 @@
 -- models_incremental.sql: an incremental refresh against a full refresh of
 -- the same lines, for every published table.
 --   1. Counted and rebuilt results (customers, customer_items, items, pairs,
---      rules, item_bundles, and the refresh state _item_counts,
+--      rules, item_weights, item_bundles, and the refresh state _item_counts,
 --      _item_customers, _item_prices) equal those of a twin model refreshed
 --      in full; the new pairs wait in _pair_delta.
 --   2. "Per customer" results (recommendations, customer_bundles): the
@@ -16,7 +16,8 @@
 --   5. model_refresh_growth (default 0.1, also for a model whose stored
 --      options lack it; sections 1-3 set it to 0, so that everything is
 --      rebuilt): a small incremental refresh keeps the
---      "model" results (rules, item bundles) as they were, table and rows,
+--      "model" results (rules, item weights, item bundles) as they were,
+--      table and rows,
 --      while items and pairs still equal a full refresh; once the orders
 --      have grown by more than a tenth since they were built, they are
 --      built again and equal a full refresh.
@@ -51,7 +52,7 @@ SET client_min_messages = warning;
 CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION IF NOT EXISTS bundlerec;
 BEGIN;
-SELECT plan(73);
+SELECT plan(75);
 
 -- 420 orders over 40 customers and 90 items; the last 20 (after the cut)
 -- come from 7 customers, one of them new, plus a late line in an old order.
@@ -89,8 +90,9 @@ UPDATE bundlerec.models SET options = options - 'model_refresh_growth' WHERE nam
 CREATE TABLE mi_keep_before AS
 	SELECT u.name, m.tables ->> u.name AS tab,
 	       CASE u.name WHEN 'rules' THEN (SELECT array_agg(r::text ORDER BY r::text) FROM bundlerec_mi_keep.rules r)
+	                   WHEN 'item_weights' THEN (SELECT array_agg(w::text ORDER BY w::text) FROM bundlerec_mi_keep.item_weights w)
 	                   ELSE (SELECT array_agg(b::text ORDER BY b::text) FROM bundlerec_mi_keep.item_bundles b) END AS rows_before
-	FROM bundlerec.models m, unnest(ARRAY['rules', 'item_bundles']) u(name) WHERE m.name = 'mi_keep';
+	FROM bundlerec.models m, unnest(ARRAY['rules', 'item_weights', 'item_bundles']) u(name) WHERE m.name = 'mi_keep';
 CREATE TABLE mi_before_recs AS SELECT * FROM bundlerec_mi.recommendations;
 CREATE TABLE mi_before_cb AS SELECT * FROM bundlerec_mi.customer_bundles;
 CREATE TABLE mi_als_before_recs AS SELECT * FROM bundlerec_mi_als.recommendations;
@@ -105,8 +107,9 @@ SELECT count(*) AS n FROM bundlerec.refresh('mi_full') \gset
 CREATE TABLE mi_keep_after1 AS
 	SELECT u.name, m.tables ->> u.name AS tab,
 	       CASE u.name WHEN 'rules' THEN (SELECT array_agg(r::text ORDER BY r::text) FROM bundlerec_mi_keep.rules r)
+	                   WHEN 'item_weights' THEN (SELECT array_agg(w::text ORDER BY w::text) FROM bundlerec_mi_keep.item_weights w)
 	                   ELSE (SELECT array_agg(b::text ORDER BY b::text) FROM bundlerec_mi_keep.item_bundles b) END AS rows_after
-	FROM bundlerec.models m, unnest(ARRAY['rules', 'item_bundles']) u(name) WHERE m.name = 'mi_keep';
+	FROM bundlerec.models m, unnest(ARRAY['rules', 'item_weights', 'item_bundles']) u(name) WHERE m.name = 'mi_keep';
 CREATE TABLE mi_keep_items_eq AS
 	SELECT t, (SELECT count(*) FROM (
 	             (SELECT * FROM bundlerec_mi_keep.items EXCEPT SELECT * FROM bundlerec_mi_full.items)
@@ -129,12 +132,13 @@ SELECT is(ARRAY(SELECT last_refresh_kind FROM bundlerec.models WHERE name IN ('m
 ------------------------------------------------------------------------------
 SELECT bag_eq(format('SELECT * FROM bundlerec_mi.%I', t), format('SELECT * FROM bundlerec_mi_full.%I', t),
 	format('incremental = full: %s', t))
-FROM unnest(ARRAY['customers', 'customer_items', 'items', 'pairs', 'rules', 'item_bundles',
+FROM unnest(ARRAY['customers', 'customer_items', 'items', 'pairs', 'rules', 'item_weights', 'item_bundles',
                    '_item_counts', '_item_customers', '_item_prices']) t;
 SELECT ok((SELECT count(*) FROM bundlerec_mi._pair_delta) BETWEEN 1 AND (SELECT count(*) FROM bundlerec_mi._pair_counts) / 4,
 	'the new orders'' pairs wait in _pair_delta, not yet folded into _pair_counts (which pairs reads with it)');
-SELECT ok((SELECT count(*) FROM bundlerec_mi.rules) > 0 AND (SELECT count(*) FROM bundlerec_mi.item_bundles) > 0,
-	'the fixture publishes rules and item bundles');
+SELECT ok((SELECT count(*) FROM bundlerec_mi.rules) > 0 AND (SELECT count(*) FROM bundlerec_mi.item_bundles) > 0
+          AND (SELECT count(*) FROM bundlerec_mi.item_weights) > 0,
+	'the fixture publishes rules, item weights and item bundles');
 
 ------------------------------------------------------------------------------
 -- 2. per customer: touched ones recomputed exactly, the others kept
@@ -209,8 +213,8 @@ SELECT ok(EXISTS (SELECT customer, item, score FROM bundlerec_mi_als.recommendat
 ------------------------------------------------------------------------------
 SELECT is((SELECT array_agg(b.name ORDER BY b.name) FROM mi_keep_before b JOIN mi_keep_after1 a USING (name)
            WHERE a.tab = b.tab AND a.rows_after = b.rows_before),
-	ARRAY['item_bundles', 'rules'],
-	'model_refresh_growth: after 20 new orders (5%) rules and item_bundles are the same tables with the same rows');
+	ARRAY['item_bundles', 'item_weights', 'rules'],
+	'model_refresh_growth: after 20 new orders (5%) rules, item_weights and item_bundles are the same tables with the same rows');
 SELECT is((SELECT items_diff + pairs_diff FROM mi_keep_items_eq), 0::bigint,
 	'model_refresh_growth: items and pairs, rebuilt on every refresh, still equal a full refresh''s');
 SELECT ok((SELECT bundles_diff FROM mi_keep_items_eq) > 0,
@@ -221,10 +225,10 @@ SELECT is((SELECT (metrics ->> 'models_at')::bigint FROM bundlerec.refresh_histo
 	'refresh_history: the kept results were built at the full refresh''s order count');
 SELECT ok((SELECT bool_and(m.tables ->> b.name <> b.tab) FROM bundlerec.models m, mi_keep_before b
            WHERE m.name = 'mi_keep'),
-	'model_refresh_growth: after the orders grew by more than a tenth, rules and item_bundles are new tables');
+	'model_refresh_growth: after the orders grew by more than a tenth, rules, item_weights and item_bundles are new tables');
 SELECT bag_eq(format('SELECT * FROM bundlerec_mi_keep.%I', t), format('SELECT * FROM bundlerec_mi_full.%I', t),
 	format('model_refresh_growth: once built again, %s equal a full refresh', t))
-FROM unnest(ARRAY['rules', 'item_bundles']) t;
+FROM unnest(ARRAY['rules', 'item_weights', 'item_bundles']) t;
 SELECT is((SELECT (metrics ->> 'models_at')::bigint FROM bundlerec.refresh_history
            WHERE model = 'mi_keep' ORDER BY id DESC LIMIT 1),
 	(SELECT count(DISTINCT basket) FROM mi_all),

@@ -478,18 +478,19 @@ SELECT r.stage, r.rows, r.seconds, r.n FROM bundlerec.refresh('tmr_shop') WITH O
 
 SELECT is(ARRAY(SELECT stage FROM shop_stages ORDER BY n),
 	ARRAY['order lines', 'item counts', 'customer items', 'pair counts', 'items', 'pairs', 'rules',
-	      'embeddings', 'similar items', 'recommendations', 'item bundles', 'customer bundles',
+	      'embeddings', 'similar items', 'recommendations', 'item bundles', 'customer bundles', 'item weights',
 	      'keys, indexes, statistics', 'publish'],
 	'refresh returns one row per stage, in order, then the preparation and the publish steps');
 SELECT is(ARRAY(SELECT rows FROM shop_stages WHERE n <= 6 ORDER BY n),
 	ARRAY[20, 5, 12, 7, 5, 8]::bigint[],
 	'stage rows: 20 lines, 5 items, 12 customer items, 7 pair counts, 5 items, 8 pairs');
-SELECT is(ARRAY(SELECT rows FROM shop_stages WHERE n BETWEEN 7 AND 12 ORDER BY n),
+SELECT is(ARRAY(SELECT rows FROM shop_stages WHERE n BETWEEN 7 AND 13 ORDER BY n),
 	ARRAY[(SELECT count(*) FROM bundlerec_tmr_shop.rules), (SELECT count(*) FROM bundlerec_tmr_shop.item_embeddings),
 	      (SELECT count(*) FROM bundlerec_tmr_shop.similar_items), (SELECT count(*) FROM bundlerec_tmr_shop.recommendations),
-	      (SELECT count(*) FROM bundlerec_tmr_shop.item_bundles), (SELECT count(*) FROM bundlerec_tmr_shop.customer_bundles)],
+	      (SELECT count(*) FROM bundlerec_tmr_shop.item_bundles), (SELECT count(*) FROM bundlerec_tmr_shop.customer_bundles),
+	      (SELECT count(*) FROM bundlerec_tmr_shop.item_weights)],
 	'stage rows of the later stages are the sizes of their tables');
-SELECT is(ARRAY(SELECT rows FROM shop_stages WHERE n > 12 ORDER BY n),
+SELECT is(ARRAY(SELECT rows FROM shop_stages WHERE n > 13 ORDER BY n),
 	ARRAY[(SELECT count(*) FROM pg_tables WHERE schemaname = 'bundlerec_tmr_shop'),
 	      (SELECT count(*) FROM pg_tables WHERE schemaname = 'bundlerec_tmr_shop')],
 	'the preparation and publish steps count the tables they handled, every table of the model');
@@ -573,8 +574,8 @@ SELECT ok((SELECT last_refresh IS NOT NULL AND last_refresh <= clock_timestamp()
 SELECT is((SELECT ROW(count(*), min(kind), min(rows_read), min(watermark), min(jsonb_array_length(stages)),
                       min((metrics ->> 'orders')::bigint))::text
            FROM bundlerec.refresh_history WHERE model = 'tmr_shop'),
-	ROW(1::bigint, 'full', 20::bigint, '2024-06-30 10:00+00'::timestamptz, 14, 8::bigint)::text,
-	'refresh_history: one full refresh, 20 lines read, 12 stages and the 2 publish steps, 8 orders');
+	ROW(1::bigint, 'full', 20::bigint, '2024-06-30 10:00+00'::timestamptz, 15, 8::bigint)::text,
+	'refresh_history: one full refresh, 20 lines read, 13 stages and the 2 publish steps, 8 orders');
 SELECT is((SELECT rows_written FROM bundlerec.refresh_history WHERE model = 'tmr_shop'),
 	(SELECT sum(n)::bigint FROM (
 		SELECT count(*) AS n FROM bundlerec_tmr_shop.items UNION ALL SELECT count(*) FROM bundlerec_tmr_shop.pairs
@@ -583,7 +584,8 @@ SELECT is((SELECT rows_written FROM bundlerec.refresh_history WHERE model = 'tmr
 		UNION ALL SELECT count(*) FROM bundlerec_tmr_shop.similar_items
 		UNION ALL SELECT count(*) FROM bundlerec_tmr_shop.recommendations
 		UNION ALL SELECT count(*) FROM bundlerec_tmr_shop.item_bundles
-		UNION ALL SELECT count(*) FROM bundlerec_tmr_shop.customer_bundles) x),
+		UNION ALL SELECT count(*) FROM bundlerec_tmr_shop.customer_bundles
+		UNION ALL SELECT count(*) FROM bundlerec_tmr_shop.item_weights) x),
 	'refresh_history.rows_written = rows of the published tables');
 
 -- grants survive a (second) full refresh, which swaps every table
@@ -621,7 +623,7 @@ SELECT is((SELECT count(*) FROM bundlerec.refresh_history WHERE model = 'tmr_sho
 SELECT is(tables_of('bundlerec_tmr_shop'),
 	ARRAY['_item_categories', '_item_counts', '_item_customers', '_item_names', '_item_prices', '_pair_counts', '_pair_delta',
 	      'customer_bundles', 'customer_embeddings', 'customer_items', 'customers',
-	      'item_bundles', 'item_embeddings', 'items', 'pairs', 'recommendations', 'rules', 'similar_items'],
+	      'item_bundles', 'item_embeddings', 'item_weights', 'items', 'pairs', 'recommendations', 'rules', 'similar_items'],
 	'the result tables');
 SELECT is(ARRAY(SELECT c.relname || ':' || c.relkind::text FROM pg_class c
                 WHERE c.relnamespace = 'bundlerec_tmr_shop'::regnamespace AND c.relkind NOT IN ('r', 'i', 'v')),
@@ -690,7 +692,7 @@ SELECT is((SELECT count(*) FROM bundlerec_tmr_top1.pairs p
 	0::bigint, 'shrinkage 0: score = npmi, and the pairs equal the brute force');
 SELECT is(tables_of('bundlerec_tmr_top1'),
 	ARRAY['_item_categories', '_item_counts', '_item_customers', '_item_names', '_item_prices', '_pair_counts', '_pair_delta',
-	      'customer_items', 'customers', 'items', 'pairs', 'recommendations'],
+	      'customer_items', 'customers', 'item_weights', 'items', 'pairs', 'recommendations'],
 	'rules, bundles and embeddings off: no such tables');
 
 -- A model of basket and item only: every line counts quantity 1, there
@@ -708,8 +710,8 @@ SELECT is(q($$SELECT array_agg(ROW(item, orders, customers, quantity, revenue, p
 	'without quantity every line counts 1, without customer 0 customers, without price or category NULL');
 SELECT is(q($$SELECT count(*) FROM bundlerec.refresh('tmr_bare', true)$$)
           || ' ' || coalesce((SELECT last_refresh_kind FROM bundlerec.models WHERE name = 'tmr_bare'), 'none'),
-	'7 full', 'without ordered_at, refresh(incremental => true) runs a full refresh (5 stages and the 2 publish steps)');
-SELECT is(tables_of('bundlerec_tmr_bare'), ARRAY['_item_categories', '_item_counts', '_item_names', '_item_prices', '_pair_counts', '_pair_delta', 'items', 'pairs'],
+	'8 full', 'without ordered_at, refresh(incremental => true) runs a full refresh (6 stages and the 2 publish steps)');
+SELECT is(tables_of('bundlerec_tmr_bare'), ARRAY['_item_categories', '_item_counts', '_item_names', '_item_prices', '_pair_counts', '_pair_delta', 'item_weights', 'items', 'pairs'],
 	'without customer: no customers, customer_items or recommendations');
 SELECT is(q($$SELECT count(*) FROM bundlerec_tmr_bare.pairs p
               FULL JOIN bf_pairs('order_lines', 2, 10, 20) b ON b.item = p.item AND b.partner = p.partner

@@ -7,7 +7,9 @@
 --      an unknown item without one.
 --   2. complete_cart: the blend recomputed from the model's own pairs, rules
 --      and similar_items tables; a second model with the rules and embedding
---      weights at 0 checked by hand; NULL items.
+--      weights at 0 checked by hand; NULL items.  Both models leave EASE
+--      out (option ease false): models_item_weights.sql and serving_core.sql
+--      check the blend with item_weights.
 --   3. bundles_for_item: item_bundles in rank order, 2-item fallbacks,
 --      explore => true (Thompson re-rank) before and after feedback,
 --      record_feedback, bundle_key, thompson_draw and beta_sample.
@@ -126,11 +128,11 @@ CREATE VIEW bf_ci AS SELECT customer, item, count(DISTINCT basket) AS orders FRO
 
 SELECT bundlerec.create_model('tms_shop', 'order_lines', 'basket', 'item', customer => 'customer',
 	ordered_at => 'ordered_at', quantity => 'quantity', price => 'price', category => 'category',
-	options => '{"factors": 4, "iterations": 3}') IS NOT NULL AS created \gset
+	options => '{"factors": 4, "iterations": 3, "ease": false}') IS NOT NULL AS created \gset
 SELECT count(*) AS n_stages FROM bundlerec.refresh('tms_shop') \gset
 SELECT bundlerec.create_model('tms_w', 'order_lines', 'basket', 'item', customer => 'customer',
 	ordered_at => 'ordered_at', quantity => 'quantity', price => 'price', category => 'category',
-	options => '{"factors": 4, "iterations": 3, "cart_rules_weight": 0, "cart_embedding_weight": 0, "model_weight": 0, "recommendations_per_customer": 5}') IS NOT NULL AS created \gset
+	options => '{"factors": 4, "iterations": 3, "cart_rules_weight": 0, "cart_embedding_weight": 0, "ease": false, "model_weight": 0, "recommendations_per_customer": 5}') IS NOT NULL AS created \gset
 SELECT count(*) AS n_stages FROM bundlerec.refresh('tms_w') \gset
 SELECT bundlerec.create_model('tms_new', 'order_lines', 'basket', 'item', customer => 'customer',
 	options => '{"factors": 4, "iterations": 3}') IS NOT NULL AS created \gset

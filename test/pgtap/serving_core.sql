@@ -77,6 +77,7 @@ RETURNS TABLE (
 	from_pairs double precision,
 	from_rules double precision,
 	from_embeddings double precision,
+	from_ease double precision,
 	source text,
 	explanation text)
 LANGUAGE plpgsql STABLE PARALLEL SAFE
@@ -85,6 +86,7 @@ AS $body$
 DECLARE
 	rules_sql text := 'SELECT NULL::text AS item, NULL::float8 AS conf, NULL::text AS via WHERE false';
 	emb_sql text := 'SELECT NULL::text AS item, NULL::float8 AS sim, NULL::text AS via WHERE false';
+	ease_sql text := 'SELECT NULL::text AS item, NULL::float8 AS ease, NULL::float8 AS best, NULL::text AS via WHERE false';
 BEGIN
 	PERFORM bundlerec._check_k(k);
 	IF items IS NULL OR array_position(items, NULL) IS NOT NULL THEN
@@ -108,46 +110,62 @@ BEGIN
 			GROUP BY s.neighbor
 			$q$, sch);
 	END IF;
+	-- the sum in the order of the cart's distinct items, as serving adds
+	IF to_regclass(format('%I.item_weights', sch)) IS NOT NULL AND (opts ->> 'cart_ease_weight')::float8 > 0 THEN
+		ease_sql := format($q$
+			SELECT w.neighbor AS item, sum(w.weight ORDER BY c.pos, w.rank) AS ease, max(w.weight) AS best,
+			       (array_agg(w.item ORDER BY w.weight DESC, w.item))[1] AS via
+			FROM (SELECT u.i, min(u.n) AS pos FROM pg_catalog.unnest($1) WITH ORDINALITY u(i, n) GROUP BY u.i) c
+			JOIN %1$I.item_weights w ON w.item = c.i
+			GROUP BY w.neighbor
+			$q$, sch);
+	END IF;
 	RETURN QUERY EXECUTE format($q$
 		WITH p AS (
 			SELECT p.partner AS item, max(p.confidence) AS conf,
 			       (array_agg(p.item ORDER BY p.confidence DESC, p.item))[1] AS via,
 			       (array_agg(p.count ORDER BY p.confidence DESC, p.item))[1] AS cnt
-			FROM %1$I.pairs p WHERE p.item = ANY ($1)
+			FROM %1$I.pairs p WHERE p.item = ANY ($1) AND %4$s > 0
 			GROUP BY p.partner),
 		r AS (%2$s),
 		e AS (%3$s),
-		cand AS (SELECT p.item FROM p UNION SELECT r.item FROM r UNION SELECT e.item FROM e),
+		w AS (%8$s),
+		cand AS (SELECT p.item FROM p UNION SELECT r.item FROM r UNION SELECT e.item FROM e UNION SELECT w.item FROM w),
 		scored AS (
 			SELECT c.item,
-			       %4$s * coalesce(p.conf, 0) + %5$s * coalesce(r.conf, 0) + %6$s * greatest(coalesce(e.sim, 0), 0) AS score,
-			       p.conf AS from_pairs, r.conf AS from_rules, e.sim AS from_embeddings,
+			       %4$s * coalesce(p.conf, 0) + %5$s * coalesce(r.conf, 0) + %6$s * greatest(coalesce(e.sim, 0), 0)
+			       + %9$s * coalesce(w.ease, 0) AS score,
+			       p.conf AS from_pairs, r.conf AS from_rules, e.sim AS from_embeddings, w.ease AS from_ease,
 			       concat_ws('; ',
 			           CASE WHEN p.conf IS NOT NULL THEN pg_catalog.format('bought with %%s in %%s orders (confidence %%s)', p.via, p.cnt, round(p.conf::numeric, 3)) END,
 			           CASE WHEN r.conf IS NOT NULL THEN pg_catalog.format('rule %%s => it (confidence %%s)', r.via, round(r.conf::numeric, 3)) END,
-			           CASE WHEN e.sim IS NOT NULL THEN pg_catalog.format('bought by the same customers as %%s (cosine %%s)', e.via, round(e.sim::numeric, 3)) END) AS explanation
+			           CASE WHEN e.sim IS NOT NULL THEN pg_catalog.format('bought by the same customers as %%s (cosine %%s)', e.via, round(e.sim::numeric, 3)) END,
+			           CASE WHEN w.best > 0 THEN pg_catalog.format('in orders like this cart, most of all with %%s (EASE weight %%s, sum %%s)', w.via, round(w.best::numeric, 3), round(w.ease::numeric, 3))
+			                WHEN w.ease IS NOT NULL THEN pg_catalog.format('EASE sum %%s', round(w.ease::numeric, 3)) END) AS explanation
 			FROM cand c
 			LEFT JOIN p ON p.item = c.item LEFT JOIN r ON r.item = c.item LEFT JOIN e ON e.item = c.item
+			LEFT JOIN w ON w.item = c.item
 			WHERE c.item <> ALL ($1)),
 		allc AS (
 			SELECT s.item, s.score, 1 AS tier, 0::bigint AS ord, s.from_pairs, s.from_rules, s.from_embeddings,
-			       'model'::text AS source, s.explanation
+			       s.from_ease, 'model'::text AS source, s.explanation
 			FROM scored s
 			UNION ALL
-			SELECT f.item, NULL, f.tier, f.ord, NULL, NULL, NULL, f.source, f.explanation
+			SELECT f.item, NULL, f.tier, f.ord, NULL, NULL, NULL, NULL, f.source, f.explanation
 			FROM (%7$s) f),
 		best AS (
 			SELECT DISTINCT ON (a.item) a.* FROM allc a
 			WHERE a.item <> ALL ($1)
 			ORDER BY a.item, a.tier, a.score DESC NULLS LAST, a.ord)
 		SELECT (row_number() OVER (ORDER BY b.tier, b.score DESC NULLS LAST, b.ord, b.item))::integer,
-		       b.item, b.score, b.from_pairs, b.from_rules, b.from_embeddings, b.source, b.explanation
+		       b.item, b.score, b.from_pairs, b.from_rules, b.from_embeddings, b.from_ease, b.source, b.explanation
 		FROM best b
 		ORDER BY b.tier, b.score DESC NULLS LAST, b.ord, b.item
 		LIMIT $2
 		$q$, sch, rules_sql, emb_sql,
 		(opts ->> 'cart_pairs_weight')::float8, (opts ->> 'cart_rules_weight')::float8,
-		(opts ->> 'cart_embedding_weight')::float8, svc_fixture.ref_fallback_sql(sch))
+		(opts ->> 'cart_embedding_weight')::float8, svc_fixture.ref_fallback_sql(sch), ease_sql,
+		(opts ->> 'cart_ease_weight')::float8)
 	USING items, k,
 	      CASE WHEN category IS NOT NULL THEN ARRAY[category] END;
 END
@@ -181,7 +199,7 @@ INSERT INTO svc_fixture.carts VALUES
 SELECT is((SELECT count(*) FROM svc_fixture.carts c
            WHERE c.items IS NOT NULL
              AND EXISTS (SELECT 1 FROM (
-                 (SELECT rank, item, score, from_pairs, from_rules, from_embeddings, source, explanation FROM bundlerec.complete_cart('svc', c.items, c.k, c.category)
+                 (SELECT rank, item, score, from_pairs, from_rules, from_embeddings, from_ease, source, explanation FROM bundlerec.complete_cart('svc', c.items, c.k, c.category)
                   EXCEPT ALL
                   SELECT * FROM svc_fixture.ref_complete_cart('bundlerec_svc',
                       (SELECT options FROM bundlerec.models WHERE name = 'svc'), c.items, c.k, c.category))
@@ -189,7 +207,7 @@ SELECT is((SELECT count(*) FROM svc_fixture.carts c
                  (SELECT * FROM svc_fixture.ref_complete_cart('bundlerec_svc',
                       (SELECT options FROM bundlerec.models WHERE name = 'svc'), c.items, c.k, c.category)
                   EXCEPT ALL
-                  SELECT rank, item, score, from_pairs, from_rules, from_embeddings, source, explanation FROM bundlerec.complete_cart('svc', c.items, c.k, c.category))) d)),
+                  SELECT rank, item, score, from_pairs, from_rules, from_embeddings, from_ease, source, explanation FROM bundlerec.complete_cart('svc', c.items, c.k, c.category))) d)),
 	0::bigint, 'complete_cart equals the plpgsql oracle row for row (rank, item, score, parts, source, explanation) on carts of 2 to 142 items');
 SELECT is((SELECT count(*) FROM svc_fixture.carts), 7::bigint, 'seven carts compared');
 SELECT is((SELECT count(*) FROM bundlerec.complete_cart('svc', (SELECT items FROM svc_fixture.carts WHERE id = 3), 10) WHERE source = 'model'),
@@ -200,14 +218,14 @@ SELECT is((SELECT count(*) FROM bundlerec.complete_cart('svc', (SELECT items FRO
 	(SELECT count(DISTINCT l.item) FROM svc_fixture.lines l WHERE l.item <> ALL ((SELECT items FROM svc_fixture.carts WHERE id = 7)::text[])),
 	'a 75-item cart with k 100 gets every item not in the cart, model rows and fallbacks');
 SELECT is((SELECT count(*) FROM svc_fixture.carts c,
-           LATERAL (SELECT rank, item, score, from_pairs, from_rules, from_embeddings, source, explanation FROM bundlerec._complete_cart('bundlerec_svc', (SELECT options FROM bundlerec.models WHERE name = 'svc'), c.items, c.k, c.category)
+           LATERAL (SELECT rank, item, score, from_pairs, from_rules, from_embeddings, from_ease, source, explanation FROM bundlerec._complete_cart('bundlerec_svc', (SELECT options FROM bundlerec.models WHERE name = 'svc'), c.items, c.k, c.category)
                     EXCEPT ALL
                     SELECT * FROM svc_fixture.ref_complete_cart('bundlerec_svc', (SELECT options FROM bundlerec.models WHERE name = 'svc'), c.items, c.k, c.category)) d),
 	0::bigint, '_complete_cart (evaluate''s path, by schema) equals the oracle');
 SELECT is((SELECT array_agg(item ORDER BY rank) FROM bundlerec._complete_cart('bundlerec_svc',
-              (SELECT options FROM bundlerec.models WHERE name = 'svc') || '{"cart_rules_weight": 0, "cart_embedding_weight": 0}', ARRAY['i1', 'i5'], 10)),
+              (SELECT options FROM bundlerec.models WHERE name = 'svc') || '{"cart_rules_weight": 0, "cart_embedding_weight": 0, "cart_ease_weight": 0}', ARRAY['i1', 'i5'], 10)),
           (SELECT array_agg(item ORDER BY rank) FROM svc_fixture.ref_complete_cart('bundlerec_svc',
-              (SELECT options FROM bundlerec.models WHERE name = 'svc') || '{"cart_rules_weight": 0, "cart_embedding_weight": 0}', ARRAY['i1', 'i5'], 10)),
+              (SELECT options FROM bundlerec.models WHERE name = 'svc') || '{"cart_rules_weight": 0, "cart_embedding_weight": 0, "cart_ease_weight": 0}', ARRAY['i1', 'i5'], 10)),
 	'_complete_cart follows the options it is given (pairs only)');
 
 ------------------------------------------------------------------------------

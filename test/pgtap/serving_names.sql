@@ -23,7 +23,7 @@ CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION IF NOT EXISTS bundlerec;
 
 BEGIN;
-SELECT plan(47);
+SELECT plan(48);
 
 CREATE SCHEMA tap_serving_names;
 SET LOCAL search_path = tap_serving_names, public;
@@ -88,10 +88,10 @@ SELECT lives_ok($$SELECT bundlerec.create_model('tsn_vc', 'lines', 'basket', 'it
 -- serves co-purchase pairs, whose numbers are worked by hand)
 SELECT is((SELECT item_name FROM bundlerec.create_model('tsn', 'lines', 'basket', 'item', customer => 'customer',
 		ordered_at => 'ordered_at', category => 'category', item_name => 'name',
-		options => '{"embeddings": false}')),
+		options => '{"embeddings": false, "ease": false}')),
 	'name', 'create_model(item_name => ...) stores the column in bundlerec.models');
 SELECT is((SELECT item_name FROM bundlerec.create_model('tsn_plain', 'lines', 'basket', 'item', customer => 'customer',
-		ordered_at => 'ordered_at', category => 'category', options => '{"embeddings": false}')),
+		ordered_at => 'ordered_at', category => 'category', options => '{"embeddings": false, "ease": false}')),
 	NULL, 'a model without item_name stores NULL');
 SELECT count(*) AS n FROM bundlerec.refresh('tsn') \gset
 SELECT count(*) AS n FROM bundlerec.refresh('tsn_plain') \gset
@@ -219,6 +219,10 @@ SELECT ok((SELECT bool_and(explanation ~ 'bought by the same customers as (WHITE
                            (SELECT i.name FROM bundlerec_tsn_emb.items i WHERE i.item = c.item))
            FROM bundlerec.complete_cart('tsn_emb', ARRAY['A', 'D'], 3) c WHERE from_embeddings IS NOT NULL),
 	'complete_cart with embeddings: the neighbour named (D by its key)');
+SELECT ok((SELECT count(*) FILTER (WHERE explanation ~ 'most of all with (WHITE METAL LANTERN|D) \(EASE weight') > 0
+              AND count(*) FILTER (WHERE explanation ~ 'most of all with' AND explanation !~ 'most of all with (WHITE METAL LANTERN|D) \(EASE weight') = 0
+           FROM bundlerec.complete_cart('tsn_emb', ARRAY['A', 'D'], 5) c),
+	'complete_cart with item_weights: the cart item of the largest EASE weight named (D by its key)');
 
 ------------------------------------------------------------------------------
 -- 4. the twin without names: keys as before, name and names NULL
