@@ -178,7 +178,7 @@ INSERT INTO bundlerec.result_tables VALUES
  '{consequent,antecedent}', '{"USING gin (antecedent)"}',
  'association rules antecedent => consequent (arules semantics) in at least min_count orders and rules_min_support of them: the rules_per_item best (by confidence, then lift) of each consequent',
  '{"rank": "1 = the consequent''s most confident rule"}'),
-('item_weights', 18, 'item weights', 'ease', 'model', true,
+('item_weights', 22, 'item weights', 'ease', 'model', true,
  '{item,rank,neighbor,weight}', '{item,rank}', '{}',
  'signed EASE item-item weights over the orders counted (baskets x items, orders under max_basket_items): the ease_per_item largest |weight| of each item; complete_cart sums a candidate''s weights from the cart''s items',
  '{"rank": "1 = the largest |weight| of the item",

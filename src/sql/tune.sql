@@ -17,6 +17,8 @@ VALUES
 	('regularization', '[0.01, 0.1, 1]', true, 'next period', 'ndcg'),
 	('alpha', '[1, 10, 40]', true, 'next period', 'ndcg'),
 	('repeat_weight', '[0.5, 1, 2, 4]', true, 'next period', 'ndcg'),
+	('ease_regularization', '[25, 50, 100, 200]', true, 'complete the cart', 'hit_rate'),
+	('cart_ease_weight', '[0, 1, 2, 4, 8]', false, 'complete the cart', 'hit_rate'),
 	('cart_pairs_weight', '[0.5, 1, 2]', false, 'complete the cart', 'hit_rate'),
 	('cart_rules_weight', '[0, 0.5, 1, 2]', false, 'complete the cart', 'hit_rate'),
 	('cart_embedding_weight', '[0, 0.25, 0.5, 1]', false, 'complete the cart', 'hit_rate')
@@ -65,6 +67,7 @@ BEGIN
 		  AND (m.customer IS NOT NULL OR d.task <> 'next period')
 		  AND (m.customer IS NOT NULL AND (m.options ->> 'embeddings')::boolean
 		       OR d.option NOT IN ('factors', 'regularization', 'alpha', 'cart_embedding_weight'))
+		  AND ((m.options ->> 'ease')::boolean OR d.option NOT IN ('ease_regularization', 'cart_ease_weight'))
 		ORDER BY NOT d.rebuild, d.option;
 END
 $body$;

@@ -48,7 +48,7 @@ WHERE abs(hashtext(format('day %s %s', c, d))) % 3 = 0
 
 SELECT lives_ok($$SELECT bundlerec.create_model('tn', 'tap_models_tune.tn_lines', 'basket', 'item',
 	customer => 'customer', ordered_at => 'ordered_at',
-	options => '{"factors": 4, "iterations": 3, "bundles": false, "min_count": 2}')$$, 'a model with small embeddings');
+	options => '{"factors": 4, "iterations": 3, "bundles": false, "ease": false, "min_count": 2}')$$, 'a model with small embeddings');
 
 ------------------------------------------------------------------------------
 -- 1. the validation slice
@@ -86,7 +86,7 @@ BEGIN
 	PERFORM bundlerec.drop_model('tn_check', if_exists => true);
 	PERFORM bundlerec.create_model('tn_check', 'tap_models_tune.tn_lines', 'basket', 'item',
 		customer => 'customer', ordered_at => 'ordered_at',
-		options => '{"factors": 4, "iterations": 3, "bundles": false, "min_count": 2}'::jsonb || opts);
+		options => '{"factors": 4, "iterations": 3, "bundles": false, "ease": false, "min_count": 2}'::jsonb || opts);
 	EXECUTE format('SELECT %I FROM bundlerec.evaluate(%L, %L, 3) WHERE task = %L AND method = %L',
 	               want_metric, 'tn_check', (SELECT valid_from FROM split), want_task, 'model') INTO s;
 	RETURN s;
