@@ -56,6 +56,33 @@ br_bench_db() {
 	export PGDATABASE=$1
 }
 
+# Benchmarks on Online Retail: have_full (1: the full data set at
+# ../shared/data/online_retail/, else the shipped sample), cut (BENCH_CUT,
+# else 2011-10-01 on the full data and 2010-12-09 on the sample) and data
+# (what was found, in words).  Run from the repository root.
+br_retail_data() {
+	if [ -f ../shared/data/online_retail/online_retail.csv.gz ]; then
+		have_full=1
+		cut=${BENCH_CUT:-2011-10-01}
+		data="UCI Online Retail, full ($(cd .. && pwd)/shared/data/online_retail/online_retail.csv.gz)"
+	else
+		have_full=0
+		cut=${BENCH_CUT:-2010-12-09}
+		data="UCI Online Retail, the shipped sample (test/data/online_retail_sample.csv)"
+	fi
+}
+
+# ... and Groceries when present: have_groceries, appended to data.
+br_groceries_data() {
+	if [ -f ../shared/data/groceries/groceries_long.csv.gz ]; then
+		have_groceries=1
+		data="$data; Groceries ($(cd .. && pwd)/shared/data/groceries)"
+	else
+		have_groceries=0
+		data="$data; Groceries not present, left out"
+	fi
+}
+
 # psql for benchmark steps: no psqlrc, stop at the first error.
 bpsql() {
 	psql -X -v ON_ERROR_STOP=1 "$@"

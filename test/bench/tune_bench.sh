@@ -24,15 +24,7 @@ cd "$BR_ROOT"
 DB=${BENCH_DB:-bench}
 OUT=test/bench/out
 mkdir -p "$OUT"
-if [ -f ../shared/data/online_retail/online_retail.csv.gz ]; then
-	have_full=1
-	cut=${BENCH_CUT:-2011-10-01}
-	data="UCI Online Retail, full"
-else
-	have_full=0
-	cut=${BENCH_CUT:-2010-12-09}
-	data="UCI Online Retail, the shipped sample (test/data/online_retail_sample.csv)"
-fi
+br_retail_data
 br_bench_db "$DB"
 {
 	echo "== tune_bench $(date -u +%Y%m%d-%H%M%S)"
