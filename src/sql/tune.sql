@@ -138,6 +138,11 @@ BEGIN
 	END IF;
 	m.options := bundlerec._check_options(m.options);
 	steps := (SELECT jsonb_agg(to_jsonb(r)) FROM bundlerec._tune_grid(m, grid) r);
+	IF steps IS NULL THEN
+		RAISE EXCEPTION 'model "%" has none of the options of grid', m.name
+			USING ERRCODE = 'invalid_parameter_value',
+			      HINT = 'The next-period options need a customer column, the ALS ones embeddings, the EASE ones the option ease.';
+	END IF;
 
 	-- the orders the model is trained on (up to its watermark once refreshed)
 	lines := bundlerec._lines_view(m, '_br_tune_lines');

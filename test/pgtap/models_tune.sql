@@ -18,7 +18,7 @@ CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION IF NOT EXISTS bundlerec;
 
 BEGIN;
-SELECT plan(20);
+SELECT plan(21);
 
 CREATE SCHEMA tap_models_tune;
 SET LOCAL search_path = tap_models_tune, public;
@@ -158,6 +158,10 @@ CREATE TABLE tn_undated (basket text, item text);
 INSERT INTO tn_undated VALUES ('b1', 'x'), ('b1', 'y');
 SELECT bundlerec.create_model('tn_undated', 'tap_models_tune.tn_undated', 'basket', 'item');
 SELECT is(state_of($$SELECT * FROM bundlerec.tune('tn_undated')$$), '55000', 'a model without ordered_at');
+CREATE TABLE tn_nocust AS SELECT basket, item, ordered_at FROM tn_lines;
+SELECT bundlerec.create_model('tn_nocust', 'tap_models_tune.tn_nocust', 'basket', 'item', ordered_at => 'ordered_at');
+SELECT is(state_of($$SELECT * FROM bundlerec.tune('tn_nocust', grid => '{"repeat_weight": [1, 2]}')$$), '22023',
+	'a grid of next-period options for a model without customers: nothing to tune');
 SELECT is(
 	(SELECT string_agg(p.proname, ', ') FROM pg_proc p
 	 WHERE p.pronamespace = 'bundlerec'::regnamespace AND (p.proname LIKE 'tune%' OR p.proname LIKE '\_tune\_%')
